@@ -1,0 +1,164 @@
+/*
+ * mv/abi.h - the ONE contract between the hybrid VMM (hvm/, libmv) and the
+ * Nautilus HRT kernel (nautilus/). Both sides include this file; neither
+ * copies it. Changing a struct layout, an op code or the port means bumping
+ * MV_ABI_VERSION: Nautilus refuses a boot-info block of another version.
+ *
+ * Guest physical layout (compact: many CPUs have only 39-46 physical bits)
+ * ------------------------------------------------------------------------
+ *
+ *   GPA 0x0000_0000 +--------------------------------+  memslot 0: HRT-private
+ *                   | probe / scratch page           |  (anonymous host memory,
+ *        0x0000_1000| boot-info block (mv_boot_info) |   never visible in the
+ *        0x0000_2000| call pages, 1 per vCPU (4 KiB) |   user half)
+ *                   |   ... MV_MAX_VCPUS pages       |
+ *        0x0010_0000| Nautilus ELF image (PT_LOADs)  |
+ *        0x0080_0000| Nautilus heap: per-vCPU stacks |
+ *                   |   (IST, syscall), kmalloc      |
+ *        0x0200_0000| page-table pool (VMM-owned)    |
+ *        0x0400_0000+--------------------------------+  MV_HRT_MEM_SIZE
+ *                   | (unused)                       |
+ *  MV_USER_GPA_BASE +--------------------------------+  memslots 1..n: one per
+ *   (1 GiB)         | process memory, one 1 GiB      |  1 GiB-aligned chunk of
+ *                   | chunk after another, in the    |  process VA, in first-
+ *                   | order the HRT first touches    |  touch order. A slot may
+ *                   | them                           |  span holes; the guest
+ *                   +--------------------------------+  page tables decide.
+ *
+ * Guest virtual layout
+ * --------------------
+ *
+ *   0x0000_0000_0000_0000 +---------------------------+
+ *                         | user half: GVA == process |  4 KiB PTEs that mirror
+ *                         | VA, same permissions      |  the process mappings
+ *                         | (W, NX) as in the process |  (added lazily on #PF,
+ *   0x0000_7fff_ffff_ffff +---------------------------+  kept coherent after
+ *                         | (non-canonical hole)      |  forwarded mmap & co)
+ *   0xffff_ffff_8000_0000 +---------------------------+  MV_KERNEL_VBASE
+ *                         | HRT-private memory,       |  2 MiB pages,
+ *                         | GVA = VBASE + GPA         |  GVA - VBASE == GPA
+ *                         +---------------------------+
+ */
+#ifndef MV_ABI_H
+#define MV_ABI_H
+
+#ifdef __ASSEMBLER__
+#define MV_U64(x) x
+#else
+#include <stdint.h>
+#define MV_U64(x) x##ULL
+#endif
+
+#define MV_ABI_VERSION 1u
+#define MV_BOOT_MAGIC MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
+
+/* Hypercall: fill the vCPU's call page, then `outb %al, $MV_HC_PORT`. */
+#define MV_HC_PORT 0x4d
+
+/* Hypercall op codes (call page `op`). */
+#define MV_OP_NOP          0u
+#define MV_OP_SYSCALL      1u /* arg[0]=nr, arg[1..6]=args; ret = result or -errno */
+#define MV_OP_PAGE_FAULT   2u /* arg[0]=cr2, arg[1]=error code; regs filled; ret 0 = retry */
+#define MV_OP_EXIT         3u /* main returned; arg[0]=status. Never resumes. */
+#define MV_OP_CONSOLE      4u /* arg[0]=GVA of text, arg[1]=length */
+#define MV_OP_PANIC        5u /* exception or kernel panic; regs filled; arg[0]=GVA msg */
+#define MV_OP_READY        6u /* boot + SIMD probe done; arg[0]=CPL main will run at */
+#define MV_OP_THREAD_START 7u /* reserved (execution groups, later issue) */
+#define MV_OP_THREAD_EXIT  8u /* reserved */
+#define MV_OP_COUNT        9u
+
+/* Call page `flags`, set by the VMM before it resumes the vCPU. */
+#define MV_CALL_FLUSH_TLB  0x1u /* VMM changed live PTEs: reload CR3 before resuming */
+
+/* Boot-info `flags`. */
+#define MV_BOOT_PROBE_AVX  0x1u /* host CPU has AVX: the boot probe must run it */
+#define MV_BOOT_VERBOSE    0x2u /* print the Nautilus banner on the console */
+
+/* Guest physical layout (see the map above). */
+#define MV_BOOTINFO_GPA    MV_U64(0x1000)
+#define MV_CALLPAGE_GPA    MV_U64(0x2000)
+#define MV_MAX_VCPUS       64
+#define MV_KERNEL_GPA      MV_U64(0x100000)
+#define MV_HEAP_GPA        MV_U64(0x800000)
+#define MV_HEAP_SIZE       MV_U64(0x1800000)
+#define MV_PTPOOL_GPA      MV_U64(0x2000000)
+#define MV_PTPOOL_SIZE     MV_U64(0x2000000)
+#define MV_HRT_MEM_SIZE    MV_U64(0x4000000)
+#define MV_USER_GPA_BASE   MV_U64(0x40000000)
+#define MV_CHUNK_SHIFT     30
+#define MV_CHUNK_SIZE      (MV_U64(1) << MV_CHUNK_SHIFT)
+
+/* Guest virtual layout. */
+#define MV_KERNEL_VBASE    MV_U64(0xffffffff80000000)
+#define MV_USER_TOP        MV_U64(0x0000800000000000)
+
+/* Segment selectors Nautilus loads (the VMM enters with the same ones). */
+#define MV_SEL_KCODE 0x08
+#define MV_SEL_KDATA 0x10
+#define MV_SEL_TSS   0x18
+
+/* Byte offsets into mv_call_page, for assembly. Checked by _Static_assert below. */
+#define MV_CP_OP    0
+#define MV_CP_FLAGS 4
+#define MV_CP_ARG   8
+#define MV_CP_RET   64
+
+#ifndef __ASSEMBLER__
+
+/* Register snapshot: an exception frame, or the state at a page fault. */
+struct mv_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags, cs, ss;
+	uint64_t vector, error_code, cr2, cr3, fs_base, gs_base;
+};
+
+/*
+ * Per-vCPU call page, at MV_CALLPAGE_GPA + id * 4096. Nautilus writes op and
+ * args and does one `out`; the vCPU's host thread (the partner) reads them
+ * through its own pointer into the HRT memory, writes ret (and flags) and
+ * re-enters. No KVM_GET/SET_REGS on the hot path.
+ */
+struct mv_call_page {
+	uint32_t op;
+	uint32_t flags;
+	uint64_t arg[7];
+	int64_t ret;
+	uint64_t seq; /* incremented by Nautilus per hypercall (debugging aid) */
+	struct mv_regs regs;
+	char text[3072]; /* PANIC message / scratch */
+};
+
+/* VMM -> Nautilus, at MV_BOOTINFO_GPA. Pointers are guest virtual. */
+struct mv_boot_info {
+	uint64_t magic;
+	uint32_t abi_version;
+	uint32_t flags;
+	uint32_t vcpu_id;
+	uint32_t nr_vcpus;
+	uint64_t hrt_mem_size;
+	uint64_t kernel_vbase;
+	uint64_t call_pages;  /* GVA of vCPU 0's call page; vCPU n at +n*4096 */
+	uint64_t heap_start;  /* GVA */
+	uint64_t heap_size;
+	/* What Nautilus runs: main_fn(argc, argv, envp) on stack_top, FS = fs_base. */
+	uint64_t main_fn;
+	uint64_t argc;
+	uint64_t argv;
+	uint64_t envp;
+	uint64_t stack_top;   /* 16-byte aligned; the call pushes the return address */
+	uint64_t fs_base;
+	char vmm_version[64];
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(__builtin_offsetof(struct mv_call_page, op) == MV_CP_OP, "call page layout");
+_Static_assert(__builtin_offsetof(struct mv_call_page, flags) == MV_CP_FLAGS, "call page layout");
+_Static_assert(__builtin_offsetof(struct mv_call_page, arg) == MV_CP_ARG, "call page layout");
+_Static_assert(__builtin_offsetof(struct mv_call_page, ret) == MV_CP_RET, "call page layout");
+_Static_assert(sizeof(struct mv_call_page) <= 4096, "call page fits a page");
+_Static_assert(sizeof(struct mv_boot_info) <= 4096, "boot info fits a page");
+#endif
+
+#endif /* !__ASSEMBLER__ */
+#endif /* MV_ABI_H */

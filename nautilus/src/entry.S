@@ -1,0 +1,135 @@
+/* entry.S - Nautilus entry points that cannot be C: boot, SYSCALL at CPL 0,
+ * the common exception path, the jump into the program's main, SIMD probe. */
+#include <mv/abi.h>
+#include <nk/nk.h>
+
+	.text
+/* The VMM enters here in 64-bit mode, paging on, with %rdi = boot-info GVA. */
+	.globl _start
+_start:
+	lea nk_boot_stack_top(%rip), %rsp
+	xor %ebp, %ebp
+	call nk_main
+1:	hlt
+	jmp 1b
+
+/*
+ * SYSCALL from app code running at CPL 0. The CPU saved rip in %rcx and
+ * rflags in %r11 and masked flags with SFMASK, but did NOT switch stacks
+ * (no privilege change), so %rsp is the app's and the 128 bytes below it may
+ * hold live red-zone data. Nothing may be pushed before the switch to the
+ * per-vCPU kernel stack.
+ */
+	.globl nk_syscall_entry
+nk_syscall_entry:
+	mov %rsp, %gs:NK_PCPU_USER_RSP
+	mov %gs:NK_PCPU_KSTACK, %rsp
+	push %rcx		/* return rip */
+	push %r11		/* app rflags */
+	push %r9
+	push %r8
+	push %r10
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rax
+	mov %rsp, %rdi		/* struct nk_syscall_frame * */
+	sub $8, %rsp		/* 9 pushes from a 16-aligned top: realign for the call */
+	cld
+	call syscall__dispatch	/* result in %rax */
+	add $16, %rsp		/* alignment pad + the saved %rax */
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %r10
+	pop %r8
+	pop %r9
+	/* `sysret` always lands in CPL 3, so return by hand: restore the app's
+	 * flags while still on our stack (pushing r11 on the app stack would
+	 * clobber its red zone), then switch back and jump. */
+	popfq
+	pop %rcx
+	mov %gs:NK_PCPU_USER_RSP, %rsp
+	jmp *%rcx
+
+/*
+ * Every vector arrives here on an IST stack (the app's red zone makes the
+ * interrupted %rsp unusable), with [vector, error code] pushed by its stub
+ * above the CPU frame. 15 GPRs + 2 + 5 CPU words = 22 quadwords from a
+ * 16-aligned IST top, so %rsp is 16-aligned at the call.
+ */
+	.globl nk_trap_common
+nk_trap_common:
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, %rdi
+	cld
+	call trap__dispatch
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+	add $16, %rsp		/* vector + error code */
+	iretq
+
+/* nk_enter_main(fn, argc, argv, envp, stack_top): call fn(argc, argv, envp)
+ * on the program's own stack. stack_top is 16-aligned, so after the call
+ * pushes the return address the callee sees the SysV entry alignment. */
+	.globl nk_enter_main
+nk_enter_main:
+	mov %rdi, %rax
+	mov %r8, %rsp
+	mov %rsi, %rdi
+	mov %rdx, %rsi
+	mov %rcx, %rdx
+	xor %ebp, %ebp
+	call *%rax
+	mov %eax, %edi
+	call nk_main_returned
+	ud2
+
+/* nk_probe_simd(avx): the usability probe. Executes SSE (and AVX when the
+ * host has it) before anything else; a KVM that cannot run these fails
+ * KVM_RUN here, before READY, and libmv falls back to native execution. */
+	.globl nk_probe_simd
+nk_probe_simd:
+	xorps %xmm0, %xmm0
+	movaps %xmm0, %xmm1
+	addps %xmm1, %xmm0
+	pxor %xmm2, %xmm2
+	test %edi, %edi
+	jz 1f
+	vxorps %ymm0, %ymm0, %ymm0
+	vaddps %ymm0, %ymm0, %ymm1
+	vzeroupper
+1:	ret
+
+	.bss
+	.balign 16
+nk_boot_stack:
+	.space 16384
+nk_boot_stack_top:

@@ -1,0 +1,22 @@
+/* heap.c - the Nautilus kernel heap: a bump allocator over the region the
+ * boot-info block hands us. Only boot-time structures (per-vCPU data and
+ * stacks) live here, and they live as long as the VM, so nothing is freed. */
+#include <nk/nk.h>
+
+static uint64_t heap_next, heap_end;
+
+void heap__init(uint64_t start, uint64_t size)
+{
+	heap_next = start;
+	heap_end = start + size;
+}
+
+void *kmalloc(size_t size, size_t align)
+{
+	uint64_t p = (heap_next + align - 1) & ~(uint64_t)(align - 1);
+	if (p + size > heap_end)
+		hc__panic("kmalloc: kernel heap exhausted", 0);
+	heap_next = p + size;
+	memset((void *)p, 0, size);
+	return (void *)p;
+}

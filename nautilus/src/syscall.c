@@ -1,0 +1,47 @@
+/* syscall.c - the SYSCALL path. Nearly every call is forwarded to the VMM
+ * through the call page; the few that only concern HRT CPU state (the FS
+ * base) are done here, because the partner thread must keep its own. */
+#include <nk/nk.h>
+
+#define NR_ARCH_PRCTL 158
+#define ARCH_SET_FS   0x1002
+#define ARCH_GET_FS   0x1003
+
+/* Layout pushed by nk_syscall_entry (entry.S). */
+struct nk_syscall_frame {
+	uint64_t rax, rdi, rsi, rdx, r10, r8, r9, rflags, rip;
+};
+
+void syscall__init(void)
+{
+	/* STAR selectors are only used by sysret/CPL-3 entry; keep them sane. */
+	wrmsr(MSR_STAR, (uint64_t)MV_SEL_KCODE << 32 | (uint64_t)MV_SEL_KCODE << 48);
+	wrmsr(MSR_LSTAR, (uint64_t)nk_syscall_entry);
+	/* Clear TF, DF, IF, AC on entry (the app's flags come back via r11). */
+	wrmsr(MSR_SFMASK, 0x47700);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1); /* SCE */
+}
+
+int64_t syscall__dispatch(struct nk_syscall_frame *f)
+{
+	struct mv_call_page *cp;
+
+	if (f->rax == NR_ARCH_PRCTL && f->rdi == ARCH_SET_FS) {
+		/* The guest FS base is the HRT thread's TLS; the host thread's
+		 * stays as it is, because the partner runs libmv on it. */
+		wrmsr(MSR_FS_BASE, f->rsi);
+		return 0;
+	}
+	if (f->rax == NR_ARCH_PRCTL && f->rdi == ARCH_GET_FS) {
+		*(uint64_t *)f->rsi = rdmsr(MSR_FS_BASE); /* may fault: forwarded as a user #PF */
+		return 0;
+	}
+	cp = percpu__this()->call;
+	cp->arg[2] = f->rsi;
+	cp->arg[3] = f->rdx;
+	cp->arg[4] = f->r10;
+	cp->arg[5] = f->r8;
+	cp->arg[6] = f->r9;
+	cp->regs.rip = f->rip; /* for MV_TRACE and reports */
+	return hc__call(MV_OP_SYSCALL, f->rax, f->rdi);
+}

@@ -1,0 +1,42 @@
+/* trap.c - exception dispatch. User-half page faults go to the VMM, which
+ * maps the process page and lets us retry, or ends the process with SIGSEGV
+ * semantics. Everything else is reported to the VMM as a PANIC with the full
+ * register frame; the VMM never resumes it. */
+#include <nk/nk.h>
+
+/* Layout pushed by nk_trap_common (entry.S) over the stub and CPU frames. */
+struct nk_trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+#define VEC_PF 14
+
+static void trap__fill_regs(struct mv_regs *r, const struct nk_trap_frame *f)
+{
+	r->rax = f->rax; r->rbx = f->rbx; r->rcx = f->rcx; r->rdx = f->rdx;
+	r->rsi = f->rsi; r->rdi = f->rdi; r->rbp = f->rbp; r->rsp = f->rsp;
+	r->r8 = f->r8; r->r9 = f->r9; r->r10 = f->r10; r->r11 = f->r11;
+	r->r12 = f->r12; r->r13 = f->r13; r->r14 = f->r14; r->r15 = f->r15;
+	r->rip = f->rip; r->rflags = f->rflags; r->cs = f->cs; r->ss = f->ss;
+	r->vector = f->vector; r->error_code = f->error_code;
+	r->cr2 = read_cr2(); r->cr3 = read_cr3();
+	r->fs_base = rdmsr(MSR_FS_BASE); r->gs_base = rdmsr(MSR_GS_BASE);
+}
+
+/* Precondition: IRQs off (interrupt gates), on this vCPU's IST stack. */
+void trap__dispatch(struct nk_trap_frame *f)
+{
+	struct mv_call_page *cp = percpu__this()->call;
+
+	trap__fill_regs(&cp->regs, f);
+	if (f->vector == VEC_PF && cp->regs.cr2 < MV_USER_TOP) {
+		/* Returning from here retries the access: the VMM either mapped
+		 * the page (flushing the TLB if it changed a live entry) or it
+		 * ended the process and never resumes us. */
+		hc__call(MV_OP_PAGE_FAULT, cp->regs.cr2, f->error_code);
+		return;
+	}
+	hc__panic("unhandled exception in the HRT", &cp->regs);
+}

@@ -1,0 +1,67 @@
+// Content-addressed stage cache: <cacheRoot>/<stage>/<key>/ holds a stage's artefacts.
+// A stage writes into a temporary sibling and renames it into place, so a half-built entry never
+// looks complete, and two builds racing for the same key both end with a whole entry.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheRoot } from './paths';
+
+export type HashInput = string | Buffer | number | boolean | null | undefined | HashInput[] | { [k: string]: HashInput };
+
+/** A stable sha256 of a JSON-like value (object keys sorted). */
+export function hashOf(value: HashInput): string {
+  const h = createHash('sha256');
+  const feed = (v: HashInput): void => {
+    if (Buffer.isBuffer(v)) { h.update(`b${v.length}:`); h.update(v); }
+    else if (Array.isArray(v)) { h.update('['); v.forEach(feed); h.update(']'); }
+    else if (v !== null && typeof v === 'object') {
+      h.update('{');
+      for (const k of Object.keys(v).sort()) { h.update(JSON.stringify(k)); feed(v[k]); }
+      h.update('}');
+    } else h.update(JSON.stringify(v ?? null));
+  };
+  feed(value);
+  return h.digest('hex');
+}
+
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Hash of every file under a directory (relative path + mode + content), skipping `skip` names. */
+export function hashTree(dir: string, skip: (rel: string) => boolean = () => false): string {
+  const h = createHash('sha256');
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (skip(r)) continue;
+      const st = statSync(join(dir, r));
+      if (st.isDirectory()) walk(r);
+      else { h.update(`${r}\0${st.mode & 0o777}\0`); h.update(readFileSync(join(dir, r))); }
+    }
+  };
+  walk('');
+  return h.digest('hex');
+}
+
+export interface CacheHit { dir: string; hit: boolean }
+
+/** Returns the cache dir for (stage, key), running `produce(tmpDir)` first when it is missing. */
+export async function cached(stage: string, key: string, produce: (tmp: string) => Promise<void>): Promise<CacheHit> {
+  const dir = join(cacheRoot(), stage, key);
+  if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
+  mkdirSync(join(cacheRoot(), stage), { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    await produce(tmp);
+    writeFileSync(join(tmp, '.complete'), '');
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, hit: false };
+}

@@ -1,0 +1,97 @@
+// The package manifest, mv-image.json: schema, defaults and validation.
+// Every field is optional, so a directory with a Makefile builds with no manifest at all.
+import Ajv, { ErrorObject } from 'ajv';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { msg } from './messages';
+
+export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
+export const KERNELS = ['debian'] as const;
+
+export interface Manifest {
+  name: string;
+  build: string | null;
+  entry: string;
+  args: string[];
+  env: Record<string, string>;
+  files: { src: string; dest: string }[];
+  cmdline: string;
+  kernel: (typeof KERNELS)[number];
+  onExit: (typeof ON_EXIT)[number];
+  hrt: { require: boolean; cpus: string };
+}
+
+export const manifestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'image and program name (default: the directory name)' },
+    build: { type: ['string', 'null'], description: 'build command, run with CC/CXX set (default: "make" when there is a Makefile)' },
+    entry: { type: 'string', minLength: 1, description: 'the program to run, relative to the package directory (default: the name)' },
+    args: { type: 'array', items: { type: 'string' }, description: 'arguments passed to the program' },
+    env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'environment of the program' },
+    files: {
+      type: 'array',
+      description: 'extra files for the image: "path" or {"src", "dest"} (src relative to the package, dest absolute in the image)',
+      items: {
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'object', additionalProperties: false, required: ['src', 'dest'], properties: { src: { type: 'string', minLength: 1 }, dest: { type: 'string', pattern: '^/' } } },
+        ],
+      },
+    },
+    cmdline: { type: 'string', description: 'extra kernel command line' },
+    kernel: { enum: [...KERNELS], description: 'ROS kernel flavour' },
+    onExit: { enum: [...ON_EXIT], description: 'what init does after the program exits' },
+    hrt: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        require: { type: 'boolean', description: 'fail instead of running natively when KVM is unusable' },
+        cpus: { type: 'string', pattern: '^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$', description: 'CPUs for HRT vCPUs, e.g. "1-3"' },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const validate = ajv.compile(manifestSchema);
+
+function explain(file: string, e: ErrorObject) {
+  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'manifest';
+  if (e.keyword === 'additionalProperty' || e.keyword === 'additionalProperties') {
+    const field = (e.params as { additionalProperty: string }).additionalProperty;
+    return msg.manifestUnknownField(file, where === 'manifest' ? field : `${where}.${field}`);
+  }
+  return msg.manifestInvalid(file, where, e.message ?? 'is invalid');
+}
+
+/** Reads and validates <dir>/mv-image.json (when present) and fills in every default. */
+export function loadManifest(dir: string): Manifest {
+  const file = join(dir, 'mv-image.json');
+  let raw: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw msg.manifestJson(file, (e as Error).message);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw msg.manifestInvalid(file, 'manifest', 'must be a JSON object');
+    if (!validate(raw)) throw explain(file, validate.errors![0]);
+  }
+  const name = (raw.name as string | undefined) ?? basename(resolve(dir)).replace(/[^A-Za-z0-9._-]/g, '-');
+  const hrt = (raw.hrt ?? {}) as Partial<Manifest['hrt']>;
+  return {
+    name,
+    build: raw.build !== undefined ? (raw.build as string | null) : existsSync(join(dir, 'Makefile')) ? 'make' : null,
+    entry: (raw.entry as string | undefined) ?? name,
+    args: (raw.args as string[] | undefined) ?? [],
+    env: (raw.env as Record<string, string> | undefined) ?? {},
+    files: ((raw.files as (string | { src: string; dest: string })[] | undefined) ?? []).map((f) =>
+      typeof f === 'string' ? { src: f, dest: '/' + f.replace(/^\.?\/+/, '') } : f),
+    cmdline: (raw.cmdline as string | undefined) ?? '',
+    kernel: (raw.kernel as Manifest['kernel'] | undefined) ?? 'debian',
+    onExit: (raw.onExit as Manifest['onExit'] | undefined) ?? 'poweroff',
+    hrt: { require: hrt.require ?? false, cpus: hrt.cpus ?? '' },
+  };
+}

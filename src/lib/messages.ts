@@ -1,0 +1,53 @@
+// Every user-facing error in one place, so the wording stays consistent.
+import { MvError } from './errors';
+
+const aptLine = (pkgs: string[]) => `apt-get install -y ${pkgs.join(' ')}`;
+
+export const msg = {
+  noPackageDir: (dir: string) =>
+    new MvError('package', `package directory ${dir} does not exist`, 'pass the path of a directory that holds mv-image.json or a Makefile'),
+  notADirectory: (dir: string) =>
+    new MvError('package', `${dir} is not a directory`, 'pass the package directory, not a file'),
+  manifestJson: (file: string, reason: string) =>
+    new MvError('manifest', `${file} is not valid JSON (${reason})`, 'correct the JSON syntax'),
+  manifestUnknownField: (file: string, field: string) =>
+    new MvError('manifest', `${file}: unknown field "${field}"`, 'remove it or check its spelling against the manifest reference in README.md'),
+  manifestInvalid: (file: string, where: string, reason: string) =>
+    new MvError('manifest', `${file}: ${where} ${reason}`, 'see the manifest reference in README.md'),
+  noBuildCommand: (dir: string) =>
+    new MvError('package', `${dir} has no Makefile and its manifest names no "build" command`, 'add a Makefile, or set "build" in mv-image.json'),
+  buildFailed: (cmd: string, status: number | null, output: string) =>
+    new MvError('package', `build command "${cmd}" failed with status ${status}`, 'fix the build errors shown above', 1, output),
+  entryMissing: (path: string) =>
+    new MvError('package', `entry binary ${path} was not produced by the build`, 'set "entry" in mv-image.json to the program the build makes'),
+  entryNotElf: (path: string, why: string) =>
+    new MvError('package', `entry binary ${path} is not an x86-64 ELF executable (${why})`, 'point "entry" at a compiled x86-64 Linux program, not a script or a foreign binary'),
+  libraryMissing: (lib: string, from: string) =>
+    new MvError('package', `shared library ${lib} needed by ${from} was not found`, 'install the library on the build host or link the program statically'),
+  extraFileMissing: (src: string) =>
+    new MvError('package', `extra file ${src} listed in "files" does not exist`, 'fix the path in mv-image.json (it is relative to the package directory)'),
+  toolMissing: (tool: string, pkg: string) =>
+    new MvError('host', `${tool} is not installed`, `run: ${aptLine([pkg])} (or see 'mv-image doctor')`),
+  aptDownload: (pkg: string, output: string) =>
+    new MvError('kernel', `apt-get download ${pkg} failed: ${output.trim().split('\n').pop() ?? ''}`, "run 'apt-get update' and check that Debian's package archive is reachable"),
+  kernelPackageBroken: (deb: string, why: string) =>
+    new MvError('kernel', `${deb} is not a usable kernel package (${why})`, 'delete the kernel cache (~/.cache/mv-image/kernel) and build again'),
+  moduleMissing: (name: string, version: string) =>
+    new MvError('kernel', `kernel module ${name} is not in Debian's ${version} kernel`, 'check the module name'),
+  isoFailed: (output: string) =>
+    new MvError('iso', `grub-mkrescue failed: ${output.trim().split('\n').slice(-3).join(' / ')}`, "run 'mv-image doctor' to check grub-pc-bin, grub-efi-amd64-bin, xorriso and mtools"),
+  diskFull: (path: string) =>
+    new MvError('output', `no space left on the device while writing ${path}`, 'free disk space (or set XDG_CACHE_HOME / -o on a larger disk) and build again'),
+  imageMissing: (path: string) =>
+    new MvError('run', `image ${path} does not exist`, "build it first with 'mv-image build', or check the path"),
+  bootTimeout: (seconds: number, log: string) =>
+    new MvError('run', `the guest printed no MV-EXIT line within ${seconds} s (serial log: ${log})`, 'raise --timeout, or read the serial log for where the boot stopped', 124),
+  kernelPanic: (log: string) =>
+    new MvError('run', `the guest kernel panicked (serial log: ${log})`, 'read the serial log; a panic before init usually means a missing module or a bad command line', 125),
+  qemuFailed: (status: number | null, stderr: string) =>
+    new MvError('run', `QEMU exited with status ${status} before the program finished: ${stderr.trim().split('\n').pop() ?? ''}`, "run 'mv-image doctor' and check the QEMU options", 126),
+  ovmfMissing: () =>
+    new MvError('run', 'OVMF firmware (for --uefi) is not installed', "run: apt-get install -y ovmf"),
+  badAccel: (value: string) =>
+    new MvError('run', `unknown --accel ${value}`, 'use one of: auto, kvm, tcg'),
+};

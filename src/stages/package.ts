@@ -1,0 +1,76 @@
+// Stage "package": build the package with the toolchain, then collect the entry binary, its
+// shared libraries (resolved like ldd, interpreter included) and the manifest's extra files.
+// The build runs in a copy of the package directory, so the user's tree stays clean and the
+// cache key (a hash of the tree, manifest and toolchain) stays stable.
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { cached, hashOf, hashTree } from '../lib/cache';
+import { notX8664Elf, readElf } from '../lib/elf';
+import { exec } from '../lib/exec';
+import { sharedLibraries } from '../lib/ldd';
+import type { Manifest } from '../lib/manifest';
+import { msg } from '../lib/messages';
+import { cacheRoot } from '../lib/paths';
+import type { Progress } from '../lib/progress';
+import type { Toolchain } from '../lib/toolchain';
+
+/** A file for the image: where it goes, and where its bytes are now. */
+export interface ImageFile { dest: string; src: string; mode: number }
+
+export interface PackageArtifact {
+  cached: boolean;
+  program: ImageFile; // the entry binary, at /app/<name>
+  files: ImageFile[]; // shared libraries and the manifest's extra files
+}
+
+export const APP_DIR = '/app';
+
+export function checkPackageDir(dir: string): void {
+  if (!existsSync(dir)) throw msg.noPackageDir(dir);
+  if (!statSync(dir).isDirectory()) throw msg.notADirectory(dir);
+}
+
+export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain): Promise<PackageArtifact> {
+  checkPackageDir(dir);
+  if (!manifest.build && !existsSync(join(dir, manifest.entry))) throw msg.noBuildCommand(dir);
+  for (const f of manifest.files) if (!existsSync(join(dir, f.src))) throw msg.extraFileMissing(f.src);
+  const key = hashOf({ tree: hashTree(dir, (r) => r === '.git' || r === 'images'), manifest: JSON.stringify(manifest), toolchain: toolchain.id });
+
+  const { dir: out, hit } = await cached('package', key, async (tmp) => {
+    // A fixed build path per key, so paths the compiler embeds are the same on every build.
+    const work = join(cacheRoot(), 'build', key);
+    rmSync(work, { recursive: true, force: true });
+    cpSync(dir, work, { recursive: true });
+    try {
+      if (manifest.build) {
+        progress.note(manifest.build);
+        const env = { ...process.env, CC: toolchain.CC, CXX: toolchain.CXX };
+        const r = await exec('sh', ['-c', manifest.build], { cwd: work, env });
+        if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
+      }
+      const entry = join(work, manifest.entry);
+      if (!existsSync(entry) || !statSync(entry).isFile()) throw msg.entryMissing(manifest.entry);
+      const bin = readFileSync(entry);
+      const why = notX8664Elf(bin);
+      if (why) throw msg.entryNotElf(manifest.entry, why);
+      const t = readElf(bin).type;
+      if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
+
+      const files: ImageFile[] = [];
+      const keep = (src: string, dest: string, mode: number) => {
+        const local = join(tmp, 'root', dest);
+        mkdirSync(dirname(local), { recursive: true });
+        cpSync(src, local, { dereference: true });
+        files.push({ dest, src: join('root', dest), mode });
+      };
+      keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755);
+      for (const lib of sharedLibraries(entry)) keep(lib, lib, 0o755);
+      for (const f of manifest.files) keep(join(work, f.src), f.dest, statSync(join(work, f.src)).mode & 0o777);
+      writeFileSync(join(tmp, 'package.json'), JSON.stringify(files, null, 1));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+  const files: ImageFile[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: ImageFile) => ({ ...f, src: resolve(out, f.src) }));
+  return { cached: hit, program: files[0], files: files.slice(1) };
+}
