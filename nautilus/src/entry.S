@@ -133,3 +133,5 @@ nk_probe_simd:
 nk_boot_stack:
 	.space 16384
 nk_boot_stack_top:
+
+	.section .note.GNU-stack,"",@progbits

@@ -5,6 +5,10 @@
 #ifndef NK_VERSION
 #define NK_VERSION "dev"
 #endif
+_Static_assert(__builtin_offsetof(struct nk_percpu, vcpu_id) == MV_GS_VCPU_ID, "GS layout is ABI");
+_Static_assert(__builtin_offsetof(struct nk_percpu, user_rsp) == NK_PCPU_USER_RSP, "entry.S offsets");
+_Static_assert(__builtin_offsetof(struct nk_percpu, kstack_top) == NK_PCPU_KSTACK, "entry.S offsets");
+
 const char nk_version[] = "Nautilus-HRT " NK_VERSION " (mv abi 1)";
 
 static void percpu__init(const struct mv_boot_info *bi)

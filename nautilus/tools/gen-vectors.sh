@@ -27,3 +27,4 @@ while [ $v -lt 256 ]; do
 	echo "	.quad nk_vector_$v"
 	v=$((v + 1))
 done
+echo "	.section .note.GNU-stack,\"\",@progbits"

@@ -97,6 +97,10 @@
 #define MV_SEL_KDATA 0x10
 #define MV_SEL_TSS   0x18
 
+/* In the HRT, GS base points to Nautilus's per-vCPU data; the u32 at this
+ * offset is the vCPU id (read by mv_vcpu_id() in <mv/hrt.h>). */
+#define MV_GS_VCPU_ID 32
+
 /* Byte offsets into mv_call_page, for assembly. Checked by _Static_assert below. */
 #define MV_CP_OP    0
 #define MV_CP_FLAGS 4

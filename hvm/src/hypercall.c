@@ -1,0 +1,97 @@
+/* hypercall.c - the VMM side of the hypercall ABI (mv/abi.h): one dispatch
+ * table from op code to handler. The vCPU is stopped in its `out` while a
+ * handler runs; the handler writes cp->ret (and cp->flags) for the resume. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include "mv.h"
+
+static void hc__syscall(struct mv_vcpu *v)
+{
+	struct mv_call_page *cp = v->cp;
+	v->cp->ret = syscall__forward(v, cp->arg[0], &cp->arg[1]);
+}
+
+static void hc__page_fault(struct mv_vcpu *v)
+{
+	struct mv_call_page *cp = v->cp;
+
+	if (mem__handle_fault(v, cp->arg[0], cp->arg[1]) == 0) {
+		cp->ret = 0;
+		return;
+	}
+	report__die(v, "segmentation fault", &cp->regs, SIGSEGV);
+}
+
+static void hc__exit(struct mv_vcpu *v)
+{
+	v->exit_status = (int)v->cp->arg[0];
+	v->state = MV_VCPU_EXITED;
+}
+
+static void hc__console(struct mv_vcpu *v)
+{
+	void *p;
+	uint64_t len = v->cp->arg[1];
+
+	if (vm__gva_to_host(v->vm, v->cp->arg[0], len, &p))
+		mv__raw_syscall(SYS_write, 2, (long)p, (long)len, 0, 0, 0);
+	v->cp->ret = 0;
+}
+
+static void hc__panic(struct mv_vcpu *v)
+{
+	struct mv_call_page *cp = v->cp;
+	static const int vec_sig[32] = { [0] = SIGFPE, [1] = SIGTRAP, [3] = SIGTRAP, [4] = SIGSEGV,
+					 [5] = SIGSEGV, [6] = SIGILL, [7] = SIGFPE, [13] = SIGSEGV,
+					 [14] = SIGSEGV, [16] = SIGFPE, [17] = SIGBUS, [19] = SIGFPE };
+	int sig = SIGSEGV;
+
+	cp->text[sizeof cp->text - 1] = 0;
+	if (cp->arg[1] && cp->regs.vector < 32 && vec_sig[cp->regs.vector])
+		sig = vec_sig[cp->regs.vector];
+	report__die(v, cp->text, cp->arg[1] ? &cp->regs : NULL, sig);
+}
+
+static void hc__ready(struct mv_vcpu *v)
+{
+	v->state = MV_VCPU_RUNNING;
+	if (v->vm->opt.announce) {
+		char line[64];
+		int n = snprintf(line, sizeof line, "MV-HRT vcpus=%d cpl=%d\n", 1, (int)v->cp->arg[0]);
+		mv__raw_syscall(SYS_write, 2, (long)line, n, 0, 0, 0);
+	}
+	v->cp->ret = 0;
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct mv_vcpu *v);
+} hc_table[MV_OP_COUNT] = {
+	[MV_OP_SYSCALL] = { "syscall", hc__syscall },
+	[MV_OP_PAGE_FAULT] = { "page_fault", hc__page_fault },
+	[MV_OP_EXIT] = { "exit", hc__exit },
+	[MV_OP_CONSOLE] = { "console", hc__console },
+	[MV_OP_PANIC] = { "panic", hc__panic },
+	[MV_OP_READY] = { "ready", hc__ready },
+};
+
+void hypercall__dispatch(struct mv_vcpu *v)
+{
+	uint32_t op = v->cp->op;
+	enum mv_vcpu_state prev = v->state;
+
+	if (op >= MV_OP_COUNT || !hc_table[op].fn) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "unknown hypercall op %u", op);
+		report__die(v, msg, NULL, SIGSEGV);
+	}
+	if (prev == MV_VCPU_RUNNING)
+		v->state = MV_VCPU_IN_CALL;
+	hc_table[op].fn(v);
+	if (v->state == MV_VCPU_IN_CALL)
+		v->state = MV_VCPU_RUNNING;
+}

@@ -1,0 +1,311 @@
+/* memory.c - the merged address space.
+ *
+ * Invariants:
+ *  - GVA == process VA for every user-half address the HRT can touch.
+ *  - Each MV_CHUNK_SIZE-aligned chunk of process VA that the HRT has touched
+ *    is one memslot at a compact GPA (MV_USER_GPA_BASE + n * chunk), so
+ *    GPA = chunk.gpa + (va - chunk.va). A slot spans holes; KVM and Linux do
+ *    demand paging, CoW and file mappings behind it.
+ *  - The VMA table mirrors the process mappings (prot != none only). It is
+ *    read from /proc/self/maps at start, updated after each forwarded
+ *    mmap/munmap/mremap/mprotect/brk, and re-read only when a fault misses it
+ *    (a mapping made outside the HRT).
+ *  - A guest PTE exists only where the VMA table allows the access, with the
+ *    same W/X rights; after any change to a live PTE the vCPU flushes its TLB
+ *    before it resumes (MV_CALL_FLUSH_TLB).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "mv.h"
+
+/* Lazily map at most this much around a fault (one VMA, clipped). */
+#define MV_FAULT_WINDOW (64ULL << 20)
+
+uint32_t mem__prot_from_linux(uint64_t prot)
+{
+	uint32_t p = 0;
+	if (prot & PROT_READ)
+		p |= MV_PROT_R;
+	if (prot & PROT_WRITE)
+		p |= MV_PROT_W | MV_PROT_R;
+	if (prot & PROT_EXEC)
+		p |= MV_PROT_X | MV_PROT_R; /* x86: no execute-only pages without pkeys */
+	return p;
+}
+
+/* --- chunks and memslots ------------------------------------------------ */
+
+int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa)
+{
+	uint64_t cva = va & ~(MV_CHUNK_SIZE - 1);
+	struct mv_chunk *c = &vm->chunks[vm->last_chunk];
+
+	if (vm->nchunks && c->va == cva)
+		goto found;
+	for (int i = 0; i < vm->nchunks; i++) {
+		if (vm->chunks[i].va == cva) {
+			vm->last_chunk = i;
+			c = &vm->chunks[i];
+			goto found;
+		}
+	}
+	if (vm->nchunks == MV_MAX_CHUNKS || vm->gpa_next + MV_CHUNK_SIZE > vm->gpa_limit)
+		return -ENOSPC;
+	struct kvm_userspace_memory_region r = {
+		.slot = (uint32_t)vm->nchunks + 1, .guest_phys_addr = vm->gpa_next,
+		.memory_size = MV_CHUNK_SIZE, .userspace_addr = cva,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -errno;
+	c = &vm->chunks[vm->nchunks];
+	c->va = cva;
+	c->gpa = vm->gpa_next;
+	vm->last_chunk = vm->nchunks++;
+	vm->gpa_next += MV_CHUNK_SIZE;
+found:
+	*gpa = c->gpa + (va - cva);
+	return 0;
+}
+
+/* --- the VMA table ------------------------------------------------------ */
+
+const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr)
+{
+	int lo = 0, hi = vm->nvmas - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		struct mv_vma *v = &vm->vmas[mid];
+		if (addr < v->start)
+			hi = mid - 1;
+		else if (addr >= v->end)
+			lo = mid + 1;
+		else
+			return v;
+	}
+	return NULL;
+}
+
+/* Make [start, end) have prot (0: no access) in the table. */
+static void mem__vma_set(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot, uint32_t flags)
+{
+	struct mv_vma *t = vm->vmas;
+	int n = vm->nvmas, i = 0, j;
+
+	/* Find the first entry ending after start. */
+	while (i < n && t[i].end <= start)
+		i++;
+	/* Split an entry straddling start. */
+	if (i < n && t[i].start < start && t[i].end > start) {
+		if (n == MV_MAX_VMAS)
+			return;
+		memmove(&t[i + 1], &t[i], (size_t)(n - i) * sizeof *t);
+		n++;
+		t[i].end = start;
+		t[i + 1].start = start;
+		i++;
+	}
+	/* Remove entries fully inside, trim one straddling end. */
+	j = i;
+	while (j < n && t[j].end <= end)
+		j++;
+	if (j < n && t[j].start < end)
+		t[j].start = end;
+	memmove(&t[i], &t[j], (size_t)(n - j) * sizeof *t);
+	n -= j - i;
+	if (prot && n < MV_MAX_VMAS) {
+		memmove(&t[i + 1], &t[i], (size_t)(n - i) * sizeof *t);
+		t[i] = (struct mv_vma){ .start = start, .end = end, .prot = prot, .flags = flags };
+		n++;
+	}
+	vm->nvmas = n;
+}
+
+/* Read /proc/self/maps with raw syscalls into a static buffer: no stdio, no
+ * malloc, because the HRT may be stopped inside malloc on this same thread. */
+static char maps_buf[1 << 20];
+
+static int mem__read_maps(void)
+{
+	int fd = (int)mv__raw_syscall(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0, 0, 0, 0);
+	size_t len = 0;
+	long r;
+
+	if (fd < 0)
+		return fd;
+	while (len < sizeof maps_buf - 1 &&
+	       (r = mv__raw_syscall(SYS_read, fd, (long)(maps_buf + len), (long)(sizeof maps_buf - 1 - len), 0, 0, 0)) > 0)
+		len += (size_t)r;
+	mv__raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+	maps_buf[len] = 0;
+	return 0;
+}
+
+static void mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
+{
+	static struct mv_vma old[MV_MAX_VMAS];
+	int nold = vm->nvmas;
+	char *p, *nl;
+
+	vm->nr_resyncs++;
+	if (mem__read_maps() < 0)
+		return;
+	memcpy(old, vm->vmas, (size_t)nold * sizeof *old);
+	vm->nvmas = 0;
+	for (p = maps_buf; *p; p = nl + 1) {
+		char *q;
+		uint64_t s = strtoull(p, &q, 16), e;
+		uint32_t prot = 0, flags = 0;
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p) - 1;
+		if (*q != '-')
+			continue;
+		e = strtoull(q + 1, &q, 16);
+		if (q[0] != ' ' || e > MV_USER_TOP)
+			continue; /* [vsyscall] and anything above the user half */
+		if (q[1] == 'r')
+			prot |= MV_PROT_R;
+		if (q[2] == 'w')
+			prot |= MV_PROT_W | MV_PROT_R;
+		if (q[3] == 'x')
+			prot |= MV_PROT_X | MV_PROT_R;
+		if (memmem(q, (size_t)(nl - q), "[stack]", 7))
+			flags |= MV_VMA_STACK;
+		if (prot && vm->nvmas < MV_MAX_VMAS)
+			vm->vmas[vm->nvmas++] = (struct mv_vma){ s, e, prot, flags };
+	}
+	/* The HRT-private memory is never part of the user half. */
+	mem__vma_set(vm, (uint64_t)vm->hrt, (uint64_t)vm->hrt + MV_HRT_MEM_SIZE, 0, 0);
+	if (!v)
+		return;
+	/* Fix live PTEs where the process changed behind our back. */
+	for (int i = 0; i < nold; i++) {
+		uint64_t a = old[i].start;
+		while (a < old[i].end) {
+			const struct mv_vma *n = mem__vma_find(vm, a);
+			uint64_t b;
+			uint32_t prot;
+			if (n) {
+				b = n->end < old[i].end ? n->end : old[i].end;
+				prot = n->prot;
+			} else {
+				/* up to the next table entry or the end of the old one */
+				b = old[i].end;
+				for (int k = 0; k < vm->nvmas; k++)
+					if (vm->vmas[k].start > a) {
+						if (vm->vmas[k].start < b)
+							b = vm->vmas[k].start;
+						break;
+					}
+				prot = 0;
+			}
+			if (prot != old[i].prot && pt__protect_range(vm, a, b, prot))
+				v->cp->flags |= MV_CALL_FLUSH_TLB;
+			a = b;
+		}
+	}
+}
+
+int mem__init(struct mv_vm *vm)
+{
+	struct rlimit rl;
+
+	vm->vmas = mmap(NULL, MV_MAX_VMAS * sizeof *vm->vmas, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vm->vmas == MAP_FAILED) {
+		vm->vmas = NULL;
+		return -ENOMEM;
+	}
+	vm->gpa_next = MV_USER_GPA_BASE;
+	vm->brk_cur = (uint64_t)mv__raw_syscall(SYS_brk, 0, 0, 0, 0, 0, 0);
+	vm->stack_rlimit = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+				   ? rl.rlim_cur : (8ULL << 20);
+	mem__resync(NULL, vm);
+	return vm->nvmas ? 0 : -EIO;
+}
+
+/* After a forwarded call changed [start, end) to prot: table + live PTEs. */
+void mem__apply(struct mv_vcpu *v, uint64_t start, uint64_t end, uint32_t prot)
+{
+	struct mv_vm *vm = v->vm;
+
+	start = MV_PAGE_DOWN(start);
+	end = MV_PAGE_UP(end);
+	if (end > MV_USER_TOP)
+		end = MV_USER_TOP;
+	if (start >= end)
+		return;
+	mem__vma_set(vm, start, end, prot, 0);
+	if (pt__protect_range(vm, start, end, prot))
+		v->cp->flags |= MV_CALL_FLUSH_TLB;
+}
+
+static int mem__permits(const struct mv_vma *m, uint64_t err)
+{
+	if (!m)
+		return 0;
+	if ((err & 2) && !(m->prot & MV_PROT_W))
+		return 0;
+	if ((err & 16) && !(m->prot & MV_PROT_X))
+		return 0;
+	return 1;
+}
+
+/* Below the main stack and within RLIMIT_STACK: Linux would grow the stack
+ * on this access. Touch it from the partner so Linux does exactly that. */
+static int mem__grow_stack(struct mv_vcpu *v, uint64_t addr)
+{
+	struct mv_vm *vm = v->vm;
+
+	for (int i = 0; i < vm->nvmas; i++) {
+		struct mv_vma *m = &vm->vmas[i];
+		if (!(m->flags & MV_VMA_STACK) || addr >= m->start)
+			continue;
+		if (m->end - MV_PAGE_DOWN(addr) > vm->stack_rlimit)
+			return 0;
+		for (uint64_t a = m->start - MV_PAGE; a >= MV_PAGE_DOWN(addr); a -= MV_PAGE)
+			(void)*(volatile char *)a;
+		mem__resync(v, vm);
+		return 1;
+	}
+	return 0;
+}
+
+/* A user-half #PF from the HRT: map the process's page (and the rest of its
+ * mapping, within a window) and let the guest retry, or report failure. */
+int mem__handle_fault(struct mv_vcpu *v, uint64_t addr, uint64_t err)
+{
+	struct mv_vm *vm = v->vm;
+	const struct mv_vma *m = mem__vma_find(vm, addr);
+	uint64_t lo, hi;
+
+	vm->nr_faults++;
+	if (!mem__permits(m, err)) {
+		mem__resync(v, vm);
+		m = mem__vma_find(vm, addr);
+		if (!m && mem__grow_stack(v, addr))
+			m = mem__vma_find(vm, addr);
+		if (!mem__permits(m, err))
+			return -EFAULT;
+	}
+	lo = addr & ~(MV_FAULT_WINDOW - 1);
+	hi = lo + MV_FAULT_WINDOW;
+	if (lo < m->start)
+		lo = m->start;
+	if (hi > m->end)
+		hi = m->end;
+	if (pt__map_range(vm, lo, hi, m->prot) < 0)
+		return -ENOMEM;
+	/* A fault on a present PTE (err bit 0) means we upgraded a live entry. */
+	if (err & 1)
+		v->cp->flags |= MV_CALL_FLUSH_TLB;
+	return 0;
+}

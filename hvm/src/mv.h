@@ -1,0 +1,126 @@
+/* mv.h - libmv internal interfaces. One struct per piece of VM state, one
+ * file per concern (kvmtool style): vm.c, vcpu.c, hypercall.c, syscall.c,
+ * memory.c, report.c, runtime.c, x86_64/ (cpu state, page tables). */
+#ifndef MV_INTERNAL_H
+#define MV_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+#include <mv/abi.h>
+
+#define MV_VERSION "0.1.0"
+#define MV_PAGE 4096ULL
+#define MV_PAGE_UP(x) (((x) + MV_PAGE - 1) & ~(MV_PAGE - 1))
+#define MV_PAGE_DOWN(x) ((x) & ~(MV_PAGE - 1))
+#define MV_MAX_CHUNKS 512
+#define MV_MAX_VMAS 8192
+
+/* Process mapping permissions as the guest page tables mirror them. */
+#define MV_PROT_R 1u
+#define MV_PROT_W 2u
+#define MV_PROT_X 4u
+#define MV_VMA_STACK 0x100u /* grows down ([stack]) */
+
+struct mv_vma {
+	uint64_t start, end;
+	uint32_t prot; /* MV_PROT_*; never 0 in the table (no access == absent) */
+	uint32_t flags;
+};
+
+struct mv_chunk {
+	uint64_t va;  /* MV_CHUNK_SIZE-aligned process VA */
+	uint64_t gpa; /* where the memslot puts it */
+};
+
+struct mv_options {
+	int trace;    /* MV_TRACE: log each forwarded call */
+	int announce; /* MV_ANNOUNCE: "MV-HRT vcpus=.. cpl=.." when main starts */
+	int verbose;  /* MV_VERBOSE: Nautilus banner, VM setup details */
+};
+
+struct mv_vm {
+	int kvm_fd, vm_fd;
+	int run_size;
+	struct mv_options opt;
+	uint8_t *hrt;           /* host view of HRT-private memory (GPA 0) */
+	uint64_t entry;         /* Nautilus entry GVA */
+	uint64_t pml4_gpa;
+	uint64_t pt_next;       /* next free page-table page (GPA) */
+	uint64_t gpa_next;      /* next free chunk GPA */
+	uint64_t gpa_limit;     /* 1 << guest MAXPHYADDR */
+	struct kvm_cpuid2 *cpuid;
+	int has_avx;
+	struct mv_chunk chunks[MV_MAX_CHUNKS];
+	int nchunks, last_chunk;
+	struct mv_vma *vmas;    /* sorted, disjoint */
+	int nvmas;
+	uint64_t brk_cur;
+	uint64_t stack_rlimit;
+	uint64_t nr_syscalls, nr_faults, nr_resyncs;
+};
+
+/* The vCPU as an explicit state machine; vcpu__run drives the transitions. */
+enum mv_vcpu_state {
+	MV_VCPU_CREATED,   /* fd + registers set, never run */
+	MV_VCPU_BOOTING,   /* in Nautilus boot + SIMD probe, before READY */
+	MV_VCPU_RUNNING,   /* main (or later a thread) runs in the HRT */
+	MV_VCPU_IN_CALL,   /* stopped in a hypercall; the partner is working */
+	MV_VCPU_EXITED,    /* main returned: exit_status is valid */
+	MV_VCPU_PROBE_FAILED, /* the boot never reached READY: KVM unusable */
+};
+
+struct mv_vcpu {
+	struct mv_vm *vm;
+	int id, fd;
+	struct kvm_run *run;
+	struct mv_call_page *cp; /* host view of this vCPU's call page */
+	enum mv_vcpu_state state;
+	int exit_status;
+	char probe_error[160];
+};
+
+/* vm.c */
+int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size_t errlen);
+void vm__destroy(struct mv_vm *vm);
+uint64_t vm__gva_to_host(struct mv_vm *vm, uint64_t gva, uint64_t len, void **host);
+
+/* vcpu.c */
+int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size_t errlen);
+int vcpu__run(struct mv_vcpu *v);
+const char *vcpu__state_name(enum mv_vcpu_state s);
+
+/* hypercall.c */
+void hypercall__dispatch(struct mv_vcpu *v);
+
+/* syscall.c */
+int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
+const char *syscall__name(uint64_t nr);
+
+/* memory.c */
+int mem__init(struct mv_vm *vm);
+int mem__handle_fault(struct mv_vcpu *v, uint64_t addr, uint64_t err);
+void mem__apply(struct mv_vcpu *v, uint64_t start, uint64_t end, uint32_t prot);
+const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr);
+uint32_t mem__prot_from_linux(uint64_t prot);
+int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa);
+
+/* x86_64/cpu.c */
+int cpu__setup(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base, char *err, size_t errlen);
+int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *r);
+int cpu__supported_cpuid(struct mv_vm *vm);
+
+/* x86_64/pagetable.c */
+void pt__init(struct mv_vm *vm);
+int pt__map_range(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot);
+int pt__protect_range(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot);
+
+/* report.c */
+__attribute__((noreturn)) void report__die(struct mv_vcpu *v, const char *what,
+					   const struct mv_regs *r, int sig);
+void mv__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* util */
+long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+
+#endif

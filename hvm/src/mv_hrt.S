@@ -1,0 +1,17 @@
+/* mv_hrt.S - linked into every mv-cc executable: the Nautilus ELF in section
+ * .mv_hrt, and a pointer to the program's main (see runtime.c). */
+	.section .mv_hrt, "a", @progbits
+	.balign 4096
+	.globl __mv_hrt_start
+	.globl __mv_hrt_end
+__mv_hrt_start:
+	.incbin NAUTILUS_ELF
+__mv_hrt_end:
+
+	.section .data.rel.ro, "aw", @progbits
+	.balign 8
+	.globl __mv_main_ptr
+__mv_main_ptr:
+	.quad __real_main
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,141 @@
+/* runtime.c - __wrap_main (the start of a split program) and <mv/hrt.h>.
+ *
+ * mv-cc links with --wrap=main, so glibc's start code calls __wrap_main
+ * after the loader and constructors ran. It creates the VM and vCPU 0, and
+ * this host thread becomes vCPU 0's partner: it sits in KVM_RUN while main
+ * runs in the HRT, and performs the forwarded calls. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <asm/prctl.h>
+#include <mv/hrt.h>
+#include "mv.h"
+
+#define MV_API __attribute__((visibility("default")))
+
+/* main's address, from mv_hrt.o: `.quad __real_main`, which --wrap=main
+ * resolves to the program's main. Going through this pointer (instead of
+ * calling __real_main here) makes libmv.so work too, where --wrap does not
+ * reach. */
+extern int (*const __mv_main_ptr)(int, char **, char **) __attribute__((weak));
+
+/* The partner keeps this much of the thread's stack above the HRT's: it runs
+ * its handlers (and KVM_RUN) there while main's frames live below. */
+#define MV_PARTNER_STACK (256 * 1024)
+
+static int env__flag(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+static int runtime__hrt_main(int argc, char **argv, char **envp, char *err, size_t n)
+{
+	struct mv_options opt = {
+		.trace = env__flag("MV_TRACE"),
+		.announce = env__flag("MV_ANNOUNCE"),
+		.verbose = env__flag("MV_VERBOSE"),
+	};
+	struct mv_vm *vm = NULL;
+	struct mv_vcpu *v = NULL;
+	struct mv_boot_info *bi;
+	uint64_t fs = 0;
+	int rc;
+
+	if ((rc = vm__create(&vm, &opt, err, n)) < 0 || (rc = vcpu__create(vm, 0, &v, err, n)) < 0)
+		goto fail;
+	mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
+	bi = (struct mv_boot_info *)(vm->hrt + MV_BOOTINFO_GPA);
+	bi->main_fn = (uint64_t)__mv_main_ptr;
+	bi->argc = (uint64_t)argc;
+	bi->argv = (uint64_t)argv;
+	bi->envp = (uint64_t)envp;
+	bi->stack_top = ((uint64_t)__builtin_frame_address(0) - MV_PARTNER_STACK) & ~15ULL;
+	bi->fs_base = fs;
+	rc = vcpu__run(v);
+	if (rc >= 0)
+		return rc; /* main returned: glibc's exit() runs atexit handlers here */
+	snprintf(err, n, "%s", v->probe_error);
+	rc = -1;
+fail:
+	vm__destroy(vm);
+	return rc < 0 ? -1 : rc;
+}
+
+MV_API int __wrap_main(int argc, char **argv, char **envp)
+{
+	char err[256] = "unknown error";
+	int rc;
+
+	if (!__mv_main_ptr) {
+		fprintf(stderr, "mv: this program was not linked by mv-cc (no __mv_main_ptr)\n");
+		return 127;
+	}
+	if (env__flag("MV_DISABLE"))
+		return __mv_main_ptr(argc, argv, envp);
+	rc = runtime__hrt_main(argc, argv, envp, err, sizeof err);
+	if (rc >= 0)
+		return rc;
+	if (env__flag("MV_REQUIRE_HRT")) {
+		fprintf(stderr, "mv: MV_REQUIRE_HRT is set but the HRT cannot run: %s\n", err);
+		return 126;
+	}
+	fprintf(stderr, "mv: no usable KVM (%s); running main natively\n", err);
+	return __mv_main_ptr(argc, argv, envp);
+}
+
+/* --- <mv/hrt.h> --------------------------------------------------------- */
+
+static int cpl(void)
+{
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	return cs & 3;
+}
+
+MV_API int mv_in_hrt(void)
+{
+	/* CPL 0 in user code is only possible inside the HRT. */
+	return cpl() == 0;
+}
+
+MV_API int mv_vcpu_id(void)
+{
+	uint32_t id;
+	if (!mv_in_hrt())
+		return -1;
+	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
+	return (int)id;
+}
+
+MV_API int mv_read_cr3(uint64_t *cr3)
+{
+	if (!mv_in_hrt())
+		return -EPERM;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(*cr3));
+	return 0;
+}
+
+MV_API int mv_irq_disable(void)
+{
+	if (!mv_in_hrt())
+		return -EPERM;
+	__asm__ volatile("cli" ::: "memory");
+	return 0;
+}
+
+MV_API int mv_irq_enable(void)
+{
+	if (!mv_in_hrt())
+		return -EPERM;
+	__asm__ volatile("sti" ::: "memory");
+	return 0;
+}
+
+MV_API const char *mv_version(void)
+{
+	return "libmv " MV_VERSION " (mv abi 1)";
+}

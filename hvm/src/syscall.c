@@ -1,0 +1,135 @@
+/* syscall.c - system-call forwarding. The partner (the vCPU's own host
+ * thread) performs the call in the process, so file descriptors, cwd,
+ * credentials and limits are the process's own. The table says which calls
+ * need VMM work afterwards, and which cannot be forwarded yet. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include "mv.h"
+
+enum sys_post {
+	POST_NONE,
+	POST_MMAP,     /* map [ret, ret+len) with prot */
+	POST_MUNMAP,   /* unmap [a0, a0+a1) */
+	POST_MPROTECT, /* re-protect [a0, a0+a1) */
+	POST_MREMAP,   /* move [a0, a0+a1) to [ret, ret+a2) */
+	POST_BRK,      /* grow/shrink the heap to ret */
+	REFUSE,        /* not forwardable yet: -ENOSYS (see hvm/README.md) */
+};
+
+struct sys_entry {
+	uint8_t post;
+};
+
+static const struct sys_entry sys_table[512] = {
+	[SYS_mmap] = { POST_MMAP },
+	[SYS_munmap] = { POST_MUNMAP },
+	[SYS_mprotect] = { POST_MPROTECT },
+	[SYS_pkey_mprotect] = { POST_MPROTECT },
+	[SYS_mremap] = { POST_MREMAP },
+	[SYS_brk] = { POST_BRK },
+	/* A forwarded fork/clone would run the child on a host thread with no
+	 * vCPU (KVM fds belong to the parent's mm): execution groups are a
+	 * later issue. */
+	[SYS_fork] = { REFUSE },
+	[SYS_vfork] = { REFUSE },
+	[SYS_clone] = { REFUSE },
+	[SYS_clone3] = { REFUSE },
+	[SYS_rt_sigreturn] = { REFUSE },
+	[SYS_shmat] = { REFUSE },
+};
+
+#include "sysnames.h" /* generated from <asm/unistd_64.h>: sys_names[] */
+
+const char *syscall__name(uint64_t nr)
+{
+	if (nr < sizeof sys_names / sizeof sys_names[0] && sys_names[nr])
+		return sys_names[nr];
+	return "?";
+}
+
+long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+
+	/* Raw, not syscall(3): glibc's wrapper would write errno, and errno
+	 * lives in the TLS the HRT thread is using right now. */
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static void syscall__post(struct mv_vcpu *v, int post, const uint64_t *a, int64_t ret, uint32_t old_prot)
+{
+	struct mv_vm *vm = v->vm;
+
+	if (ret < 0 && ret > -4096)
+		return;
+	switch (post) {
+	case POST_MMAP:
+		mem__apply(v, (uint64_t)ret, (uint64_t)ret + a[1], mem__prot_from_linux(a[2]));
+		break;
+	case POST_MUNMAP:
+		mem__apply(v, a[0], a[0] + a[1], 0);
+		break;
+	case POST_MPROTECT:
+		mem__apply(v, a[0], a[0] + a[1], mem__prot_from_linux(a[2]));
+		break;
+	case POST_MREMAP:
+		mem__apply(v, a[0], a[0] + a[1], 0);
+		mem__apply(v, (uint64_t)ret, (uint64_t)ret + a[2], old_prot ? old_prot : MV_PROT_R | MV_PROT_W);
+		break;
+	case POST_BRK: {
+		uint64_t old = MV_PAGE_UP(vm->brk_cur), new = MV_PAGE_UP((uint64_t)ret);
+		if (new > old)
+			mem__apply(v, old, new, MV_PROT_R | MV_PROT_W);
+		else if (new < old)
+			mem__apply(v, new, old, 0);
+		vm->brk_cur = (uint64_t)ret;
+		break;
+	}
+	}
+}
+
+static void syscall__trace(struct mv_vcpu *v, uint64_t nr, const uint64_t *a, int64_t ret)
+{
+	char line[256];
+	int n = snprintf(line, sizeof line, "mv: [vcpu %d] %s(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) = %ld\n",
+			 v->id, syscall__name(nr), (unsigned long)a[0], (unsigned long)a[1],
+			 (unsigned long)a[2], (unsigned long)a[3], (unsigned long)a[4],
+			 (unsigned long)a[5], (long)ret);
+	mv__raw_syscall(SYS_write, 2, (long)line, n, 0, 0, 0);
+}
+
+int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
+{
+	const struct sys_entry *e = nr < 512 ? &sys_table[nr] : &(const struct sys_entry){ REFUSE };
+	uint32_t old_prot = 0;
+	int64_t ret;
+
+	v->vm->nr_syscalls++;
+	if (e->post == REFUSE) {
+		ret = -ENOSYS;
+	} else {
+		if (e->post == POST_MREMAP) {
+			const struct mv_vma *m = mem__vma_find(v->vm, a[0]);
+			old_prot = m ? m->prot : 0;
+		}
+		if (v->vm->opt.trace && (nr == SYS_exit || nr == SYS_exit_group))
+			syscall__trace(v, nr, a, 0);
+		ret = mv__raw_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3],
+				      (long)a[4], (long)a[5]);
+		syscall__post(v, e->post, a, ret, old_prot);
+	}
+	if (v->vm->opt.trace)
+		syscall__trace(v, nr, a, ret);
+	return ret;
+}

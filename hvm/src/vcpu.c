@@ -1,0 +1,128 @@
+/* vcpu.c - vCPU creation and the run loop: KVM_RUN, then dispatch on the
+ * exit reason. Every exit that is not a hypercall ends in a report, never in
+ * a hang; before READY it means the SIMD probe failed (KVM unusable). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include "mv.h"
+
+const char *vcpu__state_name(enum mv_vcpu_state s)
+{
+	static const char *const names[] = {
+		[MV_VCPU_CREATED] = "created", [MV_VCPU_BOOTING] = "booting",
+		[MV_VCPU_RUNNING] = "running", [MV_VCPU_IN_CALL] = "in-call",
+		[MV_VCPU_EXITED] = "exited", [MV_VCPU_PROBE_FAILED] = "probe-failed",
+	};
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size_t n)
+{
+	struct mv_vcpu *v;
+	int rc;
+
+	v = mmap(NULL, sizeof *v, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v == MAP_FAILED)
+		return -ENOMEM;
+	memset(v, 0, sizeof *v);
+	v->vm = vm;
+	v->id = id;
+	v->cp = (struct mv_call_page *)(vm->hrt + MV_CALLPAGE_GPA + 4096ULL * (uint64_t)id);
+	*out = v;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (v->fd < 0) {
+		snprintf(err, n, "KVM_CREATE_VCPU failed: %s", strerror(errno));
+		return -errno;
+	}
+	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		snprintf(err, n, "cannot map the vCPU run structure: %s", strerror(errno));
+		return -errno;
+	}
+	rc = cpu__setup(v, vm->entry, MV_KERNEL_VBASE + MV_BOOTINFO_GPA, 0, err, n);
+	if (rc == 0)
+		v->state = MV_VCPU_CREATED;
+	return rc;
+}
+
+/* Before READY, a failure is the probe's verdict; after it, a fatal report. */
+static int vcpu__fail(struct mv_vcpu *v, const char *what)
+{
+	struct mv_regs r;
+
+	if (v->state == MV_VCPU_BOOTING) {
+		snprintf(v->probe_error, sizeof v->probe_error, "%s during the HRT boot/SIMD probe", what);
+		v->state = MV_VCPU_PROBE_FAILED;
+		return -1;
+	}
+	if (cpu__get_regs(v, &r) < 0)
+		memset(&r, 0, sizeof r);
+	report__die(v, what, &r, SIGSEGV);
+}
+
+static int vcpu__exit(struct mv_vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char what[160];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		if (run->io.port == MV_HC_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
+			hypercall__dispatch(v);
+			return 0;
+		}
+		snprintf(what, sizeof what, "unexpected port I/O %#x", run->io.port);
+		return vcpu__fail(v, what);
+	case KVM_EXIT_HLT:
+		return vcpu__fail(v, "the HRT halted (bad boot-info block?)");
+	case KVM_EXIT_SHUTDOWN:
+		return vcpu__fail(v, "HRT triple fault (KVM_EXIT_SHUTDOWN)");
+	case KVM_EXIT_MMIO:
+		/* A guest access that no memslot page backs: a hole in a chunk
+		 * slot, or a write to a read-only one. SIGSEGV semantics. */
+		snprintf(what, sizeof what, "%s of guest-physical %#llx with no process memory behind it",
+			 run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr);
+		return vcpu__fail(v, what);
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof what, "KVM internal error (suberror %u: %s)", run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+				 ? "instruction emulation failed: this KVM cannot run SSE/AVX code"
+				 : "see dmesg");
+		return vcpu__fail(v, what);
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof what, "VM entry failed (hardware reason %#llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return vcpu__fail(v, what);
+	default:
+		snprintf(what, sizeof what, "unexpected KVM exit reason %u", run->exit_reason);
+		return vcpu__fail(v, what);
+	}
+}
+
+/* Run until main returns (status >= 0) or the probe fails (-1). Fatal
+ * conditions do not return: report__die ends the process. */
+int vcpu__run(struct mv_vcpu *v)
+{
+	if (v->state == MV_VCPU_CREATED)
+		v->state = MV_VCPU_BOOTING;
+	for (;;) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			char what[96];
+			if (errno == EINTR || errno == EAGAIN)
+				continue; /* a host signal; its handler already ran */
+			snprintf(what, sizeof what, "KVM_RUN failed: %s%s", strerror(errno),
+				 errno == EFAULT ? " (guest touched process memory that is gone)" : "");
+			if (vcpu__fail(v, what) < 0)
+				return -1;
+			continue;
+		}
+		if (vcpu__exit(v) < 0)
+			return -1;
+		if (v->state == MV_VCPU_EXITED)
+			return v->exit_status;
+	}
+}
