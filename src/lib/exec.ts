@@ -6,7 +6,7 @@ export interface ExecResult { status: number | null; stdout: string; stderr: str
 /** Runs a command to completion; never throws for a non-zero status (callers decide). */
 export function exec(cmd: string, args: string[], opts: SpawnOptions & { input?: string; onLine?: (l: string) => void } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { ...opts, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '', stderr = '', output = '';
     const feed = (which: 'out' | 'err') => (b: Buffer) => {
       const s = b.toString();
@@ -18,6 +18,6 @@ export function exec(cmd: string, args: string[], opts: SpawnOptions & { input?:
     child.stderr!.on('data', feed('err'));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr, output }));
-    child.stdin!.end(opts.input ?? '');
+    if (opts.input !== undefined) { child.stdin!.on('error', () => {}); child.stdin!.end(opts.input); }
   });
 }

@@ -1,0 +1,39 @@
+import { Args, Command, Flags } from '@oclif/core';
+import { existsSync } from 'node:fs';
+import { runCli } from '../lib/cli';
+import { msg } from '../lib/messages';
+import { runImage, ACCELS } from '../run';
+
+export default class Run extends Command {
+  static override summary = 'Boot an image under QEMU, stream its serial console and exit with the program\'s status';
+  static override description = `Boots the ISO (SeaBIOS, or OVMF with --uefi) and prints the serial console as it comes.
+The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel panic,
+126 when QEMU fails. QEMU is always killed when mv-image exits, Ctrl-C included.
+--accel auto uses KVM only if /dev/kvm works for a real kernel (a short probe boot), else TCG.`;
+  static override examples = ['<%= config.bin %> run images/hello.iso', '<%= config.bin %> run images/hello.iso --uefi --timeout 120'];
+  static override args = { image: Args.string({ description: 'the ISO to boot', required: true }) };
+  static override flags = {
+    uefi: Flags.boolean({ description: 'boot with OVMF (UEFI) instead of SeaBIOS' }),
+    accel: Flags.string({ description: 'QEMU accelerator', options: [...ACCELS], default: 'auto' }),
+    timeout: Flags.integer({ description: 'seconds to wait for MV-EXIT', default: 300, min: 1 }),
+    memory: Flags.integer({ description: 'guest memory in MiB', default: 2048, min: 256 }),
+    cpus: Flags.integer({ description: 'guest CPUs', default: 2, min: 1 }),
+    log: Flags.string({ description: 'also write the serial console to this file' }),
+    quiet: Flags.boolean({ char: 'q', description: 'do not stream the console; print only the MV-EXIT status line' }),
+  };
+
+  async run() {
+    const { args, flags } = await this.parse(Run);
+    await runCli(this, async () => {
+      if (!existsSync(args.image)) throw msg.imageMissing(args.image);
+      const r = await runImage({
+        iso: args.image, uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
+        memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log,
+        onLine: flags.quiet ? undefined : (l) => process.stdout.write(l + '\n'),
+      });
+      if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
+      process.stderr.write(`mv-image: program exited with status ${r.status} (${(r.ms / 1000).toFixed(1)} s, accel ${r.accel})\n`);
+      this.exit(r.status);
+    });
+  }
+}

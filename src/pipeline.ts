@@ -1,0 +1,83 @@
+// The image pipeline, as a list of named stages: package -> kernel -> init -> initramfs -> iso,
+// then the ISO is copied to its output path through a temporary file and a rename.
+import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { sha256File } from './lib/cache';
+import { loadManifest, Manifest } from './lib/manifest';
+import { msg } from './lib/messages';
+import { imagesDir } from './lib/paths';
+import { Progress, StageTiming } from './lib/progress';
+import { hostToolchain } from './lib/toolchain';
+import { renderInit } from './stages/init';
+import { initramfsStage } from './stages/initramfs';
+import { isoStage } from './stages/iso';
+import { kernelStage } from './stages/kernel';
+import { checkPackageDir, packageStage } from './stages/package';
+
+export interface BuildOptions {
+  packageDir: string;
+  output?: string;
+  progress: Progress;
+  /** Defaults to $SOURCE_DATE_EPOCH, else 0. */
+  sourceDateEpoch?: number;
+}
+
+export interface BuildResult {
+  image: string;
+  name: string;
+  size: number;
+  sha256: string;
+  kernel: string;
+  cmdline: string;
+  stages: StageTiming[];
+}
+
+/** The kernel command line: console setup lives in grub.cfg, the rest comes from here. */
+export function kernelCmdline(m: Manifest): string {
+  return ['panic=10', 'quiet', m.cmdline].filter(Boolean).join(' ');
+}
+
+export function sourceDateEpoch(): number {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  return v && /^\d+$/.test(v) ? Number(v) : 0;
+}
+
+export async function buildImage(o: BuildOptions): Promise<BuildResult> {
+  const { progress } = o;
+  checkPackageDir(o.packageDir);
+  const manifest = loadManifest(o.packageDir);
+  const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
+  const output = resolve(o.output ?? join(imagesDir(), `${manifest.name}.iso`));
+
+  const toolchain = await hostToolchain();
+  const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, toolchain));
+  const kernel = await progress.stage('kernel', () => kernelStage(progress));
+  const init = renderInit({
+    hostname: manifest.name,
+    modules: kernel.modules,
+    argv: [pkg.program.dest, ...manifest.args],
+    env: manifest.env,
+    cwd: dirname(pkg.program.dest),
+    onExit: manifest.onExit,
+  });
+  const initrd = await progress.stage('initramfs', () => initramfsStage({ kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch }));
+  const cmdline = kernelCmdline(manifest);
+  const iso = await progress.stage('iso', () => isoStage({ title: `${manifest.name} (mv-image)`, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch }));
+
+  publish(iso.path, output);
+  return { image: output, name: manifest.name, size: statSync(output).size, sha256: sha256File(output), kernel: kernel.version, cmdline, stages: progress.timings };
+}
+
+/** Copies an artefact to its final path through a temporary file, so no half-written image is left. */
+export function publish(src: string, dest: string): void {
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = join(dirname(dest), `.${Date.now()}-${process.pid}.partial`);
+  try {
+    copyFileSync(src, tmp);
+    renameSync(tmp, dest);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw msg.diskFull(dest);
+    throw e;
+  }
+}

@@ -1,0 +1,76 @@
+// Stage "iso": one hybrid ISO (SeaBIOS and UEFI, CD and USB stick) made by grub-mkrescue.
+// Reproducible: grub-mkrescue itself is not, so it runs with
+//  - the clock frozen at SOURCE_DATE_EPOCH (libfaketime): the FAT dates mtools writes into the
+//    EFI image and GRUB's own temp files come from it;
+//  - mformat given a fixed FAT volume serial (it is random otherwise);
+//  - xorriso told to date every file at SOURCE_DATE_EPOCH (its own SOURCE_DATE_EPOCH support
+//    uses each file's mtime, and GRUB's temp files carry the real time).
+// Both tools are wrapped by small scripts first on PATH; grub-mkrescue finds them there.
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cached, hashOf, sha256File } from '../lib/cache';
+import { exec } from '../lib/exec';
+import { requireTools } from '../lib/hosttools';
+import { msg } from '../lib/messages';
+import { render } from '../lib/templates';
+
+export interface IsoInputs {
+  title: string;
+  vmlinuz: string;
+  initrd: string;
+  cmdline: string;
+  sourceDateEpoch: number;
+}
+
+export interface IsoArtifact { cached: boolean; path: string }
+
+export function renderGrubCfg(i: Pick<IsoInputs, 'title' | 'cmdline'>): string {
+  return render('grub.cfg.ejs', { title: i.title, cmdline: i.cmdline, timeout: 0 });
+}
+
+function touchTree(dir: string, t: number): void {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) touchTree(p, t);
+    utimesSync(p, t, t);
+  }
+  utimesSync(dir, t, t);
+}
+
+/** The FAT volume serial of the EFI image ("MVMI"); any fixed value would do. */
+const FAT_SERIAL = '4d564d49';
+
+function wrappers(dir: string, epoch: number): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const script = (name: string, body: string) => writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  script('mformat', `exec /usr/bin/mformat -N ${FAT_SERIAL} "$@"`);
+  script('xorriso', `exec /usr/bin/xorriso -volume_date all_file_dates =${epoch} "$@"`);
+  return bin;
+}
+
+export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
+  requireTools('iso');
+  const grubCfg = renderGrubCfg(i);
+  const key = hashOf({ kernel: sha256File(i.vmlinuz), initrd: sha256File(i.initrd), grubCfg, epoch: i.sourceDateEpoch, format: 1 });
+  const { dir, hit } = await cached('iso', key, async (tmp) => {
+    const tree = join(tmp, 'tree');
+    mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
+    copyFileSync(i.vmlinuz, join(tree, 'boot', 'vmlinuz'));
+    copyFileSync(i.initrd, join(tree, 'boot', 'initrd.img'));
+    writeFileSync(join(tree, 'boot', 'grub', 'grub.cfg'), grubCfg);
+    touchTree(tree, i.sourceDateEpoch);
+    const out = join(tmp, 'image.iso');
+    const bin = wrappers(tmp, i.sourceDateEpoch);
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, SOURCE_DATE_EPOCH: String(i.sourceDateEpoch), TZ: 'UTC' };
+    const frozen = new Date(i.sourceDateEpoch * 1000).toISOString().replace('T', ' ').replace(/\..*/, '');
+    const r = await exec('faketime', ['-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
+      '--compress=xz', '--fonts=', '--locales=', '--themes=',
+      '-o', out, tree,
+    ], { env });
+    if (r.status !== 0) throw msg.isoFailed(r.output);
+    rmSync(tree, { recursive: true, force: true });
+    rmSync(bin, { recursive: true, force: true });
+  });
+  return { cached: hit, path: join(dir, 'image.iso') };
+}
