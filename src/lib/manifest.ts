@@ -54,7 +54,7 @@ export const manifestSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: true });
+const ajv = new Ajv({ allErrors: true, strict: true });
 const validate = ajv.compile(manifestSchema);
 
 function explain(file: string, e: ErrorObject) {
@@ -64,6 +64,14 @@ function explain(file: string, e: ErrorObject) {
     return msg.manifestUnknownField(file, where === 'manifest' ? field : `${where}.${field}`);
   }
   return msg.manifestInvalid(file, where, e.message ?? 'is invalid');
+}
+
+/** An unknown field first; otherwise the error deepest in the document (under anyOf, the branch that got furthest). */
+function mostSpecific(errors: ErrorObject[]): ErrorObject {
+  const unknown = errors.find((e) => e.keyword === 'additionalProperties');
+  if (unknown) return unknown;
+  const real = errors.filter((e) => e.keyword !== 'anyOf');
+  return real.reduce((a, b) => (b.instancePath.split('/').length > a.instancePath.split('/').length ? b : a), real[0] ?? errors[0]);
 }
 
 /** Reads and validates <dir>/mv-image.json (when present) and fills in every default. */
@@ -77,7 +85,7 @@ export function loadManifest(dir: string): Manifest {
       throw msg.manifestJson(file, (e as Error).message);
     }
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw msg.manifestInvalid(file, 'manifest', 'must be a JSON object');
-    if (!validate(raw)) throw explain(file, validate.errors![0]);
+    if (!validate(raw)) throw explain(file, mostSpecific(validate.errors!));
   }
   const name = (raw.name as string | undefined) ?? basename(resolve(dir)).replace(/[^A-Za-z0-9._-]/g, '-');
   const hrt = (raw.hrt ?? {}) as Partial<Manifest['hrt']>;

@@ -11,6 +11,7 @@ import { sharedLibraries } from '../lib/ldd';
 import type { Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
 import { cacheRoot } from '../lib/paths';
+import { requireTools } from '../lib/hosttools';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
 
@@ -32,6 +33,7 @@ export function checkPackageDir(dir: string): void {
 
 export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain): Promise<PackageArtifact> {
   checkPackageDir(dir);
+  requireTools('package');
   if (!manifest.build && !existsSync(join(dir, manifest.entry))) throw msg.noBuildCommand(dir);
   for (const f of manifest.files) if (!existsSync(join(dir, f.src))) throw msg.extraFileMissing(f.src);
   const key = hashOf({ tree: hashTree(dir, (r) => r === '.git' || r === 'images'), manifest: JSON.stringify(manifest), toolchain: toolchain.id });

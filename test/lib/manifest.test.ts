@@ -1,0 +1,51 @@
+import test from 'ava';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadManifest } from '../../src/lib/manifest';
+import { MvError } from '../../src/lib/errors';
+import { tempDir } from '../helpers/cli';
+
+function pkg(manifest?: unknown, makefile = true): string {
+  const dir = join(tempDir(), 'my-pkg');
+  mkdirSync(dir);
+  if (makefile) writeFileSync(join(dir, 'Makefile'), 'all:\n');
+  if (manifest !== undefined) writeFileSync(join(dir, 'mv-image.json'), typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
+  return dir;
+}
+
+test('a directory with only a Makefile gets every default', (t) => {
+  t.deepEqual(loadManifest(pkg()), {
+    name: 'my-pkg', build: 'make', entry: 'my-pkg', args: [], env: {}, files: [], cmdline: '',
+    kernel: 'debian', onExit: 'poweroff', hrt: { require: false, cpus: '' },
+  });
+});
+
+test('fields given are kept; string files map to the same path in the image', (t) => {
+  const m = loadManifest(pkg({ name: 'x', entry: 'bin/x', args: ['a'], env: { A: 'b' }, files: ['data/f.txt', { src: 'g', dest: '/etc/g' }], onExit: 'shell' }));
+  t.is(m.entry, 'bin/x');
+  t.deepEqual(m.files, [{ src: 'data/f.txt', dest: '/data/f.txt' }, { src: 'g', dest: '/etc/g' }]);
+  t.is(m.onExit, 'shell');
+});
+
+test('no Makefile and no build command means build null', (t) => {
+  t.is(loadManifest(pkg({}, false)).build, null);
+});
+
+const bad: [string, unknown, RegExp][] = [
+  ['unknown top-level field', { nmae: 'x' }, /unknown field "nmae"/],
+  ['unknown nested field', { hrt: { cpu: '1' } }, /unknown field "hrt.cpu"/],
+  ['wrong type', { args: 'one two' }, /args must be array/],
+  ['bad enum', { onExit: 'halt' }, /onExit must be equal to one of the allowed values/],
+  ['bad name', { name: '../evil' }, /name must match pattern/],
+  ['relative dest', { files: [{ src: 'a', dest: 'etc/a' }] }, /files.0.dest must match pattern/],
+  ['malformed JSON', '{"name": "x",}', /is not valid JSON/],
+  ['not an object', '[1,2]', /must be a JSON object/],
+];
+for (const [what, manifest, re] of bad) {
+  test(`rejects ${what} with one clear line`, (t) => {
+    const e = t.throws(() => loadManifest(pkg(manifest)), { instanceOf: MvError });
+    t.regex(e!.line(), re);
+    t.regex(e!.line(), /^mv-image: manifest: .*\(fix: .+\)$/);
+    t.false(e!.line().includes('\n'));
+  });
+}
