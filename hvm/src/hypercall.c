@@ -18,7 +18,16 @@ static void hc__syscall(struct mv_vcpu *v)
 static void hc__page_fault(struct mv_vcpu *v)
 {
 	struct mv_call_page *cp = v->cp;
+	uint64_t key = cp->arg[0] ^ (cp->arg[1] << 56) ^ cp->regs.rip;
 
+	/* The same fault over and over means the mapping we install does not
+	 * satisfy the CPU (reserved bits, a stale TLB): report, never spin. */
+	v->fault_repeats = key == v->last_fault ? v->fault_repeats + 1 : 0;
+	v->last_fault = key;
+	if (cp->arg[1] & 8)
+		report__die(v, "page fault with reserved bits set in a PTE (VMM bug)", &cp->regs, SIGSEGV);
+	if (v->fault_repeats > 64)
+		report__die(v, "page fault loop: the same fault repeats after mapping (VMM bug)", &cp->regs, SIGSEGV);
 	if (mem__handle_fault(v, cp->arg[0], cp->arg[1]) == 0) {
 		cp->ret = 0;
 		return;

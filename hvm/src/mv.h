@@ -78,6 +78,7 @@ struct mv_vcpu {
 	enum mv_vcpu_state state;
 	int exit_status;
 	char probe_error[160];
+	uint64_t last_fault, fault_repeats; /* fault-loop detection */
 };
 
 /* vm.c */

@@ -144,10 +144,10 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 			APPEND("mv:   vector %lu (%s), error code %#lx\n", (unsigned long)r->vector,
 			       vec_names[r->vector] ? vec_names[r->vector] : "?", (unsigned long)r->error_code);
 		sym__describe(r->rip, sym, sizeof sym);
-		APPEND("mv:   rip %#018lx %s\n", (unsigned long)r->rip, sym);
+		APPEND("mv:   rip 0x%016lx %s\n", (unsigned long)r->rip, sym);
 		if (r->vector == 14) {
 			const struct mv_vma *m = mem__vma_find(v->vm, r->cr2);
-			APPEND("mv:   address %#018lx (%s%s)\n", (unsigned long)r->cr2,
+			APPEND("mv:   address 0x%016lx (%s%s)\n", (unsigned long)r->cr2,
 			       m ? "mapped, but not for a " : "no mapping in the process",
 			       m ? ((r->error_code & 2) ? "write" : (r->error_code & 16) ? "fetch" : "read") : "");
 		}
