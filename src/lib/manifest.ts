@@ -19,6 +19,8 @@ export interface Manifest {
   kernel: (typeof KERNELS)[number];
   onExit: (typeof ON_EXIT)[number];
   hrt: { require: boolean; cpus: string };
+  /** An upstream source to build instead of the package directory's own files. */
+  source: { debian: string } | null;
 }
 
 export const manifestSchema = {
@@ -50,6 +52,13 @@ export const manifestSchema = {
         require: { type: 'boolean', description: 'fail instead of running natively when KVM is unusable' },
         cpus: { type: 'string', pattern: '^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$', description: 'CPUs for HRT vCPUs, e.g. "1-3"' },
       },
+    },
+    source: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['debian'],
+      properties: { debian: { type: 'string', minLength: 1, description: 'Debian source package to fetch, patch and build in (e.g. "lua5.4")' } },
+      description: 'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
     },
   },
 } as const;
@@ -101,5 +110,6 @@ export function loadManifest(dir: string): Manifest {
     kernel: (raw.kernel as Manifest['kernel'] | undefined) ?? 'debian',
     onExit: (raw.onExit as Manifest['onExit'] | undefined) ?? 'poweroff',
     hrt: { require: hrt.require ?? false, cpus: hrt.cpus ?? '' },
+    source: (raw.source as Manifest['source'] | undefined) ?? null,
   };
 }

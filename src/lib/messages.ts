@@ -50,4 +50,12 @@ export const msg = {
     new MvError('run', 'OVMF firmware (for --uefi) is not installed', "run: apt-get install -y ovmf"),
   badAccel: (value: string) =>
     new MvError('run', `unknown --accel ${value}`, 'use one of: auto, kvm, tcg'),
+  unknownSourcePackage: (pkg: string) =>
+    new MvError('source', `Debian has no source package named "${pkg}"`, 'check the name in "source": {"debian": ...} (apt-cache showsrc NAME, or https://packages.debian.org)'),
+  noDebSrcIndex: (why: string) =>
+    new MvError('source', `no deb-src index is available (${why})`, "check that the host's /etc/apt/sources.list.d entries point at a reachable Debian mirror; mv-image derives its private deb-src list from them"),
+  sourceChecksum: (file: string, why: string) =>
+    new MvError('source', `${file} does not match the checksum in the .dsc: ${why}`, 'delete ~/.cache/mv-image/apt-src/downloads and build again; if it persists, the mirror serves a damaged file'),
+  sourceUnpack: (dsc: string, output: string) =>
+    new MvError('source', `dpkg-source -x ${dsc} failed: ${output.trim().split('\n').pop() ?? ''}`, 'run it by hand to see why; delete ~/.cache/mv-image/apt-src/downloads to fetch the files again'),
 };

@@ -14,6 +14,7 @@ import { cacheRoot } from '../lib/paths';
 import { requireTools } from '../lib/hosttools';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
+import { sourceStage } from './source';
 
 /** A file for the image: where it goes, and where its bytes are now. */
 export interface ImageFile { dest: string; src: string; mode: number }
@@ -36,13 +37,16 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
   requireTools('package');
   if (!manifest.build && !existsSync(join(dir, manifest.entry))) throw msg.noBuildCommand(dir);
   for (const f of manifest.files) if (!existsSync(join(dir, f.src))) throw msg.extraFileMissing(f.src);
-  const key = hashOf({ tree: hashTree(dir, (r) => r === '.git' || r === 'images'), manifest: JSON.stringify(manifest), toolchain: toolchain.id });
+  // With an upstream source the build runs in (a copy of) the unpacked tree; "files" still come
+  // from the package directory, whose tree hash covers them (hashTree follows symlinks).
+  const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
+  const key = hashOf({ tree: hashTree(dir, (r) => r === '.git' || r === 'images'), manifest: JSON.stringify(manifest), toolchain: toolchain.id, ...(source ? { source: source.files.map((f) => f.sha256) } : {}) });
 
   const { dir: out, hit } = await cached('package', key, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
     const work = join(cacheRoot(), 'build', key);
     rmSync(work, { recursive: true, force: true });
-    cpSync(dir, work, { recursive: true });
+    cpSync(source?.dir ?? dir, work, { recursive: true });
     try {
       if (manifest.build) {
         progress.note(manifest.build);
@@ -67,7 +71,8 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       };
       keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755);
       for (const lib of sharedLibraries(entry)) keep(lib, lib, 0o755);
-      for (const f of manifest.files) keep(join(work, f.src), f.dest, statSync(join(work, f.src)).mode & 0o777);
+      const filesDir = source ? resolve(dir) : work;
+      for (const f of manifest.files) keep(join(filesDir, f.src), f.dest, statSync(join(filesDir, f.src)).mode & 0o777);
       writeFileSync(join(tmp, 'package.json'), JSON.stringify(files, null, 1));
     } finally {
       rmSync(work, { recursive: true, force: true });

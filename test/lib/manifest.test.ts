@@ -16,7 +16,7 @@ function pkg(manifest?: unknown, makefile = true): string {
 test('a directory with only a Makefile gets every default', (t) => {
   t.deepEqual(loadManifest(pkg()), {
     name: 'my-pkg', build: 'make', entry: 'my-pkg', args: [], env: {}, files: [], cmdline: '',
-    kernel: 'debian', onExit: 'poweroff', hrt: { require: false, cpus: '' },
+    kernel: 'debian', onExit: 'poweroff', hrt: { require: false, cpus: '' }, source: null,
   });
 });
 
