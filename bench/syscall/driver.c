@@ -1,0 +1,197 @@
+/* driver.c - bench/syscall, the native side (plain gcc, no libmv). In one run
+ * on one machine it measures:
+ *   - native getppid round trip;
+ *   - a bare KVM exit round trip: a minimal real-mode guest looping on `out`;
+ *   - forwarded getppid from the HRT (spawns ./hrt, built with mv-cc);
+ *   - process start: spawn -> first line of main, in the HRT vs MV_DISABLE=1
+ *     (same binary, native main) vs a plain binary (this one, --noop).
+ * Prints one JSON line ("JSON {...}") and a table. Medians over batches. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "bench.h"
+
+extern char **environ;
+
+/* The bare guest: real mode, `out` to a port, jump back. Assembled, not hand-encoded. */
+/* The encoding of these two instructions is the same in 16- and 64-bit mode. */
+__asm__(".pushsection .rodata\n"
+	".globl bare_guest, bare_guest_end\n"
+	"bare_guest:\n"
+	"1: outb %al, $0x10\n"
+	"jmp 1b\n"
+	"bare_guest_end:\n"
+	".popsection\n");
+extern const unsigned char bare_guest[], bare_guest_end[];
+
+/* long_mode: the same loop in a 64-bit guest with paging (one 2 MiB page),
+ * the kind of guest the HRT is; otherwise real mode, the cheapest guest. */
+static double bare_exit_us(int batches, int per, int long_mode)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return -1;
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	unsigned char *mem = mmap(NULL, 0x200000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(mem + 0x8000, bare_guest, (size_t)(bare_guest_end - bare_guest));
+	struct kvm_userspace_memory_region r = { .slot = 0, .guest_phys_addr = 0, .memory_size = 0x200000,
+						 .userspace_addr = (unsigned long)mem };
+	ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r);
+	int cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	struct kvm_run *run = mmap(NULL, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE,
+				   MAP_SHARED, cpu, 0);
+	struct kvm_sregs s;
+	ioctl(cpu, KVM_GET_SREGS, &s);
+	s.cs.base = 0;
+	s.cs.selector = 0;
+	if (long_mode) {
+		unsigned long *pt = (unsigned long *)mem;
+		pt[0x1000 / 8] = 0x2000 | 3;         /* PML4[0] -> PDPT */
+		pt[0x2000 / 8] = 0x3000 | 3;         /* PDPT[0] -> PD */
+		pt[0x3000 / 8] = 0 | 0x83;           /* PD[0]: 2 MiB page at 0 */
+		s.cr3 = 0x1000;
+		s.cr4 = 1 << 5;                      /* PAE */
+		s.cr0 = 0x80000011;                  /* PG | ET | PE */
+		s.efer = 0x500;                      /* LME | LMA */
+		struct kvm_segment cs = { .base = 0, .limit = 0xffffffff, .selector = 8, .present = 1,
+					  .type = 11, .s = 1, .l = 1, .g = 1 };
+		struct kvm_segment ds = cs;
+		ds.selector = 16;
+		ds.type = 3;
+		ds.l = 0;
+		ds.db = 1;
+		s.cs = cs;
+		s.ds = s.es = s.ss = s.fs = s.gs = ds;
+	}
+	ioctl(cpu, KVM_SET_SREGS, &s);
+	struct kvm_regs g = { .rip = 0x8000, .rflags = 2 };
+	ioctl(cpu, KVM_SET_REGS, &g);
+	double *v = calloc((size_t)batches, sizeof *v);
+	for (int b = -1; b < batches; b++) { /* batch -1 warms up */
+		double t0 = now_us();
+		for (int i = 0; i < per; i++)
+			if (ioctl(cpu, KVM_RUN, 0) < 0 || run->exit_reason != KVM_EXIT_IO)
+				return -1;
+		if (b >= 0)
+			v[b] = (now_us() - t0) / per;
+	}
+	double m = median(v, batches);
+	close(cpu);
+	close(vm);
+	close(kvm);
+	return m;
+}
+
+static double native_getppid_us(int batches, int per)
+{
+	double *v = calloc((size_t)batches, sizeof *v);
+	for (int b = 0; b < batches; b++) {
+		double t0 = now_us();
+		for (int i = 0; i < per; i++)
+			syscall(SYS_getppid);
+		v[b] = (now_us() - t0) / per;
+	}
+	return median(v, batches);
+}
+
+/* Spawn argv with extra env, return its stdout (first 4 KiB). */
+static int spawn_read(char *const argv[], const char *env1, char *out, size_t n, double *t_spawn)
+{
+	int p[2];
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	char *envp[256];
+	int k = 0;
+
+	if (env1)
+		envp[k++] = (char *)env1;
+	for (char **e = environ; *e && k < 254; e++)
+		envp[k++] = *e;
+	envp[k] = NULL;
+	if (pipe(p) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	*t_spawn = now_us();
+	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0)
+		return -1;
+	close(p[1]);
+	size_t len = 0;
+	ssize_t r;
+	while (len < n - 1 && (r = read(p[0], out + len, n - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = 0;
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Spawn-to-main latency: the child prints CLOCK_MONOTONIC at main's first line. */
+static double start_us(const char *prog, const char *arg, const char *env1, int runs)
+{
+	double *v = calloc((size_t)runs, sizeof *v);
+	char out[4096];
+	for (int i = 0; i < runs; i++) {
+		double t0;
+		char *argv[] = { (char *)prog, (char *)arg, NULL };
+		if (spawn_read(argv, env1, out, sizeof out, &t0) != 0)
+			return -1;
+		char *m = strstr(out, "MAIN_US ");
+		if (!m)
+			return -1;
+		v[i] = strtod(m + 8, NULL) - t0;
+	}
+	return median(v, runs);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--noop") == 0) {
+		printf("MAIN_US %.3f\n", now_us());
+		return 0;
+	}
+	const char *hrt = argc > 1 ? argv[1] : "./hrt";
+	const int runs = 15;
+
+	double native = native_getppid_us(31, 2000);
+	double bare_real = bare_exit_us(15, 100, 0);
+	double bare = bare_exit_us(15, 100, 1);
+	char out[4096];
+	double t0;
+	char *a[] = { (char *)hrt, "--getppid", NULL };
+	int rc = spawn_read(a, "MV_REQUIRE_HRT=1", out, sizeof out, &t0);
+	char *m = strstr(out, "FWD_US ");
+	double fwd = rc == 0 && m ? strtod(m + 7, NULL) : -1;
+	double st_hrt = start_us(hrt, "--noop", "MV_REQUIRE_HRT=1", runs);
+	double st_dis = start_us(hrt, "--noop", "MV_DISABLE=1", runs);
+	double st_plain = start_us(argv[0], "--noop", NULL, runs);
+
+	printf("JSON {\"native_getppid_us\":%.3f,\"bare_exit_real_mode_us\":%.3f,\"bare_exit_us\":%.3f,\"forwarded_getppid_us\":%.3f,"
+	       "\"forwarded_over_bare\":%.3f,\"start_to_main_hrt_us\":%.1f,\"start_to_main_mv_disabled_us\":%.1f,"
+	       "\"start_to_main_plain_us\":%.1f,\"start_hrt_over_plain\":%.2f}\n",
+	       native, bare_real, bare, fwd, bare > 0 ? fwd / bare : -1, st_hrt, st_dis, st_plain,
+	       st_plain > 0 ? st_hrt / st_plain : -1);
+	printf("%-34s %12s\n", "measure (median)", "microseconds");
+	printf("%-34s %12.3f\n", "native getppid", native);
+	printf("%-34s %12.3f\n", "bare KVM exit, real-mode guest", bare_real);
+	printf("%-34s %12.3f\n", "bare KVM exit, 64-bit paged guest", bare);
+	printf("%-34s %12.3f  (%.2fx bare exit)\n", "forwarded getppid (HRT)", fwd, bare > 0 ? fwd / bare : -1);
+	printf("%-34s %12.1f\n", "spawn -> main in the HRT", st_hrt);
+	printf("%-34s %12.1f\n", "spawn -> main, MV_DISABLE=1", st_dis);
+	printf("%-34s %12.1f  (HRT %.2fx plain)\n", "spawn -> main, plain binary", st_plain,
+	       st_plain > 0 ? st_hrt / st_plain : -1);
+	return fwd < 0 || bare < 0 || bare_real < 0 ? 1 : 0;
+}

@@ -1,0 +1,29 @@
+/* hrt.c - bench/syscall, the HRT side (built with mv-cc).
+ *   --getppid  median forwarded getppid round trip, "FWD_US <us>"
+ *   --noop     prints "MAIN_US <CLOCK_MONOTONIC us>" at main's first line */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "bench.h"
+
+int main(int argc, char **argv)
+{
+	double t = now_us();
+	if (argc > 1 && strcmp(argv[1], "--noop") == 0) {
+		printf("MAIN_US %.3f\n", t);
+		return 0;
+	}
+	enum { BATCHES = 15, PER = 40 };
+	double v[BATCHES];
+	for (int b = -1; b < BATCHES; b++) {
+		double t0 = now_us();
+		for (int i = 0; i < PER; i++)
+			syscall(SYS_getppid);
+		if (b >= 0)
+			v[b] = (now_us() - t0) / PER;
+	}
+	printf("FWD_US %.3f\n", median(v, BATCHES));
+	return 0;
+}
