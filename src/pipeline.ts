@@ -7,12 +7,20 @@ import { loadManifest, Manifest } from './lib/manifest';
 import { msg } from './lib/messages';
 import { imagesDir } from './lib/paths';
 import { Progress, StageTiming } from './lib/progress';
-import { hostToolchain } from './lib/toolchain';
 import { renderInit } from './stages/init';
 import { initramfsStage } from './stages/initramfs';
 import { isoStage } from './stages/iso';
-import { kernelStage } from './stages/kernel';
+import { KernelArtifact, kernelStage } from './stages/kernel';
+import { tunedKernelStage } from './stages/tuned-kernel';
+import { toolchainStage } from './stages/toolchain';
 import { checkPackageDir, packageStage } from './stages/package';
+
+/** The ROS kernel flavours (manifest "kernel", build --kernel). Each gives the same artefact shape,
+ *  so the stages after it do not care which one ran. */
+export const KERNEL_STAGES: Record<Manifest['kernel'], (p: Progress) => Promise<KernelArtifact>> = {
+  debian: (p) => kernelStage(p),
+  tuned: (p) => tunedKernelStage(p),
+};
 
 export interface BuildOptions {
   packageDir: string;
@@ -20,6 +28,8 @@ export interface BuildOptions {
   progress: Progress;
   /** Defaults to $SOURCE_DATE_EPOCH, else 0. */
   sourceDateEpoch?: number;
+  /** Overrides the manifest's "kernel". */
+  kernel?: Manifest['kernel'];
 }
 
 export interface BuildResult {
@@ -32,9 +42,12 @@ export interface BuildResult {
   stages: StageTiming[];
 }
 
-/** The kernel command line: console setup lives in grub.cfg, the rest comes from here. */
+/** The kernel command line: console setup lives in grub.cfg, the rest comes from here.
+ *  Explicit HRT CPUs are taken away from the ROS scheduler, the tick and RCU callbacks. */
 export function kernelCmdline(m: Manifest): string {
-  return ['panic=10', 'quiet', m.cmdline].filter(Boolean).join(' ');
+  const cpus = m.hrt.cpus;
+  const isolate = cpus ? `isolcpus=${cpus} nohz_full=${cpus} rcu_nocbs=${cpus}` : '';
+  return ['panic=10', 'quiet', isolate, m.cmdline].filter(Boolean).join(' ');
 }
 
 export function sourceDateEpoch(): number {
@@ -49,9 +62,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
   const output = resolve(o.output ?? join(imagesDir(), `${manifest.name}.iso`));
 
-  const toolchain = await hostToolchain();
+  const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
   const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, toolchain));
-  const kernel = await progress.stage('kernel', () => kernelStage(progress));
+  const kernel = await progress.stage('kernel', () => KERNEL_STAGES[o.kernel ?? manifest.kernel](progress));
   const init = renderInit({
     hostname: manifest.name,
     modules: kernel.modules,
@@ -59,6 +72,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     env: manifest.env,
     cwd: dirname(pkg.program.dest),
     onExit: manifest.onExit,
+    hrtCpus: manifest.hrt.cpus,
+    requireHrt: manifest.hrt.require,
   });
   const initrd = await progress.stage('initramfs', () => initramfsStage({ kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch }));
   const cmdline = kernelCmdline(manifest);

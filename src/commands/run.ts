@@ -20,6 +20,7 @@ The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel
     cpus: Flags.integer({ description: 'guest CPUs', default: 2, min: 1 }),
     log: Flags.string({ description: 'also write the serial console to this file' }),
     quiet: Flags.boolean({ char: 'q', description: 'do not stream the console; print only the MV-EXIT status line' }),
+    'no-nested': Flags.boolean({ description: 'hide SVM/VMX from the guest, so it has no usable KVM (shows the native fallback)' }),
   };
 
   async run() {
@@ -28,7 +29,7 @@ The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel
       if (!existsSync(args.image)) throw msg.imageMissing(args.image);
       const r = await runImage({
         iso: args.image, uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
-        memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log,
+        memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? '-svm,-vmx' : undefined,
         onLine: flags.quiet ? undefined : (l) => process.stdout.write(l + '\n'),
       });
       if (flags.quiet) this.log(`MV-EXIT ${r.status}`);

@@ -48,6 +48,8 @@ export const msg = {
     new MvError('run', `QEMU exited with status ${status} before the program finished: ${stderr.trim().split('\n').pop() ?? ''}`, "run 'mv-image doctor' and check the QEMU options", 126),
   ovmfMissing: () =>
     new MvError('run', 'OVMF firmware (for --uefi) is not installed', "run: apt-get install -y ovmf"),
+  toolchainFailed: (step: string, output: string) =>
+    new MvError('toolchain', `building the Multiverse toolchain failed at "${step}"`, 'fix the nautilus/ or hvm/ build errors shown above (make -C nautilus && make -C hvm)', 1, output),
   badAccel: (value: string) =>
     new MvError('run', `unknown --accel ${value}`, 'use one of: auto, kvm, tcg'),
   unknownSourcePackage: (pkg: string) =>
@@ -58,4 +60,29 @@ export const msg = {
     new MvError('source', `${file} does not match the checksum in the .dsc: ${why}`, 'delete ~/.cache/mv-image/apt-src/downloads and build again; if it persists, the mirror serves a damaged file'),
   sourceUnpack: (dsc: string, output: string) =>
     new MvError('source', `dpkg-source -x ${dsc} failed: ${output.trim().split('\n').pop() ?? ''}`, 'run it by hand to see why; delete ~/.cache/mv-image/apt-src/downloads to fetch the files again'),
+  engineUnreachable: (where: string) =>
+    new MvError('builder', `no Docker engine answers at ${where}`, 'start one (dockerd, or systemctl start docker), point DOCKER_HOST at it, or build with --builder host'),
+  enginePermission: (where: string) =>
+    new MvError('builder', `permission denied on the Docker socket ${where}`, 'add your user to the docker group and log in again, run as root, or build with --builder host'),
+  builderMissing: (tag: string) =>
+    new MvError('builder', `builder image ${tag} does not exist`, "run 'mv-image builder create' (no registry needed), or build with --builder host"),
+  builderCreateFailed: (step: string, output: string) =>
+    new MvError('builder', `${step} failed: ${output.trim().split('\n').slice(-3).join(' / ')}`, "check that the Debian mirror in /etc/apt/sources.list.d is reachable, then run 'mv-image builder create' again"),
+  builderInUse: (tag: string, why: string) =>
+    new MvError('builder', `cannot remove ${tag}: ${why}`, 'remove the containers that use it first (docker ps -a)'),
+  badBuilder: (value: string) =>
+    new MvError('builder', `unknown builder ${value}`, 'use one of: host, docker, auto'),
+  // kernel: the tuned kernel (src/stages/tuned-kernel.ts, kernel-configs/)
+  fragmentMissing: (name: string, known: string[]) =>
+    new MvError('kernel', `no Kconfig fragment named "${name}" in kernel-configs/`, `use some of: ${known.join(', ')}`),
+  kconfigSyntax: (fragment: string, line: number, text: string) =>
+    new MvError('kernel', `kernel-configs/${fragment}:${line}: "${text}" is neither CONFIG_X=value nor "# CONFIG_X is not set"`, 'fix the line, or turn it into a comment'),
+  kconfigConflict: (option: string, a: string, va: string, b: string, vb: string) =>
+    new MvError('kernel', `${option} is ${va} in kernel-configs/${a} but ${vb} in kernel-configs/${b}`, 'set it in one fragment only, or make the fragments agree'),
+  kconfigUnknown: (option: string, fragment: string, source: string) =>
+    new MvError('kernel', `${option} (kernel-configs/${fragment}) is not a Kconfig option of ${source}`, 'check its spelling, or remove it from the fragment'),
+  kconfigNotApplied: (option: string, fragment: string, want: string, got: string) =>
+    new MvError('kernel', `${option}=${want} (kernel-configs/${fragment}) did not survive make olddefconfig: it ended up ${got}`, 'add the options it depends on (see its "depends on" in the Kconfig file) to a fragment, or remove it'),
+  kernelBuildFailed: (step: string, output: string) =>
+    new MvError('kernel', `building the tuned kernel failed at "${step}"`, 'read the compiler output above; run `mv-image doctor` to check bc, bison, flex, libelf-dev and libssl-dev', 1, output.trim().split('\n').slice(-30).join('\n')),
 };

@@ -12,12 +12,17 @@ export interface InitOptions {
   env: Record<string, string>;
   cwd: string;
   onExit: Manifest['onExit'];
+  /** The manifest's hrt.cpus; empty means all CPUs but 0, decided at boot. */
+  hrtCpus?: string;
+  /** Fail rather than run natively when KVM is unusable (MV_REQUIRE_HRT=1). */
+  requireHrt?: boolean;
 }
 
-/** The environment every program starts with, before the manifest's own variables. */
-export const BASE_ENV = { PATH: '/bin:/sbin:/usr/bin:/usr/sbin', HOME: '/root', TERM: 'linux' };
+/** The environment every program starts with, before the manifest's own variables.
+ *  MV_ANNOUNCE makes libmv print "MV-HRT vcpus=<n> cpl=<cpl>" when main starts in the HRT. */
+export const BASE_ENV = { PATH: '/bin:/sbin:/usr/bin:/usr/sbin', HOME: '/root', TERM: 'linux', MV_ANNOUNCE: '1' };
 
 export function renderInit(o: InitOptions): string {
-  const env = Object.entries({ ...BASE_ENV, ...o.env }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
-  return render('init.ejs', { ...o, env, command: shJoin(o.argv), cwd: shq(o.cwd) });
+  const env = Object.entries({ ...BASE_ENV, ...(o.requireHrt ? { MV_REQUIRE_HRT: '1' } : {}), ...o.env }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
+  return render('init.ejs', { hrtCpus: '', requireHrt: false, ...o, env, command: shJoin(o.argv), cwd: shq(o.cwd) });
 }

@@ -16,7 +16,7 @@ test.serial('build --json gives the image path, size, sha256 and stage timings',
   t.is(j.image, iso);
   t.is(j.size, readFileSync(iso).length);
   t.regex(j.sha256, /^[0-9a-f]{64}$/);
-  t.deepEqual(j.stages.map((s: { stage: string }) => s.stage), ['package', 'kernel', 'initramfs', 'iso']);
+  t.deepEqual(j.stages.map((s: { stage: string }) => s.stage), ['toolchain', 'package', 'kernel', 'initramfs', 'iso']);
   t.true(j.size < 40e6, `ISO is ${j.size} bytes`);
 });
 
@@ -32,6 +32,8 @@ function bootsHello(t: import('ava').ExecutionContext, extra: string[]) {
   const r = cli(['run', iso, '--timeout', '240', ...extra]);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^MV-KVM present$/m);
+  t.regex(r.stdout, /^MV-CPUS ros=0 hrt=1 isolated=none$/m);
+  t.regex(r.stdout, /^MV-HRT vcpus=1 cpl=0$/m, 'main ran in ring 0 of the HRT');
   t.regex(r.stdout, /^hello from \/app\/hello$/m);
   t.regex(r.stdout, /^arg\[2\]=two words$/m);
   t.regex(r.stdout, /^env GREETING=hi there$/m);
@@ -43,19 +45,44 @@ test.serial('boots under SeaBIOS and runs the program', (t) => bootsHello(t, [])
 test.serial('boots under OVMF (UEFI) and runs the program', (t) => bootsHello(t, ['--uefi']));
 
 test.serial('a non-zero program status is mv-image run\'s exit status', (t) => {
-  const dir = join(tempDir(), 'hello3');
-  cpSync(join(repo, 'examples/hello'), dir, { recursive: true });
-  const m = JSON.parse(readFileSync(join(dir, 'mv-image.json'), 'utf8'));
-  m.name = 'hello3';
-  m.entry = 'hello';
-  m.env.HELLO_STATUS = '3';
-  writeFileSync(join(dir, 'mv-image.json'), JSON.stringify(m));
-  const iso3 = join(out, 'hello3.iso');
-  const b = cli(['build', dir, '-o', iso3]);
-  t.is(b.status, 0, b.stderr);
+  const iso3 = helloVariant(t, 'hello3', (m) => { m.env.HELLO_STATUS = '3'; });
   const r = cli(['run', iso3, '--timeout', '240', '--quiet']);
   t.is(r.status, 3);
   t.is(r.stdout.trim(), 'MV-EXIT 3');
+});
+
+/** A copy of examples/hello with manifest changes, built into out/<name>.iso. */
+function helloVariant(t: import('ava').ExecutionContext, name: string, change: (m: Record<string, any>) => void): string {
+  const dir = join(tempDir(), name);
+  cpSync(join(repo, 'examples/hello'), dir, { recursive: true });
+  const m = JSON.parse(readFileSync(join(dir, 'mv-image.json'), 'utf8'));
+  Object.assign(m, { name, entry: 'hello' });
+  change(m);
+  writeFileSync(join(dir, 'mv-image.json'), JSON.stringify(m));
+  const image = join(out, `${name}.iso`);
+  const b = cli(['build', dir, '-o', image]);
+  t.is(b.status, 0, b.stderr);
+  return image;
+}
+
+test.serial('without usable KVM the program falls back to native, with a warning', (t) => {
+  const r = cli(['run', iso, '--timeout', '240', '--no-nested']);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^MV-KVM absent: the program runs natively$/m);
+  t.notRegex(r.stdout, /^MV-HRT /m);
+  t.regex(r.stdout, /^hello from \/app\/hello$/m);
+  t.regex(r.stdout, /^MV-EXIT 0$/m);
+});
+
+test.serial('an image that requires the HRT fails cleanly without KVM', (t) => {
+  const image = helloVariant(t, 'hello-req', (m) => { m.hrt = { require: true }; });
+  const r = cli(['run', image, '--timeout', '240', '--no-nested']);
+  t.not(r.status, 0);
+  t.regex(r.stdout, /^MV-KVM absent: the program runs natively, but this image requires the HRT$/m);
+  t.notRegex(r.stdout, /^hello from/m, 'the program did not run');
+  const exit = r.stdout.match(/^MV-EXIT (\d+)$/m);
+  t.truthy(exit);
+  t.is(Number(exit![1]), r.status ?? -1);
 });
 
 test.serial('a boot that never reaches MV-EXIT times out with status 124 and keeps the log', (t) => {

@@ -11,9 +11,29 @@ test('init is valid sh, loads modules, runs the program with quoted args and env
   t.regex(init, /insmod \/lib\/modules\/v\/kvm\.ko/);
   t.regex(init, /grep -qw svm \/proc\/cpuinfo && insmod \/lib\/modules\/v\/kvm-amd\.ko/);
   t.regex(init, /MV-KVM present/);
-  t.regex(init, /env -i PATH=.* A='x y' \/app\/p 'two words' 'it'\\''s'/);
+  t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" PATH=.* A='x y' \/app\/p 'two words' 'it'\\''s'/);
   t.regex(init, /echo "MV-EXIT \$status"/);
   t.regex(init, /poweroff -f/);
+});
+
+test('init reports the CPU partition, announces the HRT and passes MV_HRT_CPUS', (t) => {
+  const init = renderInit({ ...base, argv: ['/p'], env: {} });
+  t.regex(init, /echo "MV-CPUS ros=0 hrt=\$hrt_cpus isolated=\$\{isolated:-none\}"/);
+  t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" .*MV_ANNOUNCE=1 /);
+  t.notRegex(init, /MV_REQUIRE_HRT/);
+  const required = renderInit({ ...base, argv: ['/p'], env: {}, requireHrt: true, hrtCpus: '1-3' });
+  t.regex(required, /MV_REQUIRE_HRT=1/);
+  t.regex(required, /^hrt_cpus=1-3$/m);
+  t.regex(required, /MV-KVM absent: the program runs natively, but this image requires the HRT/);
+});
+
+test('the partition picks all CPUs but 0 at boot when the manifest names none', (t) => {
+  const init = renderInit({ ...base, argv: ['/p'], env: {} });
+  const block = init.slice(init.indexOf('ncpu='), init.indexOf('for pid'));
+  const run = (n: number) => execFileSync('sh', ['-c', `grep() { echo ${n}; }\n${block}\necho $hrt_cpus`]).toString().trim();
+  t.is(run(1), '0');
+  t.is(run(2), '1');
+  t.is(run(8), '1-7');
 });
 
 test('onExit picks the last step', (t) => {

@@ -1,0 +1,50 @@
+// Stage "toolchain": the Multiverse toolchain (mv-cc, mv-c++, libmv and the embedded Nautilus)
+// built from this repo's nautilus/ and hvm/, installed into the cache, and keyed by a hash of
+// their sources and the host compiler. Packages are then built with CC=mv-cc, so their main()
+// runs in the HRT.
+//
+// The build runs in a fixed directory (not a per-process temp dir): libmv keeps debug info, and
+// the paths in it must be the same on every build for images to be reproducible.
+import { cpSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cached, hashOf, hashTree } from '../lib/cache';
+import { exec } from '../lib/exec';
+import { requireTools } from '../lib/hosttools';
+import { msg } from '../lib/messages';
+import { repoPath } from '../lib/paths';
+import type { Progress } from '../lib/progress';
+import type { Toolchain } from '../lib/toolchain';
+
+export interface ToolchainArtifact extends Toolchain { cached: boolean; prefix: string }
+
+const SOURCES = ['nautilus', 'hvm'];
+const skipBuildOutputs = (rel: string) => rel === 'build' || rel.endsWith('/build');
+
+/** A fixed scratch directory for builds whose paths end up in debug info. */
+export function buildDir(name: string): string {
+  return join(tmpdir(), 'mv-image-build', name);
+}
+
+export async function toolchainStage(progress: Progress): Promise<ToolchainArtifact> {
+  requireTools('toolchain');
+  const cc = await exec('gcc', ['--version']);
+  const key = hashOf({ sources: SOURCES.map((s) => hashTree(repoPath(s), skipBuildOutputs)), cc: cc.stdout.split('\n')[0], format: 1 });
+  const { dir, hit } = await cached('toolchain', key, async (tmp) => {
+    const work = buildDir(`toolchain-${key.slice(0, 16)}`);
+    rmSync(work, { recursive: true, force: true });
+    for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/build$/.test(src) });
+    try {
+      for (const step of [['-C', join(work, 'nautilus')], ['-C', join(work, 'hvm')], ['-C', join(work, 'hvm'), 'install', `PREFIX=${join(tmp, 'root')}`]]) {
+        progress.note(`make ${step.slice(2).join(' ') || step[1].replace(/^.*\//, '')}`);
+        const r = await exec('make', ['-j2', ...step]);
+        if (r.status !== 0) throw msg.toolchainFailed(`make ${step.join(' ')}`, r.output);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+  const prefix = join(dir, 'root');
+  if (!existsSync(join(prefix, 'bin', 'mv-cc'))) throw msg.toolchainFailed('make install', 'no bin/mv-cc installed');
+  return { cached: hit, prefix, CC: join(prefix, 'bin', 'mv-cc'), CXX: join(prefix, 'bin', 'mv-c++'), id: `mv-cc ${key}` };
+}
