@@ -3,6 +3,7 @@
 import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { sha256File } from './lib/cache';
+import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
 import { msg } from './lib/messages';
 import { imagesDir } from './lib/paths';
@@ -14,6 +15,7 @@ import { KernelArtifact, kernelStage } from './stages/kernel';
 import { tunedKernelStage } from './stages/tuned-kernel';
 import { toolchainStage } from './stages/toolchain';
 import { checkPackageDir, packageStage } from './stages/package';
+import { BuilderChoice, runnerToolchain, selectRunner } from './builder/runner';
 
 /** The ROS kernel flavours (manifest "kernel", build --kernel). Each gives the same artefact shape,
  *  so the stages after it do not care which one ran. */
@@ -26,6 +28,8 @@ export interface BuildOptions {
   packageDir: string;
   output?: string;
   progress: Progress;
+  /** Where the package and iso stages run; overrides the manifest's "builder". */
+  builder?: BuilderChoice;
   /** Defaults to $SOURCE_DATE_EPOCH, else 0. */
   sourceDateEpoch?: number;
   /** Overrides the manifest's "kernel". */
@@ -61,9 +65,10 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const manifest = loadManifest(o.packageDir);
   const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
   const output = resolve(o.output ?? join(imagesDir(), `${manifest.name}.iso`));
+  const runner = await selectRunner(o.builder ?? manifest.builder, progress);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
-  const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, toolchain));
+  const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner));
   const kernel = await progress.stage('kernel', () => KERNEL_STAGES[o.kernel ?? manifest.kernel](progress));
   const init = renderInit({
     hostname: manifest.name,
@@ -75,9 +80,13 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     hrtCpus: manifest.hrt.cpus,
     requireHrt: manifest.hrt.require,
   });
-  const initrd = await progress.stage('initramfs', () => initramfsStage({ kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch }));
+  const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args };
+  const initrd = await progress.stage('initramfs', () => initramfsStage({
+    kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch,
+    extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }],
+  }));
   const cmdline = kernelCmdline(manifest);
-  const iso = await progress.stage('iso', () => isoStage({ title: `${manifest.name} (mv-image)`, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch }));
+  const iso = await progress.stage('iso', () => isoStage({ title: `${manifest.name} (mv-image)`, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner }));
 
   publish(iso.path, output);
   return { image: output, name: manifest.name, size: statSync(output).size, sha256: sha256File(output), kernel: kernel.version, cmdline, stages: progress.timings };

@@ -59,3 +59,23 @@ export function writeCpio(entries: CpioEntry[], mtime = 0): Buffer {
   record(0, 0, 1, Buffer.alloc(0), 'TRAILER!!!');
   return Buffer.concat(chunks);
 }
+
+export interface CpioMember { path: string; mode: number; size: number; data: Buffer }
+
+/** Reads a newc archive (as written above, or by the kernel's tools). */
+export function readCpio(buf: Buffer): CpioMember[] {
+  const out: CpioMember[] = [];
+  const align = (n: number) => (n + 3) & ~3;
+  for (let off = 0; off + 110 <= buf.length;) {
+    const magic = buf.toString('ascii', off, off + 6);
+    if (magic !== '070701' && magic !== '070702') throw new Error(`bad cpio header at ${off}`);
+    const field = (i: number) => parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
+    const mode = field(1), size = field(6), namesize = field(11);
+    const path = buf.toString('utf8', off + 110, off + 110 + namesize - 1);
+    const dataOff = align(off + 110 + namesize);
+    if (path === 'TRAILER!!!') break;
+    out.push({ path, mode, size, data: buf.subarray(dataOff, dataOff + size) });
+    off = align(dataOff + size);
+  }
+  return out;
+}

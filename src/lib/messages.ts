@@ -50,6 +50,10 @@ export const msg = {
     new MvError('run', 'OVMF firmware (for --uefi) is not installed', "run: apt-get install -y ovmf"),
   toolchainFailed: (step: string, output: string) =>
     new MvError('toolchain', `building the Multiverse toolchain failed at "${step}"`, 'fix the nautilus/ or hvm/ build errors shown above (make -C nautilus && make -C hvm)', 1, output),
+  inspectMissing: (path: string) =>
+    new MvError('inspect', `${path} does not exist or cannot be read`, 'pass the path of an ISO built by mv-image, or of a program'),
+  notAnImage: (path: string, why: string) =>
+    new MvError('inspect', `${path} cannot be inspected: ${why}`, 'pass an ISO built by mv-image, or an x86-64 ELF program'),
   badAccel: (value: string) =>
     new MvError('run', `unknown --accel ${value}`, 'use one of: auto, kvm, tcg'),
   unknownSourcePackage: (pkg: string) =>
