@@ -2,6 +2,8 @@ import { Args, Command, Flags } from '@oclif/core';
 import { buildImage } from '../pipeline';
 import { Progress } from '../lib/progress';
 import { runCli } from '../lib/cli';
+import { BUILDERS } from '../lib/manifest';
+import type { BuilderChoice } from '../builder/runner';
 
 export default class Build extends Command {
   static override summary = 'Build a bootable ISO (BIOS + UEFI) that runs a package\'s program at boot';
@@ -14,13 +16,14 @@ $XDG_CACHE_HOME/mv-image by a hash of its inputs. SOURCE_DATE_EPOCH is honoured.
   static override args = { dir: Args.string({ description: 'package directory', default: '.' }) };
   static override flags = {
     output: Flags.string({ char: 'o', description: 'where to write the ISO (default: images/<name>.iso)' }),
+    builder: Flags.string({ description: 'where the package and iso stages run: host, docker (a container from the builder image, see builder create) or auto (docker when an engine answers); default: the manifest\'s "builder", else host', options: [...BUILDERS] }),
   };
 
   async run() {
     const { args, flags } = await this.parse(Build);
     return runCli(this, async () => {
       const progress = this.jsonEnabled() ? Progress.quiet() : new Progress();
-      const r = await buildImage({ packageDir: args.dir, output: flags.output, progress });
+      const r = await buildImage({ packageDir: args.dir, output: flags.output, progress, builder: flags.builder as BuilderChoice | undefined });
       this.log(`${r.image} (${(r.size / 1e6).toFixed(1)} MB, sha256 ${r.sha256.slice(0, 16)}…)`);
       return r;
     });

@@ -6,6 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { msg } from './messages';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
+export const BUILDERS = ['host', 'docker', 'auto'] as const;
 export const KERNELS = ['debian'] as const;
 
 export interface Manifest {
@@ -18,6 +19,7 @@ export interface Manifest {
   cmdline: string;
   kernel: (typeof KERNELS)[number];
   onExit: (typeof ON_EXIT)[number];
+  builder: (typeof BUILDERS)[number];
   hrt: { require: boolean; cpus: string };
   /** An upstream source to build instead of the package directory's own files. */
   source: { debian: string } | null;
@@ -45,6 +47,7 @@ export const manifestSchema = {
     cmdline: { type: 'string', description: 'extra kernel command line' },
     kernel: { enum: [...KERNELS], description: 'ROS kernel flavour' },
     onExit: { enum: [...ON_EXIT], description: 'what init does after the program exits' },
+    builder: { enum: [...BUILDERS], description: 'where the package and iso stages run: host, docker (the builder image) or auto (docker when an engine answers)' },
     hrt: {
       type: 'object',
       additionalProperties: false,
@@ -109,6 +112,7 @@ export function loadManifest(dir: string): Manifest {
     cmdline: (raw.cmdline as string | undefined) ?? '',
     kernel: (raw.kernel as Manifest['kernel'] | undefined) ?? 'debian',
     onExit: (raw.onExit as Manifest['onExit'] | undefined) ?? 'poweroff',
+    builder: (raw.builder as Manifest['builder'] | undefined) ?? 'host',
     hrt: { require: hrt.require ?? false, cpus: hrt.cpus ?? '' },
     source: (raw.source as Manifest['source'] | undefined) ?? null,
   };

@@ -9,8 +9,7 @@
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cached, hashOf, sha256File } from '../lib/cache';
-import { exec } from '../lib/exec';
-import { requireTools } from '../lib/hosttools';
+import { hostRunner, Runner } from '../builder/runner';
 import { msg } from '../lib/messages';
 import { render } from '../lib/templates';
 
@@ -20,6 +19,8 @@ export interface IsoInputs {
   initrd: string;
   cmdline: string;
   sourceDateEpoch: number;
+  /** Where grub-mkrescue runs (default: this host). */
+  runner?: Runner;
 }
 
 export interface IsoArtifact { cached: boolean; path: string }
@@ -50,9 +51,10 @@ function wrappers(dir: string, epoch: number): string {
 }
 
 export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
-  requireTools('iso');
+  const runner = i.runner ?? hostRunner;
+  runner.requireTools('iso');
   const grubCfg = renderGrubCfg(i);
-  const key = hashOf({ kernel: sha256File(i.vmlinuz), initrd: sha256File(i.initrd), grubCfg, epoch: i.sourceDateEpoch, format: 1 });
+  const key = hashOf({ kernel: sha256File(i.vmlinuz), initrd: sha256File(i.initrd), grubCfg, epoch: i.sourceDateEpoch, format: 1, builder: runner.id });
   const { dir, hit } = await cached('iso', key, async (tmp) => {
     const tree = join(tmp, 'tree');
     mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
@@ -62,12 +64,12 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
     touchTree(tree, i.sourceDateEpoch);
     const out = join(tmp, 'image.iso');
     const bin = wrappers(tmp, i.sourceDateEpoch);
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, SOURCE_DATE_EPOCH: String(i.sourceDateEpoch), TZ: 'UTC' };
+    const env = { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch), TZ: 'UTC' };
     const frozen = new Date(i.sourceDateEpoch * 1000).toISOString().replace('T', ' ').replace(/\..*/, '');
-    const r = await exec('faketime', ['-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
+    const r = await runner.run('faketime', ['-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
       '--compress=xz', '--fonts=', '--locales=', '--themes=',
       '-o', out, tree,
-    ], { env });
+    ], { env, path: [bin], dirs: [tmp] });
     if (r.status !== 0) throw msg.isoFailed(r.output);
     rmSync(tree, { recursive: true, force: true });
     rmSync(bin, { recursive: true, force: true });

@@ -6,12 +6,11 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFil
 import { basename, dirname, join, resolve } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
-import { exec } from '../lib/exec';
 import { sharedLibraries } from '../lib/ldd';
 import type { Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
 import { cacheRoot } from '../lib/paths';
-import { requireTools } from '../lib/hosttools';
+import { hostRunner, Runner, toolchainInputs } from '../builder/runner';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
 import { sourceStage } from './source';
@@ -32,9 +31,9 @@ export function checkPackageDir(dir: string): void {
   if (!statSync(dir).isDirectory()) throw msg.notADirectory(dir);
 }
 
-export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain): Promise<PackageArtifact> {
+export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain, runner: Runner = hostRunner): Promise<PackageArtifact> {
   checkPackageDir(dir);
-  requireTools('package');
+  runner.requireTools('package');
   if (!manifest.build && !existsSync(join(dir, manifest.entry))) throw msg.noBuildCommand(dir);
   for (const f of manifest.files) if (!existsSync(join(dir, f.src))) throw msg.extraFileMissing(f.src);
   // With an upstream source the build runs in (a copy of) the unpacked tree; "files" still come
@@ -50,8 +49,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
     try {
       if (manifest.build) {
         progress.note(manifest.build);
-        const env = { ...process.env, CC: toolchain.CC, CXX: toolchain.CXX };
-        const r = await exec('sh', ['-c', manifest.build], { cwd: work, env });
+        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env: { CC: toolchain.CC, CXX: toolchain.CXX }, dirs: [work], inputs: toolchainInputs(toolchain) });
         if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
       }
       const entry = join(work, manifest.entry);

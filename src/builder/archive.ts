@@ -1,0 +1,42 @@
+// Directories in and out of a container as tar streams (tar-stream): putArchive takes a tar of
+// host directories at their own absolute paths; getArchive gives a directory back as a tar.
+import { createWriteStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar-stream';
+
+/** A tar of each directory, its entries named by absolute path (less the leading /), for putArchive at /. */
+export function packDirs(dirs: string[]): tar.Pack {
+  const pack = tar.pack();
+  const add = (abs: string): void => {
+    const st = lstatSync(abs);
+    const base = { name: abs.slice(1), mode: st.mode & 0o7777, mtime: st.mtime, uid: 0, gid: 0 };
+    if (st.isDirectory()) {
+      pack.entry({ ...base, type: 'directory' });
+      for (const n of readdirSync(abs).sort()) add(join(abs, n));
+    } else if (st.isSymbolicLink()) pack.entry({ ...base, type: 'symlink', linkname: readlinkSync(abs) });
+    else if (st.isFile()) pack.entry({ ...base, type: 'file' }, readFileSync(abs));
+  };
+  // Entries are queued synchronously; tar-stream buffers them until the engine reads.
+  for (const d of dirs) add(resolve(d));
+  pack.finalize();
+  return pack;
+}
+
+/** Unpacks a getArchive tar (entries named <basename>/...) into `into`, the parent of the directory asked for. */
+export async function unpackInto(into: string, stream: NodeJS.ReadableStream): Promise<void> {
+  const extract = tar.extract();
+  extract.on('entry', (h, body, next) => {
+    const dest = resolve(into, h.name);
+    // A hostile or broken archive must not write outside `into`.
+    if (relative(into, dest).startsWith('..')) { body.resume(); return next(new Error(`archive entry ${h.name} escapes ${into}`)); }
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    if (h.type === 'directory') { mkdirSync(dest, { recursive: true, mode }); body.resume(); body.on('end', next); return; }
+    mkdirSync(dirname(dest), { recursive: true });
+    if (h.type === 'symlink') { rmSync(dest, { force: true }); symlinkSync(h.linkname!, dest); body.resume(); body.on('end', next); return; }
+    if (h.type !== 'file') { body.resume(); body.on('end', next); return; }
+    rmSync(dest, { force: true });
+    pipeline(body, createWriteStream(dest, { mode })).then(() => next(), next);
+  });
+  await pipeline(stream, extract);
+}
