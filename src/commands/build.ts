@@ -2,7 +2,7 @@ import { Args, Command, Flags } from '@oclif/core';
 import { buildImage } from '../pipeline';
 import { Progress } from '../lib/progress';
 import { runCli } from '../lib/cli';
-import { BUILDERS } from '../lib/manifest';
+import { BUILDERS, KERNELS } from '../lib/manifest';
 import type { BuilderChoice } from '../builder/runner';
 
 export default class Build extends Command {
@@ -17,13 +17,14 @@ $XDG_CACHE_HOME/mv-image by a hash of its inputs. SOURCE_DATE_EPOCH is honoured.
   static override flags = {
     output: Flags.string({ char: 'o', description: 'where to write the ISO (default: images/<name>.iso)' }),
     builder: Flags.string({ description: 'where the package and iso stages run: host, docker (a container from the builder image, see builder create) or auto (docker when an engine answers); default: the manifest\'s "builder", else host', options: [...BUILDERS] }),
+    kernel: Flags.string({ description: 'ROS kernel: debian (linux-image-amd64) or tuned (built from linux-source with kernel-configs/; default: the manifest\'s "kernel")', options: [...KERNELS] }),
   };
 
   async run() {
     const { args, flags } = await this.parse(Build);
     return runCli(this, async () => {
       const progress = this.jsonEnabled() ? Progress.quiet() : new Progress();
-      const r = await buildImage({ packageDir: args.dir, output: flags.output, progress, builder: flags.builder as BuilderChoice | undefined });
+      const r = await buildImage({ packageDir: args.dir, output: flags.output, progress, builder: flags.builder as BuilderChoice | undefined, kernel: flags.kernel as (typeof KERNELS)[number] | undefined });
       this.log(`${r.image} (${(r.size / 1e6).toFixed(1)} MB, sha256 ${r.sha256.slice(0, 16)}…)`);
       return r;
     });

@@ -7,7 +7,7 @@ import { msg } from './messages';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
 export const BUILDERS = ['host', 'docker', 'auto'] as const;
-export const KERNELS = ['debian'] as const;
+export const KERNELS = ['debian', 'tuned'] as const;
 
 export interface Manifest {
   name: string;

@@ -28,9 +28,10 @@ export interface KernelArtifact {
 
 const modName = (file: string) => file.replace(/^.*\//, '').replace(/\.ko$/, '').replace(/-/g, '_');
 
-interface AptPkg { name: string; version: string; sha256: string; filename: string }
+/** A package as the apt lists describe it (shared with the tuned kernel, which fetches linux-source). */
+export interface AptPkg { name: string; version: string; sha256: string; filename: string }
 
-async function aptShow(name: string): Promise<AptPkg> {
+export async function aptShow(name: string): Promise<AptPkg> {
   const r = await exec('apt-cache', ['show', '--no-all-versions', name]);
   const field = (f: string) => r.stdout.match(new RegExp(`^${f}: (.+)$`, 'm'))?.[1];
   const version = field('Version'), sha256 = field('SHA256'), filename = field('Filename');
@@ -48,7 +49,7 @@ async function resolveKernelPackage(): Promise<AptPkg> {
 }
 
 /** The .deb in the download cache, fetched and checked against the archive's SHA256. */
-async function fetchDeb(pkg: AptPkg, progress: Progress): Promise<string> {
+export async function fetchDeb(pkg: AptPkg, progress: Progress): Promise<string> {
   const dir = join(cacheRoot(), 'debs');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, pkg.filename.replace(/^.*\//, ''));

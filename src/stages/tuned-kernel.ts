@@ -1,0 +1,138 @@
+// Stage "kernel" (tuned): Linux from Debian's linux-source package, configured as tinyconfig plus
+// the kernel-configs/ fragments, with KVM built in. Its artefact has the KernelArtifact shape with
+// no modules, so the later stages do not care which kernel they got.
+//
+// Cache layout under <cacheRoot>:
+//   linux-source/<version>/     the unpacked source tree (never written to: builds use O=)
+//   tuned-build/<version>/      one persistent O= build tree, so a changed fragment rebuilds only
+//                               what it touches (a cold build is ~8-10 min on 2 cores)
+//   tuned-kernel/<key>/         vmlinuz, config, kernel.json; key = hash(source, merged options)
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { cached, hashOf } from '../lib/cache';
+import { readDebData } from '../lib/deb';
+import { exec } from '../lib/exec';
+import { requireTools } from '../lib/hosttools';
+import { checkApplied, checkKnown, fragmentText, KOption, kconfigSymbols, mergeFragments, readFragment } from '../lib/kconfig';
+import { msg } from '../lib/messages';
+import { cacheRoot } from '../lib/paths';
+import type { Progress } from '../lib/progress';
+import { aptShow, AptPkg, fetchDeb, KernelArtifact } from './kernel';
+
+/** The fragments are written for this series; the package name pins it. */
+export const SOURCE_PACKAGE = 'linux-source-6.1';
+export const DEFAULT_FRAGMENTS = ['base', 'kvm-host', 'hrt-partition', 'virt'];
+/** CC lines of a full build with the default fragments, until a build on this host records its own. */
+const DEFAULT_CC_COUNT = 1300;
+
+/** What `mv-image kernel list` shows, stored as kernel.json next to vmlinuz. */
+export interface TunedKernelInfo {
+  version: string; // uname -r, e.g. 6.1.192-mv-tuned
+  pkg: string; // linux-source-6.1=6.1.192-2
+  fragments: string[];
+  size: number;
+  buildMs: number;
+  builtAt: string;
+  dir?: string;
+}
+
+export interface TunedKernelArtifact extends KernelArtifact { config: string; info: TunedKernelInfo }
+
+const ARCH = ['ARCH=x86_64']; // tinyconfig without it is a 32-bit kernel
+
+/** The unpacked source tree of linux-source-<series>: the .deb carries one .tar.xz inside. */
+export async function linuxSource(pkg: AptPkg, progress: Progress): Promise<string> {
+  const { dir } = await cached('linux-source', pkg.version, async (tmp) => {
+    const deb = await fetchDeb(pkg, progress);
+    progress.note(`unpacking ${deb.replace(/^.*\//, '')}`);
+    let tarball = '';
+    await readDebData(deb, (p) => /^\/usr\/src\/linux-source-[^/]+\.tar\.xz$/.test(p), (f) => {
+      tarball = join(tmp, f.path.replace(/^.*\//, ''));
+      writeFileSync(tarball, f.data);
+    });
+    if (!tarball) throw msg.kernelPackageBroken(deb, 'no /usr/src/linux-source-*.tar.xz');
+    const r = await exec('tar', ['-xJf', tarball, '-C', tmp]);
+    if (r.status !== 0) throw msg.kernelBuildFailed(`tar -xJf ${tarball}`, r.output);
+    rmSync(tarball);
+  });
+  const top = readdirSync(dir).find((d) => d.startsWith('linux-source-'));
+  if (!top) throw msg.kernelPackageBroken(pkg.filename, 'the tarball holds no linux-source-* directory');
+  return join(dir, top);
+}
+
+async function make(src: string, out: string, targets: string[], onLine?: (l: string) => void): Promise<string> {
+  const r = await exec('make', ['-C', src, ...ARCH, `O=${out}`, ...targets], { onLine });
+  if (r.status !== 0) throw msg.kernelBuildFailed(`make ${targets.join(' ')}`, r.output);
+  return r.stdout;
+}
+
+/** tinyconfig, then the fragments on top, then olddefconfig; returns the verified .config text. */
+export async function configure(src: string, out: string, options: KOption[], source: string): Promise<string> {
+  checkKnown(options, kconfigSymbols(src), source);
+  mkdirSync(out, { recursive: true });
+  await make(src, out, ['-s', 'tinyconfig']);
+  writeFileSync(join(out, '.config'), readFileSync(join(out, '.config'), 'utf8') + fragmentText(options));
+  await make(src, out, ['-s', 'olddefconfig']);
+  const config = readFileSync(join(out, '.config'), 'utf8');
+  checkApplied(options, config);
+  return config;
+}
+
+/** A text progress bar for the note line: CC lines seen against the count of the last full build. */
+export function bar(done: number, total: number, width = 24): string {
+  const f = Math.min(1, done / Math.max(total, 1));
+  const n = Math.round(f * width);
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${Math.round(f * 100)}%`;
+}
+
+async function compile(src: string, out: string, progress: Progress): Promise<void> {
+  const countFile = join(out, '.mv-cc-count');
+  const expected = existsSync(countFile) ? Number(readFileSync(countFile, 'utf8')) : DEFAULT_CC_COUNT;
+  let cc = 0;
+  const jobs = `-j${availableParallelism()}`;
+  await make(src, out, [jobs, 'bzImage'], (l) => {
+    if (/^\s+CC\s/.test(l)) progress.note(`make ${jobs} bzImage ${bar(++cc, expected)} ${cc}/${expected} CC`);
+  });
+  // Only a build that compiled most of the tree is a good estimate for the next cold build.
+  if (cc > expected / 2) writeFileSync(countFile, String(cc));
+}
+
+export async function tunedKernelStage(progress: Progress, fragments: string[] = DEFAULT_FRAGMENTS): Promise<TunedKernelArtifact> {
+  requireTools('kernel-build');
+  const options = mergeFragments(fragments.map((name) => ({ name, text: readFragment(name) })));
+  const pkg = await aptShow(SOURCE_PACKAGE);
+  const key = hashOf({ pkg: pkg.name, version: pkg.version, sha256: pkg.sha256, options: fragmentText(options), format: 1 });
+  const { dir, hit } = await cached('tuned-kernel', key, async (tmp) => {
+    const src = await linuxSource(pkg, progress);
+    const out = join(cacheRoot(), 'tuned-build', pkg.version);
+    progress.note('make tinyconfig + kernel-configs + olddefconfig');
+    const config = await configure(src, out, options, `${pkg.name} ${pkg.version}`);
+    const t0 = Date.now();
+    await compile(src, out, progress);
+    const version = (await make(src, out, ['-s', 'kernelrelease'])).trim();
+    copyFileSync(join(out, 'arch/x86/boot/bzImage'), join(tmp, 'vmlinuz'));
+    writeFileSync(join(tmp, 'config'), config);
+    const info: TunedKernelInfo = {
+      version, pkg: `${pkg.name}=${pkg.version}`, fragments, size: statSync(join(tmp, 'vmlinuz')).size,
+      buildMs: Date.now() - t0, builtAt: new Date().toISOString(),
+    };
+    writeFileSync(join(tmp, 'kernel.json'), JSON.stringify(info, null, 2));
+  });
+  const info = readInfo(dir);
+  return { cached: hit, version: info.version, pkg: info.pkg, vmlinuz: join(dir, 'vmlinuz'), modules: [], config: join(dir, 'config'), info };
+}
+
+function readInfo(dir: string): TunedKernelInfo {
+  return { ...(JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8')) as TunedKernelInfo), dir };
+}
+
+/** Every complete tuned kernel in the cache, newest first. */
+export function listTunedKernels(): TunedKernelInfo[] {
+  const root = join(cacheRoot(), 'tuned-kernel');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((k) => existsSync(join(root, k, '.complete')))
+    .map((k) => readInfo(join(root, k)))
+    .sort((a, b) => b.builtAt.localeCompare(a.builtAt));
+}
