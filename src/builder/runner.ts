@@ -52,11 +52,20 @@ const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /** Containers alive now, removed by the signal handler when the user presses Ctrl-C. */
 const live = new Set<Docker.Container>();
 
+let handling = false;
+/** Set by Ctrl-C: the stage must not report the killed container as a failed build. */
+let interrupted = false;
+
+/** From the first container on, Ctrl-C (or SIGTERM) removes the live containers before exiting. */
 function removeOnSignal(): void {
+  if (handling) return;
+  handling = true;
   const stop = (sig: NodeJS.Signals) => {
+    interrupted = true;
     Promise.allSettled([...live].map((c) => c.remove({ force: true }))).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
-  if (process.listenerCount('SIGINT') === 0) { process.once('SIGINT', stop); process.once('SIGTERM', stop); }
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
 
 export class DockerRunner implements Runner {
@@ -70,7 +79,8 @@ export class DockerRunner implements Runner {
   requireTools(): void {}
 
   async run(cmd: string, args: string[], o: RunOptions = {}): Promise<ExecResult> {
-    const env = { PATH: [...(o.path ?? []), BASE_PATH].join(':'), HOME: '/root', ...passThrough(), ...o.env };
+    // MV_IMAGE_BUILDER tells a build command it runs in the builder (and which one).
+    const env = { PATH: [...(o.path ?? []), BASE_PATH].join(':'), HOME: '/root', MV_IMAGE_BUILDER: this.image.tag, ...passThrough(), ...o.env };
     const c = await this.docker.createContainer({
       Image: this.image.id,
       Cmd: [cmd, ...args],
@@ -86,6 +96,8 @@ export class DockerRunner implements Runner {
       // tar-stream's pack is a streamx stream: it pipes like a Node stream, which is all putArchive does.
       if (into.length) await c.putArchive(packDirs(into) as unknown as NodeJS.ReadableStream, { path: '/' });
       const r = await this.attachAndRun(c);
+      // Removing the container ends wait() early; let the signal handler finish and exit 130.
+      if (interrupted) await new Promise(() => {});
       for (const d of o.dirs ?? []) await unpackInto(resolve(d, '..'), await c.getArchive({ path: resolve(d) }));
       return r;
     } finally {
