@@ -5,6 +5,7 @@
 --   lua5.4 run.lua suite PRESET    every program at the preset's size (small | bench)
 --   lua5.4 run.lua digest NAME SIZE   print the digest only
 --   lua5.4 run.lua digests         print digests.lua for every preset (run with a trusted Lua)
+--   MV_DISABLE=1 lua5.4 run.lua ab PRESET RUNS   the A/B driver (see ab() below)
 -- Lines look like: MV-BENCH name=nbody n=1000 cpu_s=0.012345 bytes=22 digest=... check=ok
 local DIR = (arg and arg[0] or ''):match('^(.*/)') or './'
 
@@ -52,6 +53,48 @@ local function bench(name, n)
   return check == 'ok'
 end
 
+-- The A/B driver, run natively: every program RUNS times natively (MV_DISABLE=1) and in the HRT
+-- (MV_REQUIRE_HRT=1, so a fallback to native is an error, not a silent pass), alternating which
+-- goes first, each as its own process of this same interpreter. Wall time comes from
+-- /proc/uptime (10 ms steps, process start included); cpu_s from the child's own line.
+local function uptime()
+  local f = assert(io.open('/proc/uptime'))
+  local t = f:read('n')
+  f:close()
+  return t
+end
+
+local function child(mode, name, n, r)
+  local env = mode == 'native' and 'MV_DISABLE=1' or 'MV_DISABLE=0 MV_REQUIRE_HRT=1'
+  local cmd = string.format('%s %s %s %s %d 2>&1', env, arg[-1], DIR .. 'run.lua', name, n)
+  local t0 = uptime()
+  local p = assert(io.popen(cmd))
+  local output = p:read('a')
+  local _, _, status = p:close()
+  local wall = uptime() - t0
+  local line = output:match('MV%-BENCH (name=[^\n]*)')
+  for l in output:gmatch('[^\n]+') do
+    if not l:match('^MV%-BENCH ') then print(string.format('MV-BENCH-LOG mode=%s name=%s run=%d %s', mode, name, r, l)) end
+  end
+  print(string.format('MV-BENCH mode=%s run=%d status=%d wall_s=%.2f %s', mode, r, status or -1, wall, line or ('name=' .. name .. ' n=' .. n .. ' check=none')))
+  io.stdout:flush()
+end
+
+local function ab(preset, runs, only)
+  local sizes = PRESETS[preset] or error('unknown preset ' .. tostring(preset))
+  for _, name in ipairs(PROGRAMS) do
+    if not only or only[name] then
+      for r = 1, runs do
+        local first, second = 'native', 'hrt'
+        if r % 2 == 0 then first, second = second, first end
+        child(first, name, sizes[name], r)
+        child(second, name, sizes[name], r)
+      end
+    end
+  end
+  print(string.format('MV-BENCH-DONE preset=%s runs=%d', preset, runs))
+end
+
 local cmd = arg[1]
 if cmd == 'suite' then
   local preset = PRESETS[arg[2] or 'small'] or error('unknown preset ' .. tostring(arg[2]))
@@ -59,6 +102,10 @@ if cmd == 'suite' then
   for _, name in ipairs(PROGRAMS) do if not bench(name, preset[name]) then bad = bad + 1 end end
   print(string.format('MV-BENCH-SUITE %s programs=%d bad=%d', arg[2] or 'small', #PROGRAMS, bad))
   os.exit(bad == 0 and 0 or 1)
+elseif cmd == 'ab' then
+  local only
+  if arg[4] then only = {}; for name in arg[4]:gmatch('[^,]+') do only[name] = true end end
+  ab(arg[2] or 'small', tonumber(arg[3]) or 5, only)
 elseif cmd == 'digest' then
   local _, _, digest = run(arg[2], tonumber(arg[3]))
   print(digest)
