@@ -34,6 +34,8 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** Overrides the manifest's "kernel". */
   kernel?: Manifest['kernel'];
+  /** Overrides manifest fields, e.g. another args/env for the same build (bench/lua.ts). */
+  overrides?: Partial<Manifest>;
 }
 
 export interface BuildResult {
@@ -62,7 +64,7 @@ export function sourceDateEpoch(): number {
 export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const { progress } = o;
   checkPackageDir(o.packageDir);
-  const manifest = loadManifest(o.packageDir);
+  const manifest = { ...loadManifest(o.packageDir), ...o.overrides };
   const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
   const output = resolve(o.output ?? join(imagesDir(), `${manifest.name}.iso`));
   const runner = await selectRunner(o.builder ?? manifest.builder, progress);

@@ -26,6 +26,11 @@ export interface PackageArtifact {
 
 export const APP_DIR = '/app';
 
+/** Manifest fields that only shape the image's init, not the build: changing them reuses the
+ *  build (the manifest file itself is keyed through the other fields, not its bytes). */
+const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel']);
+const buildFields = (m: Manifest) => Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k)));
+
 export function checkPackageDir(dir: string): void {
   if (!existsSync(dir)) throw msg.noPackageDir(dir);
   if (!statSync(dir).isDirectory()) throw msg.notADirectory(dir);
@@ -39,7 +44,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
   // With an upstream source the build runs in (a copy of) the unpacked tree; "files" still come
   // from the package directory, whose tree hash covers them (hashTree follows symlinks).
   const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
-  const key = hashOf({ tree: hashTree(dir, (r) => r === '.git' || r === 'images'), manifest: JSON.stringify(manifest), toolchain: toolchain.id, ...(source ? { source: source.files.map((f) => f.sha256) } : {}) });
+  const key = hashOf({ tree: hashTree(dir, (r) => r === '.git' || r === 'images' || r === 'mv-image.json'), manifest: JSON.stringify(buildFields(manifest)), toolchain: toolchain.id, ...(source ? { source: source.files.map((f) => f.sha256) } : {}) });
 
   const { dir: out, hit } = await cached('package', key, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
