@@ -16,7 +16,7 @@ function pkg(manifest?: unknown, makefile = true): string {
 test('a directory with only a Makefile gets every default', (t) => {
   t.deepEqual(loadManifest(pkg()), {
     name: 'my-pkg', build: 'make', entry: 'my-pkg', args: [], env: {}, files: [], cmdline: '',
-    kernel: 'debian', onExit: 'poweroff', hrt: { require: false, cpus: '' }, source: null,
+    kernel: 'debian', onExit: 'poweroff', builder: 'host', hrt: { require: false, cpus: '' }, source: null,
   });
 });
 
@@ -36,6 +36,7 @@ const bad: [string, unknown, RegExp][] = [
   ['unknown nested field', { hrt: { cpu: '1' } }, /unknown field "hrt.cpu"/],
   ['wrong type', { args: 'one two' }, /args must be array/],
   ['bad enum', { onExit: 'halt' }, /onExit must be equal to one of the allowed values/],
+  ['bad builder', { builder: 'podman' }, /builder must be equal to one of the allowed values/],
   ['bad name', { name: '../evil' }, /name must match pattern/],
   ['relative dest', { files: [{ src: 'a', dest: 'etc/a' }] }, /files.0.dest must match pattern/],
   ['malformed JSON', '{"name": "x",}', /is not valid JSON/],
