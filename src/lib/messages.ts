@@ -62,6 +62,8 @@ export const msg = {
     new MvError('source', `no deb-src index is available (${why})`, "check that the host's /etc/apt/sources.list.d entries point at a reachable Debian mirror; mv-image derives its private deb-src list from them"),
   sourceChecksum: (file: string, why: string) =>
     new MvError('source', `${file} does not match the checksum in the .dsc: ${why}`, 'delete ~/.cache/mv-image/apt-src/downloads and build again; if it persists, the mirror serves a damaged file'),
+  sourceDownload: (pkg: string, why: string) =>
+    new MvError('source', `apt-get source could not download ${pkg}: ${why}`, 'the mirror lists the package but does not serve its files; try again later or point /etc/apt/sources.list.d at another mirror'),
   sourceUnpack: (dsc: string, output: string) =>
     new MvError('source', `dpkg-source -x ${dsc} failed: ${output.trim().split('\n').pop() ?? ''}`, 'run it by hand to see why; delete ~/.cache/mv-image/apt-src/downloads to fetch the files again'),
   engineUnreachable: (where: string) =>

@@ -50,7 +50,8 @@ async function download(pkg: string, files: SourceFile[], note: (s: string) => v
   mkdirSync(tmp);
   try {
     const r = await exec('apt-get', [...aptOptions(), 'source', '--download-only', '--only-source', pkg], { cwd: tmp });
-    if (r.status !== 0) throw msg.noDebSrcIndex(r.output.trim().split('\n').pop() ?? `apt-get source ${pkg} failed`);
+    // The first "E:" line names the file and the HTTP status; the last one only says "some archives".
+    if (r.status !== 0) throw msg.sourceDownload(pkg, (r.output.split('\n').find((l) => l.startsWith('E:')) ?? r.output.trim().split('\n').pop() ?? '').replace(/^E:\s*/, '').replace(/\s+/g, ' '));
     for (const f of files) if (existsSync(join(tmp, f.name))) renameSync(join(tmp, f.name), join(dir, f.name));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
