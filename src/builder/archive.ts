@@ -1,6 +1,6 @@
 // Directories in and out of a container as tar streams (tar-stream): putArchive takes a tar of
 // host directories at their own absolute paths; getArchive gives a directory back as a tar.
-import { createWriteStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { createWriteStream, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
@@ -26,17 +26,27 @@ export function packDirs(dirs: string[]): tar.Pack {
 /** Unpacks a getArchive tar (entries named <basename>/...) into `into`, the parent of the directory asked for. */
 export async function unpackInto(into: string, stream: NodeJS.ReadableStream): Promise<void> {
   const extract = tar.extract();
+  // The first problem is kept and thrown at the end: an error passed to next() or a destroyed
+  // entry stream would be thrown out of the parser instead of rejecting this promise.
+  let failure: Error | undefined;
   extract.on('entry', (h, body, next) => {
     const dest = resolve(into, h.name);
+    const fail = (e: Error) => { failure ??= e; body.resume(); body.on('end', next); };
     // A hostile or broken archive must not write outside `into`.
-    if (relative(into, dest).startsWith('..')) { body.resume(); return next(new Error(`archive entry ${h.name} escapes ${into}`)); }
+    if (relative(into, dest).startsWith('..')) return fail(new Error(`archive entry ${h.name} escapes ${into}`));
     const mode = (h.mode ?? 0o644) & 0o7777;
     if (h.type === 'directory') { mkdirSync(dest, { recursive: true, mode }); body.resume(); body.on('end', next); return; }
     mkdirSync(dirname(dest), { recursive: true });
     if (h.type === 'symlink') { rmSync(dest, { force: true }); symlinkSync(h.linkname!, dest); body.resume(); body.on('end', next); return; }
+    if (h.type === 'link') {
+      const target = resolve(into, h.linkname!);
+      if (relative(into, target).startsWith('..')) return fail(new Error(`archive link ${h.name} escapes ${into}`));
+      rmSync(dest, { force: true }); linkSync(target, dest); body.resume(); body.on('end', next); return;
+    }
     if (h.type !== 'file') { body.resume(); body.on('end', next); return; }
     rmSync(dest, { force: true });
-    pipeline(body, createWriteStream(dest, { mode })).then(() => next(), next);
+    pipeline(body, createWriteStream(dest, { mode })).then(() => next(), (e) => { failure ??= e; next(); });
   });
   await pipeline(stream, extract);
+  if (failure) throw failure;
 }
