@@ -3,10 +3,11 @@
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KOption, knownFragments, mergeFragments, parseDotConfig, parseFragment, readFragment } from '../../src/lib/kconfig';
 import { Progress } from '../../src/lib/progress';
 import { aptShow } from '../../src/stages/kernel';
+import { cli } from '../helpers/cli';
 import { configure, DEFAULT_FRAGMENTS, linuxSource, SOURCE_PACKAGE, tunedKernelStage } from '../../src/stages/tuned-kernel';
 
 const frags = (names: string[]) => names.map((name) => ({ name, text: readFragment(name) }));
@@ -61,6 +62,12 @@ test.serial('on the real tree, .config holds every option of every fragment with
   t.is(config.get('CONFIG_MODULES') ?? 'n', 'n');
 });
 
+test('mv-image kernel build names an unknown fragment in one line, before any download', (t) => {
+  const r = cli(['kernel', 'build', '--fragments', 'base,nope']);
+  t.is(r.status, 1);
+  t.is(r.stderr.trim().split('\n').pop(), 'mv-image: kernel: no Kconfig fragment named "nope" in kernel-configs/ (fix: use some of: base, hrt-partition, kvm-host, metal, virt)');
+});
+
 test.serial('on the real tree, an unknown option and an unmet dependency are one-line errors', async (t) => {
   t.timeout(5 * 60_000);
   const { src, source } = await realTree();
@@ -87,4 +94,8 @@ test.serial('the tuned kernel builds once, is cached on the second build, and ha
   const config = parseDotConfig(readFileSync(again.config, 'utf8'));
   for (const o of ['CONFIG_KVM', 'CONFIG_KVM_AMD', 'CONFIG_KVM_INTEL', 'CONFIG_NO_HZ_FULL']) t.is(config.get(o), 'y', o);
   t.is(config.get('CONFIG_MODULES') ?? 'n', 'n');
+  // mv-image kernel list shows it.
+  const list = cli(['kernel', 'list', '--json']);
+  t.is(list.status, 0, list.stderr);
+  t.true(JSON.parse(list.stdout).some((k: { dir: string; fragments: string[] }) => k.dir === dirname(again.vmlinuz) && k.fragments.join() === DEFAULT_FRAGMENTS.join()));
 });
