@@ -117,7 +117,7 @@ export async function removeBuilder(docker: Docker, tag: string): Promise<void> 
     await docker.getImage(tag).remove();
   } catch (e) {
     const code = (e as { statusCode?: number }).statusCode;
-    if (code === 404) throw msg.builderMissing(tag);
+    if (code === 404) throw msg.builderUnknown(tag);
     if (code === 409) throw msg.builderInUse(tag, (e as { json?: { message?: string } }).json?.message ?? 'it is in use');
     throw e;
   }

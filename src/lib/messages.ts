@@ -76,8 +76,8 @@ export const msg = {
     new MvError('builder', `${step} failed: ${output.trim().split('\n').slice(-3).join(' / ')}`, "check that the Debian mirror in /etc/apt/sources.list.d is reachable, then run 'mv-image builder create' again"),
   builderInUse: (tag: string, why: string) =>
     new MvError('builder', `cannot remove ${tag}: ${why}`, 'remove the containers that use it first (docker ps -a)'),
-  badBuilder: (value: string) =>
-    new MvError('builder', `unknown builder ${value}`, 'use one of: host, docker, auto'),
+  builderUnknown: (tag: string) =>
+    new MvError('builder', `there is no builder image ${tag}`, "'mv-image builder list' shows the builder images"),
   // kernel: the tuned kernel (src/stages/tuned-kernel.ts, kernel-configs/)
   fragmentMissing: (name: string, known: string[]) =>
     new MvError('kernel', `no Kconfig fragment named "${name}" in kernel-configs/`, `use some of: ${known.join(', ')}`),
