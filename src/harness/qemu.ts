@@ -2,7 +2,8 @@
 // turns the guest's "MV-EXIT <status>" line into a result. QEMU is always killed: on timeout,
 // on a kernel panic, on our own exit and on Ctrl-C.
 import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { msg } from '../lib/messages';
@@ -49,7 +50,7 @@ function killOnExit(child: ChildProcess): void {
   }
 }
 
-export function qemuArgs(o: BootOptions, scratch: string): string[] {
+export function qemuArgs(o: BootOptions, scratch: string, serialLog: string): string[] {
   const accel = o.accel ?? 'tcg';
   const args = [
     '-accel', accel,
@@ -57,7 +58,9 @@ export function qemuArgs(o: BootOptions, scratch: string): string[] {
     '-smp', String(o.cpus ?? 2),
     '-m', String(o.memMiB ?? 2048),
     '-display', 'none', '-vga', 'std',
-    '-serial', 'stdio', '-monitor', 'none',
+    // The console goes to a file that we tail, not to a pipe: QEMU's 16550 drops a byte after a
+    // few EAGAINs from its chardev, which a busy reader of a pipe can cause; a file never blocks.
+    '-serial', `file:${serialLog}`, '-monitor', 'none',
     '-no-reboot',
     '-nic', 'none',
   ];
@@ -79,18 +82,16 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   if (o.iso && !existsSync(o.iso)) throw msg.imageMissing(o.iso);
   const scratch = mkdtempSync(join(tmpdir(), 'mv-qemu-'));
   const logPath = o.logPath ?? join(scratch, 'serial.log');
-  const log = createWriteStream(logPath);
+  writeFileSync(logPath, '');
   const t0 = Date.now();
-  const child = spawn('qemu-system-x86_64', qemuArgs(o, scratch), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('qemu-system-x86_64', qemuArgs(o, scratch, logPath), { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   let output = '', stderr = '', pending = '';
   let status: number | undefined, panic = false, timedOut = false;
   let grace: NodeJS.Timeout | undefined;
   const timeout = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, o.timeoutMs ?? 300_000);
 
-  child.stdout!.on('data', (b: Buffer) => {
-    const s = b.toString('utf8').replace(/\r/g, '');
-    log.write(s);
+  const serial = tail(logPath, (s) => {
     output += s;
     pending += s;
     const lines = pending.split('\n');
@@ -105,12 +106,12 @@ export async function boot(o: BootOptions): Promise<BootResult> {
       if (/Kernel panic - not syncing/.test(line)) { panic = true; grace ??= setTimeout(() => child.kill('SIGKILL'), 2000); }
     }
   });
+  child.stdout!.on('data', (b: Buffer) => { stderr += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
-  child.stdin!.end();
   const code: number | null = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
   clearTimeout(timeout);
   if (grace) clearTimeout(grace);
-  await new Promise((r) => log.end(r));
+  serial.stop();
   if (pending) o.onLine?.(pending);
   const ms = Date.now() - t0;
   const keepLog = () => { if (!o.logPath) { const kept = join(tmpdir(), `mv-serial-${Date.now()}.log`); copyFileSync(logPath, kept); return kept; } return logPath; };
@@ -122,6 +123,19 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Follows a growing file, handing each new chunk (CRs dropped) to `onText`; stop() reads the rest. */
+function tail(path: string, onText: (s: string) => void): { stop: () => void } {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(65536);
+  let pos = 0;
+  const decoder = new StringDecoder('utf8');
+  const poll = () => {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) onText(decoder.write(buf.subarray(0, n)).replace(/\r/g, ''));
+  };
+  const timer = setInterval(poll, 50);
+  return { stop: () => { clearInterval(timer); poll(); closeSync(fd); } };
 }
 
 /** KVM is used only when /dev/kvm opens AND a real kernel boots under it (the emulator here
