@@ -41,3 +41,16 @@ test.serial('builder list marks the current image', (t) => {
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, new RegExp(`^\\* ${tag.replace(/[.:]/g, '\\$&')}  \\d+ MB`, 'm'));
 });
+
+test.serial('builder rm of an unknown tag says where to look', (t) => {
+  const r = cli(['builder', 'rm', '000000000000']);
+  t.is(r.status, 1);
+  t.is(r.stderr.trim(), "mv-image: builder: there is no builder image mv-image-builder:000000000000 (fix: 'mv-image builder list' shows the builder images)");
+});
+
+test('build --help documents --builder', (t) => {
+  const r = cli(['build', '--help']);
+  t.is(r.status, 0);
+  t.regex(r.stdout, /--builder=<option>/);
+  t.regex(r.stdout, /host\|docker\|auto/);
+});

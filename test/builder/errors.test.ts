@@ -2,7 +2,7 @@
 // exit, no image, and no container left behind.
 import test from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bin, cli, CliResult, tempDir } from '../helpers/cli';
@@ -51,6 +51,13 @@ test.serial('no engine reachable: --builder auto falls back to the host', (t) =>
 test.serial('--builder auto uses the engine when it answers', (t) => {
   const r = build(whereAndFail, 'auto');
   t.regex(r.stderr, /running in a container/);
+});
+
+test.serial('the manifest\'s "builder" picks the container; --builder overrides it', (t) => {
+  const dir = pkg({ Makefile: readFileSync(join(whereAndFail, 'Makefile'), 'utf8'), 'mv-image.json': '{"builder": "docker"}' });
+  const out = tempDir('mv-out-');
+  t.regex(cli(['build', dir, '-o', join(out, 'x.iso')]).stderr, /running in a container/);
+  t.regex(build(dir, 'host').stderr, /running on the host/);
 });
 
 test.serial('permission denied on the socket (as an unprivileged user)', (t) => {
