@@ -1,16 +1,15 @@
-// The image pipeline, as a list of named stages: package -> kernel -> init -> initramfs -> iso,
-// then the ISO is copied to its output path through a temporary file and a rename.
-import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+// The image pipeline, as a list of named stages: toolchain -> package -> kernel -> init ->
+// initramfs, then the output format (src/formats.ts) writes the image, whole or not at all.
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { sha256File } from './lib/cache';
 import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
-import { msg } from './lib/messages';
 import { imagesDir } from './lib/paths';
 import { Progress, StageTiming } from './lib/progress';
 import { renderInit } from './stages/init';
 import { initramfsStage } from './stages/initramfs';
-import { isoStage } from './stages/iso';
+import { FORMATS, FormatName } from './formats';
 import { KernelArtifact, kernelStage } from './stages/kernel';
 import { tunedKernelStage } from './stages/tuned-kernel';
 import { toolchainStage } from './stages/toolchain';
@@ -32,6 +31,8 @@ export interface BuildOptions {
   builder?: BuilderChoice;
   /** Defaults to $SOURCE_DATE_EPOCH, else 0. */
   sourceDateEpoch?: number;
+  /** The output format (default iso). */
+  format?: FormatName;
   /** Overrides the manifest's "kernel". */
   kernel?: Manifest['kernel'];
   /** Overrides manifest fields, e.g. another args/env for the same build (bench/lua.ts). */
@@ -40,9 +41,12 @@ export interface BuildOptions {
 
 export interface BuildResult {
   image: string;
+  format: FormatName;
   name: string;
+  /** Bytes: the file, or every file of a directory format. */
   size: number;
-  sha256: string;
+  /** Of the file; null for a directory format. */
+  sha256: string | null;
   kernel: string;
   cmdline: string;
   stages: StageTiming[];
@@ -66,7 +70,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   checkPackageDir(o.packageDir);
   const manifest = { ...loadManifest(o.packageDir), ...o.overrides };
   const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
-  const output = resolve(o.output ?? join(imagesDir(), `${manifest.name}.iso`));
+  const format = o.format ?? 'iso';
+  const output = resolve(o.output ?? join(imagesDir(), FORMATS[format].defaultOutput(manifest.name)));
   const runner = await selectRunner(o.builder ?? manifest.builder, progress);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
@@ -88,22 +93,16 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }],
   }));
   const cmdline = kernelCmdline(manifest);
-  const iso = await progress.stage('iso', () => isoStage({ title: `${manifest.name} (mv-image)`, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner }));
+  await FORMATS[format].write({ name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress }, output);
 
-  publish(iso.path, output);
-  return { image: output, name: manifest.name, size: statSync(output).size, sha256: sha256File(output), kernel: kernel.version, cmdline, stages: progress.timings };
+  const single = statSync(output).isFile();
+  return {
+    image: output, format, name: manifest.name, kernel: kernel.version, cmdline, stages: progress.timings,
+    size: single ? statSync(output).size : dirSize(output),
+    sha256: single ? sha256File(output) : null,
+  };
 }
 
-/** Copies an artefact to its final path through a temporary file, so no half-written image is left. */
-export function publish(src: string, dest: string): void {
-  mkdirSync(dirname(dest), { recursive: true });
-  const tmp = join(dirname(dest), `.${Date.now()}-${process.pid}.partial`);
-  try {
-    copyFileSync(src, tmp);
-    renameSync(tmp, dest);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw msg.diskFull(dest);
-    throw e;
-  }
+function dirSize(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 }

@@ -1,5 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { buildImage } from '../pipeline';
+import { FORMATS, FORMAT_NAMES, FormatName } from '../formats';
 import { Progress } from '../lib/progress';
 import { runCli } from '../lib/cli';
 import { BUILDERS, KERNELS } from '../lib/manifest';
@@ -15,7 +16,8 @@ $XDG_CACHE_HOME/mv-image by a hash of its inputs. SOURCE_DATE_EPOCH is honoured.
   static override enableJsonFlag = true;
   static override args = { dir: Args.string({ description: 'package directory', default: '.' }) };
   static override flags = {
-    output: Flags.string({ char: 'o', description: 'where to write the ISO (default: images/<name>.iso)' }),
+    output: Flags.string({ char: 'o', description: 'where to write the image (default: images/<name>.iso, or images/<name>-netboot/)' }),
+    format: Flags.string({ description: `output format: ${FORMAT_NAMES.map((f) => `${f} (${FORMATS[f].summary})`).join('; ')}`, options: FORMAT_NAMES, default: 'iso' }),
     builder: Flags.string({ description: 'where the package and iso stages run: host, docker (a container from the builder image, see builder create) or auto (docker when an engine answers); default: the manifest\'s "builder", else host', options: [...BUILDERS] }),
     kernel: Flags.string({ description: 'ROS kernel: debian (linux-image-amd64) or tuned (built from linux-source with kernel-configs/; default: the manifest\'s "kernel")', options: [...KERNELS] }),
   };
@@ -24,8 +26,8 @@ $XDG_CACHE_HOME/mv-image by a hash of its inputs. SOURCE_DATE_EPOCH is honoured.
     const { args, flags } = await this.parse(Build);
     return runCli(this, async () => {
       const progress = this.jsonEnabled() ? Progress.quiet() : new Progress();
-      const r = await buildImage({ packageDir: args.dir, output: flags.output, progress, builder: flags.builder as BuilderChoice | undefined, kernel: flags.kernel as (typeof KERNELS)[number] | undefined });
-      this.log(`${r.image} (${(r.size / 1e6).toFixed(1)} MB, sha256 ${r.sha256.slice(0, 16)}…)`);
+      const r = await buildImage({ packageDir: args.dir, output: flags.output, progress, builder: flags.builder as BuilderChoice | undefined, kernel: flags.kernel as (typeof KERNELS)[number] | undefined, format: flags.format as FormatName });
+      this.log(`${r.image} (${(r.size / 1e6).toFixed(1)} MB${r.sha256 ? `, sha256 ${r.sha256.slice(0, 16)}…` : ''})`);
       return r;
     });
   }

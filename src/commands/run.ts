@@ -1,5 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { runCli } from '../lib/cli';
 import { msg } from '../lib/messages';
 import { runImage, ACCELS } from '../run';
@@ -11,7 +12,7 @@ The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel
 126 when QEMU fails. QEMU is always killed when mv-image exits, Ctrl-C included.
 --accel auto uses KVM only if /dev/kvm works for a real kernel (a short probe boot), else TCG.`;
   static override examples = ['<%= config.bin %> run images/hello.iso', '<%= config.bin %> run images/hello.iso --uefi --timeout 120'];
-  static override args = { image: Args.string({ description: 'the ISO to boot', required: true }) };
+  static override args = { image: Args.string({ description: 'the ISO, or a netboot bundle directory (build --format netboot), to boot', required: true }) };
   static override flags = {
     uefi: Flags.boolean({ description: 'boot with OVMF (UEFI) instead of SeaBIOS' }),
     accel: Flags.string({ description: 'QEMU accelerator', options: [...ACCELS], default: 'auto' }),
@@ -27,8 +28,10 @@ The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel
     const { args, flags } = await this.parse(Run);
     await runCli(this, async () => {
       if (!existsSync(args.image)) throw msg.imageMissing(args.image);
+      const netboot = statSync(args.image).isDirectory();
+      if (netboot && !existsSync(join(args.image, 'boot.ipxe'))) throw msg.notNetboot(args.image);
       const r = await runImage({
-        iso: args.image, uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
+        ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
         memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? '-svm,-vmx' : undefined,
         onLine: flags.quiet ? undefined : (l) => process.stdout.write(l + '\n'),
       });

@@ -13,6 +13,9 @@ export type Accel = 'kvm' | 'tcg';
 
 export interface BootOptions {
   iso?: string;
+  /** A netboot bundle directory: iPXE in QEMU's NIC ROM fetches boot.ipxe from QEMU's own
+   *  built-in TFTP server (user-mode networking, nothing leaves the QEMU process). */
+  netboot?: string;
   kernel?: string;
   initrd?: string;
   append?: string;
@@ -62,8 +65,9 @@ export function qemuArgs(o: BootOptions, scratch: string, serialLog: string): st
     // few EAGAINs from its chardev, which a busy reader of a pipe can cause; a file never blocks.
     '-serial', `file:${serialLog}`, '-monitor', 'none',
     '-no-reboot',
-    '-nic', 'none',
   ];
+  if (o.netboot) args.push('-boot', 'n', '-nic', `user,model=virtio-net-pci,tftp=${o.netboot},bootfile=boot.ipxe`);
+  else args.push('-nic', 'none');
   if (o.uefi) {
     if (!existsSync(OVMF_CODE) || !existsSync(OVMF_VARS)) throw msg.ovmfMissing();
     const vars = join(scratch, 'OVMF_VARS.fd');

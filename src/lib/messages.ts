@@ -40,6 +40,8 @@ export const msg = {
     new MvError('output', `no space left on the device while writing ${path}`, 'free disk space (or set XDG_CACHE_HOME / -o on a larger disk) and build again'),
   imageMissing: (path: string) =>
     new MvError('run', `image ${path} does not exist`, "build it first with 'mv-image build', or check the path"),
+  notNetboot: (dir: string) =>
+    new MvError('run', `${dir} is a directory without boot.ipxe, not a netboot bundle`, "pass an ISO, or a directory made by 'mv-image build --format netboot'"),
   bootTimeout: (seconds: number, log: string) =>
     new MvError('run', `the guest printed no MV-EXIT line within ${seconds} s (serial log: ${log})`, 'raise --timeout, or read the serial log for where the boot stopped', 124),
   kernelPanic: (log: string) =>

@@ -1,7 +1,7 @@
 // End to end: build examples/hello into an ISO, check it is reproducible, and boot it under QEMU
 // (SeaBIOS and OVMF), asserting the program's output and its MV-EXIT status.
 import test from 'ava';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, repo, tempDir } from '../helpers/cli';
 
@@ -91,6 +91,19 @@ test.serial('a boot that never reaches MV-EXIT times out with status 124 and kee
   const line = r.stderr.trim().split('\n').pop()!;
   t.regex(line, /^mv-image: run: the guest printed no MV-EXIT line within 3 s \(serial log: (\S+)\)/);
   t.true(existsSync(line.match(/serial log: (\S+)\)/)![1]));
+});
+
+test.serial('--format netboot gives vmlinuz, initrd and an iPXE script that iPXE boots over TFTP', (t) => {
+  const dir = join(out, 'hello-netboot');
+  const b = cli(['build', join(repo, 'examples/hello'), '--format', 'netboot', '-o', dir, '--json']);
+  t.is(b.status, 0, b.stderr);
+  t.is(JSON.parse(b.stdout).format, 'netboot');
+  t.deepEqual(readdirSync(dir).sort(), ['boot.ipxe', 'initrd.img', 'vmlinuz']);
+  t.regex(readFileSync(join(dir, 'boot.ipxe'), 'utf8'), /^#!ipxe\n[^]*^kernel vmlinuz console=tty0 console=ttyS0,115200 panic=10 quiet$\n^initrd initrd.img$\n^boot$/m);
+  const r = cli(['run', dir, '--timeout', '240']);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^MV-HRT vcpus=1 cpl=0$/m);
+  t.regex(r.stdout, /^MV-EXIT 0$/m);
 });
 
 test('run names a missing image', (t) => {
