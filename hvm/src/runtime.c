@@ -6,6 +6,7 @@
  * runs in the HRT, and performs the forwarded calls. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,37 @@ static int env__flag(const char *name)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
+/* MV_HRT_CPUS="1" | "1-3" | "1,3": host CPUs for the vCPU threads. vCPU n
+ * runs on the n-th listed CPU; the partner is the same thread, so it stays
+ * next to its vCPU. Unset: no pinning. */
+static void runtime__pin_vcpu(int id)
+{
+	const char *s = getenv("MV_HRT_CPUS");
+	int cpus[CPU_SETSIZE], n = 0;
+	cpu_set_t set;
+
+	while (s && *s && n < CPU_SETSIZE) {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+		if (end == s)
+			return;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		for (long c = a; c <= b && n < CPU_SETSIZE; c++)
+			if (c >= 0 && c < CPU_SETSIZE)
+				cpus[n++] = (int)c;
+		s = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			break;
+	}
+	if (n == 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpus[id % n], &set);
+	if (sched_setaffinity(0, sizeof set, &set) < 0)
+		mv__log("mv: MV_HRT_CPUS=%s: cannot pin vCPU %d to CPU %d (ignored)\n", getenv("MV_HRT_CPUS"), id, cpus[id % n]);
+}
+
 static int runtime__hrt_main(int argc, char **argv, char **envp, char *err, size_t n)
 {
 	struct mv_options opt = {
@@ -45,6 +77,7 @@ static int runtime__hrt_main(int argc, char **argv, char **envp, char *err, size
 	uint64_t fs = 0;
 	int rc;
 
+	runtime__pin_vcpu(0);
 	if ((rc = vm__create(&vm, &opt, err, n)) < 0 || (rc = vcpu__create(vm, 0, &v, err, n)) < 0)
 		goto fail;
 	mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);

@@ -80,7 +80,7 @@ static int vcpu__exit(struct mv_vcpu *v)
 	case KVM_EXIT_HLT:
 		return vcpu__fail(v, "the HRT halted (bad boot-info block?)");
 	case KVM_EXIT_SHUTDOWN:
-		return vcpu__fail(v, "HRT triple fault (KVM_EXIT_SHUTDOWN)");
+		return vcpu__fail(v, "triple fault (KVM_EXIT_SHUTDOWN; registers are after the reset)");
 	case KVM_EXIT_MMIO:
 		/* A guest access that no memslot page backs: a hole in a chunk
 		 * slot, or a write to a read-only one. SIGSEGV semantics. */

@@ -27,6 +27,8 @@ for s in "" -static; do
 		for n in 0 3 255; do run "exit-$m-$n$s" "$D/t_exit$s" $m $n; done
 	done
 	run "null$s" "$D/t_null$s"
+	run "stack$s" "$D/t_stack$s"
+	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
 done
 # The native fallback: each program runs in the HRT and with MV_DISABLE=1; the
 # guest compares the two outputs itself (the serial line is not byte-exact).
@@ -54,6 +56,7 @@ same args-static env MV_TEST_VAR=hello "$D/t_args-static" one "two words"
 same files-static "$D/t_files-static"
 run "native-cpl" env MV_DISABLE=1 "$D/t_cpl" --native
 run "native-null" env MV_DISABLE=1 "$D/t_null"
+run "trace" env MV_TRACE=1 "$D/t_exit" ret 4
 run "announce" env MV_ANNOUNCE=1 "$D/t_exit" ret 0
 run "require-hrt" env MV_REQUIRE_HRT=1 "$D/t_exit" ret 0
 # No /dev/kvm at all: the same binary falls back to native after one warning.

@@ -87,5 +87,18 @@ int main(int argc, char **argv)
 	g[3 * PG - 1] = 6;
 	CHECK(g[PG] == 5 && g[3 * PG - 1] == 6);
 	munmap(g, 4 * PG);
+	/* JIT-style code: written through an RW mapping, run after mprotect RX,
+	 * and in a mapping that is RWX from the start (Racket CS does this). */
+	static const unsigned char ret42[] = { 0xb8, 42, 0, 0, 0, 0xc3 }; /* mov $42,%eax; ret */
+	unsigned char *x = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(x, ret42, sizeof ret42);
+	CHECK(mprotect(x, PG, PROT_READ | PROT_EXEC) == 0 && ((int (*)(void))(void *)x)() == 42);
+	munmap(x, PG);
+	x = mmap(NULL, PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(x, ret42, sizeof ret42);
+	CHECK(((int (*)(void))(void *)x)() == 42);
+	x[1] = 43; /* self-modifying: write then run again */
+	CHECK(((int (*)(void))(void *)x)() == 43);
+	munmap(x, PG);
 	DONE("t_mmap");
 }
