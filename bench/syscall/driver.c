@@ -175,20 +175,25 @@ int main(int argc, char **argv)
 	int rc = spawn_read(a, "MV_REQUIRE_HRT=1", out, sizeof out, &t0);
 	char *m = strstr(out, "FWD_US ");
 	double fwd = rc == 0 && m ? strtod(m + 7, NULL) : -1;
+	char *an[] = { (char *)hrt, "--nop", NULL };
+	rc = spawn_read(an, "MV_REQUIRE_HRT=1", out, sizeof out, &t0);
+	m = strstr(out, "NOP_US ");
+	double nop = rc == 0 && m ? strtod(m + 7, NULL) : -1;
 	double st_hrt = start_us(hrt, "--noop", "MV_REQUIRE_HRT=1", runs);
 	double st_dis = start_us(hrt, "--noop", "MV_DISABLE=1", runs);
 	double st_plain = start_us(argv[0], "--noop", NULL, runs);
 
 	printf("JSON {\"native_getppid_us\":%.3f,\"bare_exit_real_mode_us\":%.3f,\"bare_exit_us\":%.3f,\"forwarded_getppid_us\":%.3f,"
-	       "\"forwarded_over_bare\":%.3f,\"start_to_main_hrt_us\":%.1f,\"start_to_main_mv_disabled_us\":%.1f,"
+	       "\"forwarded_over_bare\":%.3f,\"hrt_nop_hypercall_us\":%.3f,\"start_to_main_hrt_us\":%.1f,\"start_to_main_mv_disabled_us\":%.1f,"
 	       "\"start_to_main_plain_us\":%.1f,\"start_hrt_over_plain\":%.2f}\n",
-	       native, bare_real, bare, fwd, bare > 0 ? fwd / bare : -1, st_hrt, st_dis, st_plain,
+	       native, bare_real, bare, fwd, bare > 0 ? fwd / bare : -1, nop, st_hrt, st_dis, st_plain,
 	       st_plain > 0 ? st_hrt / st_plain : -1);
 	printf("%-34s %12s\n", "measure (median)", "microseconds");
 	printf("%-34s %12.3f\n", "native getppid", native);
 	printf("%-34s %12.3f\n", "bare KVM exit, real-mode guest", bare_real);
 	printf("%-34s %12.3f\n", "bare KVM exit, 64-bit paged guest", bare);
 	printf("%-34s %12.3f  (%.2fx bare exit)\n", "forwarded getppid (HRT)", fwd, bare > 0 ? fwd / bare : -1);
+	printf("%-34s %12.3f\n", "NOP hypercall from main (HRT)", nop);
 	printf("%-34s %12.1f\n", "spawn -> main in the HRT", st_hrt);
 	printf("%-34s %12.1f\n", "spawn -> main, MV_DISABLE=1", st_dis);
 	printf("%-34s %12.1f  (HRT %.2fx plain)\n", "spawn -> main, plain binary", st_plain,

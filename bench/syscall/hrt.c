@@ -1,5 +1,6 @@
 /* hrt.c - bench/syscall, the HRT side (built with mv-cc).
  *   --getppid  median forwarded getppid round trip, "FWD_US <us>"
+ *   --nop      median NOP hypercall round trip from main, "NOP_US <us>"
  *   --noop     prints "MAIN_US <CLOCK_MONOTONIC us>" at main's first line */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -17,6 +18,21 @@ int main(int argc, char **argv)
 	}
 	enum { BATCHES = 15, PER = 40 };
 	double v[BATCHES];
+	if (argc > 1 && strcmp(argv[1], "--nop") == 0) {
+		/* A NOP hypercall straight from main (CPL 0): the exit round trip
+		 * without Nautilus's SYSCALL path or a host system call. */
+		for (int b = -1; b < BATCHES; b++) {
+			double t0 = now_us();
+			for (int i = 0; i < PER; i++)
+				__asm__ volatile("mov %%gs:24, %%rdx\n\t" /* this vCPU's call page */
+						 "movl $0, (%%rdx)\n\t"    /* op = MV_OP_NOP */
+						 "outb %%al, $0x4d" ::: "rdx", "rax", "memory");
+			if (b >= 0)
+				v[b] = (now_us() - t0) / PER;
+		}
+		printf("NOP_US %.3f\n", median(v, BATCHES));
+		return 0;
+	}
 	for (int b = -1; b < BATCHES; b++) {
 		double t0 = now_us();
 		for (int i = 0; i < PER; i++)

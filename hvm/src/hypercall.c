@@ -76,10 +76,16 @@ static void hc__ready(struct mv_vcpu *v)
 	v->cp->ret = 0;
 }
 
+static void hc__nop(struct mv_vcpu *v)
+{
+	v->cp->ret = 0;
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct mv_vcpu *v);
 } hc_table[MV_OP_COUNT] = {
+	[MV_OP_NOP] = { "nop", hc__nop },
 	[MV_OP_SYSCALL] = { "syscall", hc__syscall },
 	[MV_OP_PAGE_FAULT] = { "page_fault", hc__page_fault },
 	[MV_OP_EXIT] = { "exit", hc__exit },

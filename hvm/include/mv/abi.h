@@ -56,7 +56,7 @@
 #define MV_HC_PORT 0x4d
 
 /* Hypercall op codes (call page `op`). */
-#define MV_OP_NOP          0u
+#define MV_OP_NOP          0u /* round trip only (benchmarks) */
 #define MV_OP_SYSCALL      1u /* arg[0]=nr, arg[1..6]=args; ret = result or -errno */
 #define MV_OP_PAGE_FAULT   2u /* arg[0]=cr2, arg[1]=error code; regs filled; ret 0 = retry */
 #define MV_OP_EXIT         3u /* main returned; arg[0]=status. Never resumes. */
