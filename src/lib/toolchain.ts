@@ -1,12 +1,4 @@
-// The compiler a package is built with. This is the one seam where the Multiverse toolchain
-// (mv-cc / mv-c++) replaces the host compiler; its identity is part of the package cache key.
-import { exec } from './exec';
-import { requireTools } from './hosttools';
-
+// The compiler a package is built with: the seam where the Multiverse toolchain (mv-cc and
+// mv-c++, made by src/stages/toolchain.ts) replaces the host compiler. Its id is part of the
+// package stage's cache key.
 export interface Toolchain { CC: string; CXX: string; id: string }
-
-export async function hostToolchain(): Promise<Toolchain> {
-  requireTools('toolchain');
-  const v = await exec('cc', ['--version']);
-  return { CC: 'cc', CXX: 'c++', id: v.stdout.split('\n')[0] };
-}
