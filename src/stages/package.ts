@@ -9,7 +9,7 @@ import { notX8664Elf, readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
 import type { Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
-import { cacheRoot } from '../lib/paths';
+import { buildDir } from '../lib/paths';
 import { hostRunner, Runner, toolchainInputs } from '../builder/runner';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
@@ -48,7 +48,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
 
   const { dir: out, hit } = await cached('package', key, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
-    const work = join(cacheRoot(), 'build', key);
+    const work = buildDir(`package-${key.slice(0, 16)}`);
     rmSync(work, { recursive: true, force: true });
     cpSync(source?.dir ?? dir, work, { recursive: true });
     try {

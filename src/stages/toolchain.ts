@@ -6,13 +6,12 @@
 // The build runs in a fixed directory (not a per-process temp dir): libmv keeps debug info, and
 // the paths in it must be the same on every build for images to be reproducible.
 import { cpSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { exec } from '../lib/exec';
 import { requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
-import { repoPath } from '../lib/paths';
+import { buildDir, repoPath } from '../lib/paths';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
 
@@ -20,11 +19,6 @@ export interface ToolchainArtifact extends Toolchain { cached: boolean; prefix: 
 
 const SOURCES = ['nautilus', 'hvm'];
 const skipBuildOutputs = (rel: string) => rel === 'build' || rel.endsWith('/build');
-
-/** A fixed scratch directory for builds whose paths end up in debug info. */
-export function buildDir(name: string): string {
-  return join(tmpdir(), 'mv-image-build', name);
-}
 
 export async function toolchainStage(progress: Progress): Promise<ToolchainArtifact> {
   requireTools('toolchain');
