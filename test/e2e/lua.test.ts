@@ -26,7 +26,12 @@ const buildLua = () => (built ??= (async () => {
   return packageStage(progress, PKG, loadManifest(PKG), runnerToolchain(toolchain, hostRunner), hostRunner);
 })());
 
+// A cold Lua build takes 2 min of CPU (Debian's Makefile compiles everything twice, for C and
+// C++); on a loaded 2-core machine that is well over ava's 10 min inactivity timeout.
+const SLOW = 40 * 60_000;
+
 test.serial('examples/lua builds Debian lua5.4 with mv-cc: the interpreter embeds the HRT and runs natively with MV_DISABLE=1', async (t) => {
+  t.timeout(SLOW);
   const pkg = await buildLua();
   t.is(pkg.program.dest, '/app/lua5.4');
   const bin = readFileSync(pkg.program.src);
@@ -55,6 +60,7 @@ function section(out: string, name: string): { text: string; status: number } | 
 }
 
 test.serial('in the guest, lua5.4 runs in ring 0 of the HRT', async (t) => {
+  t.timeout(SLOW);
   const g = await guestRun();
   const s = section(g.output, 'hrt');
   t.truthy(s, `the suite did not run (guest status ${g.status}):\n${g.output.slice(-3000)}`);
@@ -66,6 +72,7 @@ test.serial('in the guest, lua5.4 runs in ring 0 of the HRT', async (t) => {
 
 for (const name of PROGRAMS) {
   test.serial(`${name}: right digest in the HRT, and the same output natively in the same guest`, async (t) => {
+    t.timeout(SLOW);
     const g = await guestRun();
     const hrt = section(g.output, 'hrt')?.text ?? '';
     const line = hrt.match(new RegExp(`^MV-BENCH name=${name} n=\\d+ cpu_s=[\\d.]+ bytes=\\d+ digest=([0-9a-f]{16}) check=(\\w+)$`, 'm'));
@@ -84,10 +91,11 @@ for (const name of PROGRAMS) {
 }
 
 test.serial('mv-image build examples/lua gives an ISO whose init runs the whole suite in the HRT', (t) => {
+  t.timeout(SLOW);
   const iso = join(tempDir('mv-lua-'), 'lua.iso');
-  const b = cli(['build', PKG, '-o', iso]);
+  const b = cli(['build', PKG, '-o', iso], {}, SLOW);
   t.is(b.status, 0, b.stderr);
-  const r = cli(['run', iso, '--timeout', '900']);
+  const r = cli(['run', iso, '--timeout', '900'], {}, SLOW);
   t.is(r.status, 0, r.stdout.slice(-3000) + r.stderr);
   for (const name of PROGRAMS) t.regex(r.stdout, new RegExp(`^MV-BENCH name=${name} n=\\d+ .* check=ok$`, 'm'), name);
   t.regex(r.stdout, /^MV-BENCH-SUITE bench programs=9 bad=0$/m);
