@@ -1,6 +1,6 @@
 // Kconfig fragments (kernel-configs/): parse, merge with conflict checks, and verify a resulting
 // .config. Pure text work, so the tests can run it without building a kernel.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { msg } from './messages';
 import { repoPath } from './paths';
@@ -74,13 +74,13 @@ export function kconfigSymbols(srcDir: string): Set<string> {
   if (known) return known;
   const out = new Set<string>();
   const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
+    // withFileTypes: no stat per file, which matters on a 75k-file tree with a cold page cache.
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
       // tools/ (user-space tools) is never sourced by the kernel's Kconfig; skip its bulk.
-      if (dir === srcDir && ['tools', '.git'].includes(name)) continue;
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (name.startsWith('Kconfig')) {
+      if (dir === srcDir && ['tools', '.git'].includes(e.name)) continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.name.startsWith('Kconfig')) {
         for (const m of readFileSync(p, 'utf8').matchAll(/^\s*(?:menu)?config\s+([A-Za-z0-9_]+)\s*$/gm)) out.add(`CONFIG_${m[1]}`);
       }
     }
