@@ -28,7 +28,10 @@ static void hc__page_fault(struct mv_vcpu *v)
 		report__die(v, "page fault with reserved bits set in a PTE (VMM bug)", &cp->regs, SIGSEGV);
 	if (v->fault_repeats > 64)
 		report__die(v, "page fault loop: the same fault repeats after mapping (VMM bug)", &cp->regs, SIGSEGV);
-	if (mem__handle_fault(v, cp->arg[0], cp->arg[1]) == 0) {
+	pthread_mutex_lock(&v->vm->mem_lock);
+	int rc = mem__handle_fault(v, cp->arg[0], cp->arg[1]);
+	pthread_mutex_unlock(&v->vm->mem_lock);
+	if (rc == 0) {
 		cp->ret = 0;
 		return;
 	}
@@ -68,7 +71,7 @@ static void hc__panic(struct mv_vcpu *v)
 static void hc__ready(struct mv_vcpu *v)
 {
 	v->state = MV_VCPU_RUNNING;
-	if (v->vm->opt.announce) {
+	if (v->vm->opt.announce && !__atomic_exchange_n(&v->vm->announced, 1, __ATOMIC_RELAXED)) {
 		char line[64];
 		int n = snprintf(line, sizeof line, "MV-HRT vcpus=%d cpl=%d\n", 1, (int)v->cp->arg[0]);
 		mv__raw_syscall(SYS_write, 2, (long)line, n, 0, 0, 0);

@@ -208,7 +208,7 @@ static void mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
 				prot = 0;
 			}
 			if (prot != old[i].prot && pt__protect_range(vm, a, b, prot))
-				v->cp->flags |= MV_CALL_FLUSH_TLB;
+				mem__shootdown(v);
 			a = b;
 		}
 	}
@@ -245,7 +245,39 @@ void mem__apply(struct mv_vcpu *v, uint64_t start, uint64_t end, uint32_t prot)
 		return;
 	mem__vma_set(vm, start, end, prot, 0);
 	if (pt__protect_range(vm, start, end, prot))
-		v->cp->flags |= MV_CALL_FLUSH_TLB;
+		mem__shootdown(v);
+}
+
+/*
+ * TLB shootdown after live user-half PTEs were downgraded or removed (caller
+ * holds mem_lock). All vCPUs share one set of page tables, so only their
+ * TLBs can be stale:
+ *  - a vCPU stopped in a hypercall (or about to make one) finds
+ *    MV_CALL_FLUSH_TLB on its call page and reloads CR3 before it returns to
+ *    program code. Set atomically: its partner may be setting the same word.
+ *    Nautilus clears the bit before it flushes, so a racing set is never lost
+ *    without a flush after our PTE change;
+ *  - a vCPU running program code right now needs no kick: the forwarded
+ *    munmap/mprotect/mremap already went through the host's MMU notifier,
+ *    which zapped KVM's stage-2 (NPT/EPT) entries for the range and flushed
+ *    the TLBs of every vCPU of the VM (kvm_flush_remote_tlbs, an IPI that
+ *    waits for the vCPUs in guest mode) before the system call returned.
+ *    What such a vCPU can still hold is a guest-linear translation reloaded
+ *    from our not-yet-updated PTE; it leads to the GPA that is a fixed
+ *    function of the same VA (GPA = chunk base + offset), where stage 2
+ *    enforces the process's current mapping: an access to memory that is
+ *    gone or now read-only fails in KVM (EFAULT: reported, process killed as
+ *    by SIGSEGV), and a stale translation can never reach another page.
+ */
+void mem__shootdown(struct mv_vcpu *v)
+{
+	struct mv_vm *vm = v->vm;
+	int n = __atomic_load_n(&vm->nvcpus, __ATOMIC_ACQUIRE);
+
+	v->cp->flags |= MV_CALL_FLUSH_TLB;
+	for (int i = 0; i < n; i++)
+		if (vm->vcpus[i] && vm->vcpus[i] != v)
+			__atomic_fetch_or(&vm->vcpus[i]->cp->flags, MV_CALL_FLUSH_TLB, __ATOMIC_SEQ_CST);
 }
 
 static int mem__permits(const struct mv_vma *m, uint64_t err)

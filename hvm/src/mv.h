@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 #include <mv/abi.h>
 
@@ -58,6 +59,13 @@ struct mv_vm {
 	uint64_t brk_cur;
 	uint64_t stack_rlimit;
 	uint64_t nr_syscalls, nr_faults, nr_resyncs;
+	/* Execution groups (thread.c): every vCPU ever created, by id. A
+	 * vCPU whose thread exited is reused (KVM cannot destroy one). */
+	struct mv_vcpu *vcpus[MV_MAX_VCPUS];
+	int nvcpus;
+	pthread_mutex_t vcpu_lock; /* vcpus[], nvcpus, busy flags */
+	pthread_mutex_t mem_lock;  /* VMA table, chunks, page tables: one walker at a time */
+	int announced;
 };
 
 /* The vCPU as an explicit state machine; vcpu__run drives the transitions. */
@@ -79,6 +87,8 @@ struct mv_vcpu {
 	int exit_status;
 	char probe_error[160];
 	uint64_t last_fault, fault_repeats; /* fault-loop detection */
+	int busy;                /* a thread (and its partner) owns this vCPU */
+	void *partner_stack;     /* thread vCPUs: the partner's host stack, reused */
 };
 
 /* vm.c */
@@ -90,6 +100,14 @@ uint64_t vm__gva_to_host(struct mv_vm *vm, uint64_t gva, uint64_t len, void **ho
 int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size_t errlen);
 int vcpu__run(struct mv_vcpu *v);
 const char *vcpu__state_name(enum mv_vcpu_state s);
+
+/* runtime.c */
+int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp);
+
+/* thread.c */
+int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a);
+__attribute__((noreturn)) void thread__exit(struct mv_vcpu *v, int status);
+void mv__pin_vcpu(int id);
 
 /* hypercall.c */
 void hypercall__dispatch(struct mv_vcpu *v);
@@ -105,9 +123,11 @@ void mem__apply(struct mv_vcpu *v, uint64_t start, uint64_t end, uint32_t prot);
 const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr);
 uint32_t mem__prot_from_linux(uint64_t prot);
 int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa);
+void mem__shootdown(struct mv_vcpu *v);
 
 /* x86_64/cpu.c */
 int cpu__setup(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base, char *err, size_t errlen);
+int cpu__reset(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base);
 int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *r);
 int cpu__supported_cpuid(struct mv_vm *vm);
 

@@ -36,7 +36,7 @@ static int env__flag(const char *name)
 /* MV_HRT_CPUS="1" | "1-3" | "1,3": host CPUs for the vCPU threads. vCPU n
  * runs on the n-th listed CPU; the partner is the same thread, so it stays
  * next to its vCPU. Unset: no pinning. */
-static void runtime__pin_vcpu(int id)
+void mv__pin_vcpu(int id)
 {
 	const char *s = getenv("MV_HRT_CPUS");
 	int cpus[CPU_SETSIZE], n = 0;
@@ -64,7 +64,8 @@ static void runtime__pin_vcpu(int id)
 		mv__log("mv: MV_HRT_CPUS=%s: cannot pin vCPU %d to CPU %d (ignored)\n", getenv("MV_HRT_CPUS"), id, cpus[id % n]);
 }
 
-static int runtime__hrt_main(int argc, char **argv, char **envp, char *err, size_t n)
+static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp,
+			     char *err, size_t n)
 {
 	struct mv_options opt = {
 		.trace = env__flag("MV_TRACE"),
@@ -77,12 +78,15 @@ static int runtime__hrt_main(int argc, char **argv, char **envp, char *err, size
 	uint64_t fs = 0;
 	int rc;
 
-	runtime__pin_vcpu(0);
+	mv__pin_vcpu(0);
 	if ((rc = vm__create(&vm, &opt, err, n)) < 0 || (rc = vcpu__create(vm, 0, &v, err, n)) < 0)
 		goto fail;
+	v->busy = 1;
+	vm->vcpus[0] = v;
+	vm->nvcpus = 1;
 	mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
 	bi = (struct mv_boot_info *)(vm->hrt + MV_BOOTINFO_GPA);
-	bi->main_fn = (uint64_t)__mv_main_ptr;
+	bi->main_fn = (uint64_t)main_fn;
 	bi->argc = (uint64_t)argc;
 	bi->argv = (uint64_t)argv;
 	bi->envp = (uint64_t)envp;
@@ -100,16 +104,22 @@ fail:
 
 MV_API int __wrap_main(int argc, char **argv, char **envp)
 {
-	char err[256] = "unknown error";
-	int rc;
-
 	if (!__mv_main_ptr) {
 		fprintf(stderr, "mv: this program was not linked by mv-cc (no __mv_main_ptr)\n");
 		return 127;
 	}
+	return mv__run_main(__mv_main_ptr, argc, argv, envp);
+}
+
+/* main_fn in the HRT (or natively, see MV_DISABLE / the fallback). */
+int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp)
+{
+	char err[256] = "unknown error";
+	int rc;
+
 	if (env__flag("MV_DISABLE"))
-		return __mv_main_ptr(argc, argv, envp);
-	rc = runtime__hrt_main(argc, argv, envp, err, sizeof err);
+		return main_fn(argc, argv, envp);
+	rc = runtime__hrt_main(main_fn, argc, argv, envp, err, sizeof err);
 	if (rc >= 0)
 		return rc;
 	if (env__flag("MV_REQUIRE_HRT")) {
@@ -117,7 +127,7 @@ MV_API int __wrap_main(int argc, char **argv, char **envp)
 		return 126;
 	}
 	fprintf(stderr, "mv: no usable KVM (%s); running main natively\n", err);
-	return __mv_main_ptr(argc, argv, envp);
+	return main_fn(argc, argv, envp);
 }
 
 /* --- <mv/hrt.h> --------------------------------------------------------- */

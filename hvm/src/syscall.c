@@ -17,6 +17,8 @@ enum sys_post {
 	POST_MPROTECT, /* re-protect [a0, a0+a1) */
 	POST_MREMAP,   /* move [a0, a0+a1) to [ret, ret+a2) */
 	POST_BRK,      /* grow/shrink the heap to ret */
+	CLONE,         /* a new thread: a new vCPU + partner (thread.c) */
+	EXIT,          /* ends this thread: its vCPU and partner (thread.c) */
 	REFUSE,        /* not forwardable yet: -ENOSYS (see hvm/README.md) */
 };
 
@@ -31,13 +33,15 @@ static const struct sys_entry sys_table[512] = {
 	[SYS_pkey_mprotect] = { POST_MPROTECT },
 	[SYS_mremap] = { POST_MREMAP },
 	[SYS_brk] = { POST_BRK },
-	/* A forwarded fork/clone would run the child on a host thread with no
-	 * vCPU (KVM fds belong to the parent's mm): execution groups are a
-	 * later issue. */
+	/* A forwarded fork would run the child on a host thread with no vCPU
+	 * (KVM fds belong to the parent's mm). clone(2) for a thread gets its
+	 * own vCPU; clone3 is refused so glibc (>= 2.34 tries clone3 first)
+	 * falls back to clone(2): one path to get right. */
 	[SYS_fork] = { REFUSE },
 	[SYS_vfork] = { REFUSE },
-	[SYS_clone] = { REFUSE },
+	[SYS_clone] = { CLONE },
 	[SYS_clone3] = { REFUSE },
+	[SYS_exit] = { EXIT },
 	[SYS_rt_sigreturn] = { REFUSE },
 	[SYS_shmat] = { REFUSE },
 };
@@ -115,19 +119,31 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 	uint32_t old_prot = 0;
 	int64_t ret;
 
-	v->vm->nr_syscalls++;
+	__atomic_fetch_add(&v->vm->nr_syscalls, 1, __ATOMIC_RELAXED);
 	if (e->post == REFUSE) {
 		ret = -ENOSYS;
+	} else if (e->post == CLONE) {
+		ret = thread__clone(v, a);
+	} else if (e->post == EXIT) {
+		if (v->vm->opt.trace)
+			syscall__trace(v, nr, a, 0);
+		thread__exit(v, (int)a[0]);
 	} else {
 		if (e->post == POST_MREMAP) {
+			pthread_mutex_lock(&v->vm->mem_lock);
 			const struct mv_vma *m = mem__vma_find(v->vm, a[0]);
 			old_prot = m ? m->prot : 0;
+			pthread_mutex_unlock(&v->vm->mem_lock);
 		}
 		if (v->vm->opt.trace && (nr == SYS_exit || nr == SYS_exit_group))
 			syscall__trace(v, nr, a, 0);
 		ret = mv__raw_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3],
 				      (long)a[4], (long)a[5]);
-		syscall__post(v, e->post, a, ret, old_prot);
+		if (e->post != POST_NONE) {
+			pthread_mutex_lock(&v->vm->mem_lock);
+			syscall__post(v, e->post, a, ret, old_prot);
+			pthread_mutex_unlock(&v->vm->mem_lock);
+		}
 	}
 	if (v->vm->opt.trace)
 		syscall__trace(v, nr, a, ret);

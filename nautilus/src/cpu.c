@@ -50,10 +50,15 @@ static void gdt__build(struct nk_percpu *pc)
 	pc->gdt[4] = tss >> 32;
 
 	/* TSS: IST1 at +36, IST2 at +44 (unaligned 64-bit fields); I/O map base past the limit. */
-	uint64_t ist1 = (uint64_t)kmalloc(NK_STACK_SIZE, 16) + NK_STACK_SIZE;
-	uint64_t ist2 = (uint64_t)kmalloc(NK_STACK_SIZE, 16) + NK_STACK_SIZE;
-	memcpy(t + 36, &ist1, 8);
-	memcpy(t + 44, &ist2, 8);
+	/* A vCPU id is reused for thread after thread: allocate its stacks
+	 * once, or the never-freed heap would run out. */
+	if (!pc->ist1) {
+		pc->ist1 = (uint64_t)kmalloc(NK_STACK_SIZE, 16) + NK_STACK_SIZE;
+		pc->ist2 = (uint64_t)kmalloc(NK_STACK_SIZE, 16) + NK_STACK_SIZE;
+	}
+	memset(t, 0, 104);
+	memcpy(t + 36, &pc->ist1, 8);
+	memcpy(t + 44, &pc->ist2, 8);
 	uint16_t iomap = 104;
 	memcpy(t + 102, &iomap, 2);
 }

@@ -7,7 +7,13 @@
 /* The VMM enters here in 64-bit mode, paging on, with %rdi = boot-info GVA. */
 	.globl _start
 _start:
-	lea nk_boot_stack_top(%rip), %rsp
+	/* One boot stack per vCPU id: thread vCPUs boot while others run. */
+	movl 16(%rdi), %eax	/* mv_boot_info.vcpu_id */
+	and $(MV_MAX_VCPUS - 1), %eax
+	inc %eax
+	shl $14, %rax		/* (id + 1) * 16 KiB */
+	lea nk_boot_stacks(%rip), %rsp
+	add %rax, %rsp
 	xor %ebp, %ebp
 	call nk_main
 1:	hlt
@@ -112,6 +118,31 @@ nk_enter_main:
 	call nk_main_returned
 	ud2
 
+/* nk_enter_thread(rip, rsp, rflags): the child's side of a forwarded
+ * clone(2): %rax = 0, the new stack, every other GPR zero (Linux gives the
+ * child the parent's registers; glibc's clone() child uses only %rsp). */
+	.globl nk_enter_thread
+nk_enter_thread:
+	mov %rsi, %rsp
+	push %rdx
+	popfq
+	mov %rdi, %rcx
+	xor %eax, %eax
+	xor %ebx, %ebx
+	xor %edx, %edx
+	xor %esi, %esi
+	xor %edi, %edi
+	xor %ebp, %ebp
+	xor %r8d, %r8d
+	xor %r9d, %r9d
+	xor %r10d, %r10d
+	xor %r11d, %r11d
+	xor %r12d, %r12d
+	xor %r13d, %r13d
+	xor %r14d, %r14d
+	xor %r15d, %r15d
+	jmp *%rcx
+
 /* nk_probe_simd(avx): the usability probe. Executes SSE (and AVX when the
  * host has it) before anything else; a KVM that cannot run these fails
  * KVM_RUN here, before READY, and libmv falls back to native execution. */
@@ -130,8 +161,7 @@ nk_probe_simd:
 
 	.bss
 	.balign 16
-nk_boot_stack:
-	.space 16384
-nk_boot_stack_top:
+nk_boot_stacks:
+	.space 16384 * MV_MAX_VCPUS
 
 	.section .note.GNU-stack,"",@progbits

@@ -11,14 +11,23 @@ _Static_assert(__builtin_offsetof(struct nk_percpu, kstack_top) == NK_PCPU_KSTAC
 
 const char nk_version[] = "Nautilus-HRT " NK_VERSION " (mv abi 1)";
 
+/* Per-vCPU data by id: a vCPU is rebooted for each thread that reuses it
+ * (KVM cannot destroy a vCPU short of the VM), and keeps its data. */
+static struct nk_percpu *percpus[MV_MAX_VCPUS];
+
 static void percpu__init(const struct mv_boot_info *bi)
 {
-	struct nk_percpu *pc = kmalloc(sizeof *pc, 64);
+	uint32_t id = bi->vcpu_id & (MV_MAX_VCPUS - 1);
+	struct nk_percpu *pc = percpus[id];
 
+	if (!pc) {
+		pc = kmalloc(sizeof *pc, 64);
+		pc->kstack_top = (uint64_t)kmalloc(NK_STACK_SIZE, 16) + NK_STACK_SIZE;
+		percpus[id] = pc;
+	}
 	pc->self = pc;
-	pc->vcpu_id = bi->vcpu_id;
-	pc->call = (struct mv_call_page *)(bi->call_pages + 4096ULL * bi->vcpu_id);
-	pc->kstack_top = (uint64_t)kmalloc(NK_STACK_SIZE, 16) + NK_STACK_SIZE;
+	pc->vcpu_id = id;
+	pc->call = (struct mv_call_page *)(bi->call_pages + 4096ULL * id);
 	wrmsr(MSR_GS_BASE, (uint64_t)pc);
 }
 
@@ -52,5 +61,7 @@ __attribute__((noreturn)) void nk_main(const struct mv_boot_info *bi)
 	/* FS base last: nothing in Nautilus uses FS, glibc's TLS (errno, the
 	 * stack-protector canary at %fs:0x28) needs it from main's first line. */
 	wrmsr(MSR_FS_BASE, bi->fs_base);
+	if (!bi->main_fn) /* a thread vCPU: the child's return from clone(2) */
+		nk_enter_thread(bi->thread_rip, bi->stack_top, bi->thread_rflags);
 	nk_enter_main(bi->main_fn, bi->argc, bi->argv, bi->envp, bi->stack_top);
 }

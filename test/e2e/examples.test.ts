@@ -21,3 +21,10 @@ test.serial('primes: CC=mv-cc ./configure && make works unchanged, and the progr
   t.regex(r.stdout, /^15 primes below 50$/m);
   t.regex(r.stdout, /^MV-EXIT 0$/m);
 });
+
+test.serial('threads: 4 POSIX threads (one vCPU and partner host thread each) sum correctly in the HRT', (t) => {
+  const r = buildAndBoot(t, 'threads');
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^threads: PASS$/m);
+  t.regex(r.stdout, /^MV-EXIT 0$/m);
+});

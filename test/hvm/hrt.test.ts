@@ -59,7 +59,7 @@ async function getCase(t: import('ava').ExecutionContext, name: string): Promise
 }
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -71,6 +71,17 @@ for (const v of VARIANTS) {
       t.notRegex(c.output, /^mv: no usable KVM/m, 'ran natively instead of in the HRT');
     });
   }
+
+  test.serial(`threads${v}: each thread runs on its own vCPU; 64-thread storms leak no host threads or fds`, async (t) => {
+    const c = await getCase(t, `threads${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
+    const m = c.output.match(/^threads ran on (\d+) distinct vCPUs$/m);
+    t.truthy(m, c.output);
+    t.true(Number(m?.[1]) > 1, c.output);
+    t.regex(c.output, /^storm: 3 rounds x 64 threads after a warm-up round; fds and tasks stay flat: yes$/m);
+    t.regex(c.output, /^create\+join: \d+ us per thread$/m);
+  });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {
     const c = await getCase(t, `stdin${v}`);

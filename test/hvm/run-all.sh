@@ -28,6 +28,7 @@ for s in "" -static; do
 	done
 	run "null$s" "$D/t_null$s"
 	run "stack$s" "$D/t_stack$s"
+	run "threads$s" env MV_ANNOUNCE=1 "$D/t_threads$s" 3
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
 done
 # The native fallback: each program runs in the HRT and with MV_DISABLE=1; the

@@ -63,8 +63,8 @@
 #define MV_OP_CONSOLE      4u /* arg[0]=GVA of text, arg[1]=length */
 #define MV_OP_PANIC        5u /* exception or kernel panic; regs filled; arg[0]=GVA msg */
 #define MV_OP_READY        6u /* boot + SIMD probe done; arg[0]=CPL main will run at */
-#define MV_OP_THREAD_START 7u /* reserved (execution groups, later issue) */
-#define MV_OP_THREAD_EXIT  8u /* reserved */
+#define MV_OP_THREAD_START 7u /* reserved (threads start through a boot-info block, see below) */
+#define MV_OP_THREAD_EXIT  8u /* reserved (a thread ends with a forwarded exit(2)) */
 #define MV_OP_COUNT        9u
 
 /* Call page `flags`, set by the VMM before it resumes the vCPU. */
@@ -77,7 +77,9 @@
 /* Guest physical layout (see the map above). */
 #define MV_BOOTINFO_GPA    MV_U64(0x1000)
 #define MV_CALLPAGE_GPA    MV_U64(0x2000)
-#define MV_MAX_VCPUS       64
+#define MV_MAX_VCPUS       128 /* a power of two (Nautilus masks ids with it) */
+/* A thread vCPU's boot-info block lives at this offset in its call page. */
+#define MV_CP_BOOTINFO_OFF 0xe00
 #define MV_KERNEL_GPA      MV_U64(0x100000)
 #define MV_HEAP_GPA        MV_U64(0x800000)
 #define MV_HEAP_SIZE       MV_U64(0x1800000)
@@ -153,6 +155,11 @@ struct mv_boot_info {
 	uint64_t stack_top;   /* 16-byte aligned; the call pushes the return address */
 	uint64_t fs_base;
 	char vmm_version[64];
+	/* Thread vCPUs (main_fn == 0): start at thread_rip with %rax = 0 on
+	 * stack_top, FS = fs_base: the return point of the forwarded clone(2)
+	 * in the child. Appended fields: the vCPU 0 layout is unchanged. */
+	uint64_t thread_rip;
+	uint64_t thread_rflags;
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
@@ -162,6 +169,9 @@ _Static_assert(__builtin_offsetof(struct mv_call_page, arg) == MV_CP_ARG, "call 
 _Static_assert(__builtin_offsetof(struct mv_call_page, ret) == MV_CP_RET, "call page layout");
 _Static_assert(sizeof(struct mv_call_page) <= 4096, "call page fits a page");
 _Static_assert(sizeof(struct mv_boot_info) <= 4096, "boot info fits a page");
+_Static_assert(sizeof(struct mv_call_page) <= MV_CP_BOOTINFO_OFF &&
+	       MV_CP_BOOTINFO_OFF + sizeof(struct mv_boot_info) <= 4096, "thread boot info fits the call page");
+_Static_assert(MV_CALLPAGE_GPA + MV_MAX_VCPUS * 4096 <= MV_KERNEL_GPA, "call pages below the kernel");
 #endif
 
 #endif /* !__ASSEMBLER__ */

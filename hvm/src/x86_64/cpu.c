@@ -160,6 +160,18 @@ int cpu__setup(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base, 
 	return 0;
 }
 
+/* Reboot a vCPU whose thread exited, for the next thread: segments, control
+ * registers and entry registers only (KVM refuses a changed CPUID after the
+ * first KVM_RUN; ours never changes). */
+int cpu__reset(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base)
+{
+	int rc;
+
+	if ((rc = cpu__set_sregs(v, fs_base)) < 0)
+		return rc;
+	return cpu__set_entry(v, rip, rdi);
+}
+
 int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *o)
 {
 	struct kvm_regs r;

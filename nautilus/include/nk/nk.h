@@ -27,6 +27,7 @@ struct nk_percpu {
 	uint32_t pad;
 	uint64_t tss[13];    /* 104-byte TSS (ist[] inside) */
 	uint64_t gdt[5];     /* null, kcode, kdata, tss (16 bytes) */
+	uint64_t ist1, ist2; /* IST stack tops, allocated once per vCPU id */
 };
 
 static inline struct nk_percpu *percpu__this(void)
@@ -94,6 +95,7 @@ extern uint64_t nk_vectors[256];
 __attribute__((noreturn)) void nk_enter_main(uint64_t fn, uint64_t argc, uint64_t argv,
 					     uint64_t envp, uint64_t stack_top);
 void nk_probe_simd(uint32_t avx);
+__attribute__((noreturn)) void nk_enter_thread(uint64_t rip, uint64_t rsp, uint64_t rflags);
 
 extern const char nk_version[];
 

@@ -1,0 +1,157 @@
+/* thread.c - execution groups: one vCPU and one partner host thread per
+ * program thread.
+ *
+ * A forwarded clone(2) for a thread (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND,
+ * with a new stack: what glibc's pthread_create issues) is performed by the
+ * creator's partner as a real clone(2) with the program's own flags, ptid,
+ * ctid and TLS. The new host thread is the child's partner: its TID is the
+ * child's TID (returned to the creator, stored by CLONE_PARENT_SETTID), its
+ * FS base is the child's TLS, and when it exits the kernel clears and
+ * futex-wakes the ctid word (CLONE_CHILD_CLEARTID) exactly as for a native
+ * thread, which is what pthread_join waits for. The partner then boots a vCPU
+ * (a fresh one, or one whose thread exited: KVM cannot destroy a vCPU short
+ * of the VM) that starts at the clone return point with %rax = 0.
+ *
+ * A forwarded exit(2) ends the thread: the partner frees its vCPU and makes
+ * the real exit(2). exit_group(2) is forwarded as is: the kernel ends every
+ * partner, and so the process. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <asm/prctl.h>
+#include "mv.h"
+
+#define MV_THREAD_PARTNER_STACK (256 * 1024)
+#define MV_STR_(x) #x
+#define MV_STR(x) MV_STR_(x)
+#define MV_THREAD_NEED (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND)
+
+long thread__raw_clone(unsigned long flags, void *stack_top, void *ptid, void *ctid,
+		       unsigned long tls, struct mv_vcpu *v);
+__attribute__((noreturn, used)) void thread__partner_main(struct mv_vcpu *v);
+
+/* clone(2) whose child calls thread__partner_main(v) on stack_top. The child
+ * cannot return from here (its stack is empty), hence assembly. */
+__asm__(".text\n"
+	".globl thread__raw_clone\n"
+	".hidden thread__raw_clone\n"
+	".type thread__raw_clone,@function\n"
+	"thread__raw_clone:\n"
+	"	sub $16, %rsi\n"
+	"	mov %r9, (%rsi)\n"	/* v, popped by the child */
+	"	mov %rcx, %r10\n"
+	"	mov $" MV_STR(SYS_clone) ", %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jnz 1f\n"
+	"	xor %ebp, %ebp\n"
+	"	pop %rdi\n"
+	"	and $-16, %rsp\n"
+	"	call thread__partner_main\n"
+	"	ud2\n"
+	"1:	ret\n"
+	".size thread__raw_clone, .-thread__raw_clone\n");
+
+void thread__partner_main(struct mv_vcpu *v)
+{
+	mv__pin_vcpu(v->id);
+	vcpu__run(v); /* returns only if the boot failed: a thread never returns to the VMM */
+	mv__log("mv: vCPU %d for a new thread did not start: %s\n", v->id,
+		v->probe_error[0] ? v->probe_error : "exit from a thread vCPU");
+	mv__raw_syscall(SYS_exit_group, 127, 0, 0, 0, 0, 0);
+	__builtin_unreachable();
+}
+
+/* A free vCPU (its thread exited) or a new one; NULL when all are taken. */
+static struct mv_vcpu *thread__get_vcpu(struct mv_vm *vm)
+{
+	struct mv_vcpu *v = NULL;
+	char err[160];
+
+	pthread_mutex_lock(&vm->vcpu_lock);
+	for (int i = 0; i < vm->nvcpus && !v; i++)
+		if (!__atomic_load_n(&vm->vcpus[i]->busy, __ATOMIC_ACQUIRE) && vm->vcpus[i]->partner_stack)
+			v = vm->vcpus[i];
+	if (!v && vm->nvcpus < MV_MAX_VCPUS) {
+		if (vcpu__create(vm, vm->nvcpus, &v, err, sizeof err) < 0) {
+			if (vm->opt.trace)
+				mv__log("mv: clone: %s\n", err);
+			v = NULL; /* the id stays unused: KVM may hold it */
+		} else {
+			v->partner_stack = mmap(NULL, MV_THREAD_PARTNER_STACK, PROT_READ | PROT_WRITE,
+						MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+			if (v->partner_stack == MAP_FAILED) {
+				v->partner_stack = NULL;
+				v = NULL;
+			} else {
+				vm->vcpus[vm->nvcpus] = v;
+				__atomic_store_n(&vm->nvcpus, vm->nvcpus + 1, __ATOMIC_RELEASE);
+			}
+		}
+	}
+	if (v)
+		v->busy = 1;
+	pthread_mutex_unlock(&vm->vcpu_lock);
+	return v;
+}
+
+int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
+{
+	struct mv_vm *vm = parent->vm;
+	uint64_t flags = a[0], sp = a[1], fs = a[4];
+	struct mv_boot_info *bi;
+	struct mv_vcpu *v;
+	long ret;
+
+	/* Only threads: a new address space or a shared stack (fork, vfork)
+	 * has no vCPU to run on. */
+	if ((flags & MV_THREAD_NEED) != MV_THREAD_NEED || !sp || (flags & CLONE_VFORK))
+		return -ENOSYS;
+	if (!(flags & CLONE_SETTLS))
+		mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
+	if (!(v = thread__get_vcpu(vm)))
+		return -EAGAIN;
+	/* The boot-info block sits in the vCPU's own call page: unused until
+	 * READY, and no other vCPU's boot can overwrite it. */
+	uint64_t bi_gpa = MV_CALLPAGE_GPA + 4096ULL * (uint64_t)v->id + MV_CP_BOOTINFO_OFF;
+	bi = (struct mv_boot_info *)(vm->hrt + bi_gpa);
+	memcpy(bi, vm->hrt + MV_BOOTINFO_GPA, sizeof *bi);
+	bi->vcpu_id = (uint32_t)v->id;
+	bi->flags &= ~MV_BOOT_VERBOSE;
+	bi->main_fn = 0;
+	bi->stack_top = sp;
+	bi->fs_base = fs;
+	bi->thread_rip = parent->cp->regs.rip; /* the instruction after the guest's `syscall` */
+	bi->thread_rflags = 2;                 /* as main starts: IF clear, no traps */
+	v->state = MV_VCPU_CREATED;
+	v->fault_repeats = 0;
+	v->last_fault = 0;
+	v->probe_error[0] = 0;
+	v->cp->flags = MV_CALL_FLUSH_TLB;
+	if (cpu__reset(v, vm->entry, MV_KERNEL_VBASE + bi_gpa, fs) < 0) {
+		__atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+		return -EAGAIN;
+	}
+	ret = thread__raw_clone(flags, (char *)v->partner_stack + MV_THREAD_PARTNER_STACK,
+				(void *)a[2], (void *)a[3], fs, v);
+	if (ret < 0)
+		__atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+	return ret;
+}
+
+void thread__exit(struct mv_vcpu *v, int status)
+{
+	v->state = MV_VCPU_EXITED;
+	/* Free the vCPU and exit with no stack access in between: the next
+	 * thread's partner may start on this partner's stack right away. The
+	 * kernel then does CLONE_CHILD_CLEARTID (clear + futex wake) for us. */
+	__asm__ volatile("movl $0, %0\n\t"
+			 "syscall"
+			 : "=m"(v->busy)
+			 : "a"((long)SYS_exit), "D"((long)status)
+			 : "rcx", "r11", "memory");
+	__builtin_unreachable();
+}
