@@ -8,10 +8,12 @@ __mv_hrt_start:
 	.incbin NAUTILUS_ELF
 __mv_hrt_end:
 
+#ifndef MV_BLOB_ONLY /* libmv-preload.so (mvrun) takes main from __libc_start_main */
 	.section .data.rel.ro, "aw", @progbits
 	.balign 8
 	.globl __mv_main_ptr
 __mv_main_ptr:
 	.quad __real_main
+#endif
 
 	.section .note.GNU-stack, "", @progbits

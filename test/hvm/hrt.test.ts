@@ -36,7 +36,9 @@ function build(): void {
 }
 
 function guestFiles() {
-  return readdirSync(bdir).filter((f) => f.startsWith('t_')).map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }));
+  const hvm = join(repo, 'hvm', 'build');
+  return readdirSync(bdir).filter((f) => f.startsWith('t_')).map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
+    .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })));
 }
 
 let hrt: Promise<{ run: GuestResult; cases: Map<string, Case> }> | undefined;
@@ -139,6 +141,20 @@ for (const v of VARIANTS) {
     });
   }
 }
+
+test.serial('mvrun: an unmodified dynamic program runs its main (and its threads) in the HRT, with its own status', async (t) => {
+  const c = await getCase(t, 'mvrun');
+  t.is(c.status, 7, c.output);
+  t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
+  t.regex(c.output, /^t_plain: main cpl=0, thread results 10 20, argv\[0\]=\/mv\/t\/t_plain$/m);
+});
+
+test.serial('mvrun: a static program is refused with one clear line', async (t) => {
+  const c = await getCase(t, 'mvrun-static');
+  t.is(c.status, 126, c.output);
+  t.regex(c.output, /^mvrun: \/mv\/t\/t_plain-static is statically linked: mvrun needs a dynamically linked program/m);
+  t.notRegex(c.output, /t_plain: main/);
+});
 
 const NATIVE: [string, number][] = [['args', 0], ['files', 0], ['tls', 0], ['mmap', 0], ['stdin', 0], ['cxx', 0],
   ['exit-exit-3', 3], ['exit-ret-255', 255], ['args-static', 0], ['files-static', 0]];

@@ -31,6 +31,9 @@ for s in "" -static; do
 	run "threads$s" env MV_ANNOUNCE=1 "$D/t_threads$s" 3
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
 done
+# mvrun: an unmodified program (plain gcc) with its main in the HRT.
+run mvrun env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_plain" 7
+run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
 # The native fallback: each program runs in the HRT and with MV_DISABLE=1; the
 # guest compares the two outputs itself (the serial line is not byte-exact).
 printf 'one\ntwo\nthree\n' > /tmp/stdin.txt
