@@ -46,22 +46,52 @@ export function hashTree(dir: string, skip: (rel: string) => boolean = () => fal
 
 export interface CacheHit { dir: string; hit: boolean }
 
-/** Returns the cache dir for (stage, key), running `produce(tmpDir)` first when it is missing. */
+/** Returns the cache dir for (stage, key), running `produce(tmpDir)` first when it is missing.
+ *  One producer per key at a time (a lock directory): stages build in fixed scratch paths, and a
+ *  second build of the same key waits for the first and then takes its result. */
 export async function cached(stage: string, key: string, produce: (tmp: string) => Promise<void>): Promise<CacheHit> {
   const dir = join(cacheRoot(), stage, key);
   if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
   mkdirSync(join(cacheRoot(), stage), { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
+  const unlock = await lock(`${dir}.lock`);
   try {
-    await produce(tmp);
-    writeFileSync(join(tmp, '.complete'), '');
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (e) {
+    if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
+    const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    mkdirSync(tmp);
+    try {
+      await produce(tmp);
+      writeFileSync(join(tmp, '.complete'), '');
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(tmp, dir);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    return { dir, hit: false };
+  } finally {
+    unlock();
   }
-  return { dir, hit: false };
+}
+
+/** A lock directory holding the owner's pid; a lock whose owner has died is taken over. */
+async function lock(path: string): Promise<() => void> {
+  for (;;) {
+    try {
+      mkdirSync(path);
+      writeFileSync(join(path, 'pid'), String(process.pid));
+      return () => rmSync(path, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (!ownerAlive(path)) { rmSync(path, { recursive: true, force: true }); continue; }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function ownerAlive(path: string): boolean {
+  let pid: number;
+  try { pid = Number(readFileSync(join(path, 'pid'), 'utf8')); } catch { return true; /* being written */ }
+  if (!pid || pid === process.pid) return pid === process.pid;
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
