@@ -55,6 +55,33 @@ __asm__(".text\n"
 	"1:	ret\n"
 	".size thread__raw_clone, .-thread__raw_clone\n");
 
+/* clone(CLONE_VM|CLONE_VFORK) on a new stack, as posix_spawn (and so
+ * system() and popen()) issues it: the child runs natively in the ROS, at
+ * CPL 3, from the clone return point on the stack it was given, until it
+ * execs or exits; meanwhile the kernel holds this partner, and so the HRT
+ * thread, as vfork(2) holds a parent. The child's registers are the
+ * partner's apart from %rax = 0 and %rsp: enough for glibc's clone() child,
+ * which uses only its stack. Its FS base is the partner's, which is the HRT
+ * thread's TLS (the same thread's, or set by CLONE_SETTLS). */
+long thread__raw_vfork(unsigned long flags, void *stack_top, void *ptid, void *ctid,
+		       unsigned long tls, uint64_t rip);
+__asm__(".text\n"
+	".globl thread__raw_vfork\n"
+	".hidden thread__raw_vfork\n"
+	".type thread__raw_vfork,@function\n"
+	"thread__raw_vfork:\n"
+	"	push %r12\n"
+	"	mov %r9, %r12\n"	/* kept by the kernel in the child */
+	"	mov %rcx, %r10\n"
+	"	mov $" MV_STR(SYS_clone) ", %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jnz 1f\n"
+	"	jmp *%r12\n"		/* child: %rax = 0, %rsp = stack_top */
+	"1:	pop %r12\n"
+	"	ret\n"
+	".size thread__raw_vfork, .-thread__raw_vfork\n");
+
 void thread__partner_main(struct mv_vcpu *v)
 {
 	mv__pin_vcpu(v->id);
@@ -106,8 +133,10 @@ int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
 	struct mv_vcpu *v;
 	long ret;
 
-	/* Only threads: a new address space or a shared stack (fork, vfork)
-	 * has no vCPU to run on. */
+	if ((flags & (CLONE_VM | CLONE_VFORK | CLONE_THREAD)) == (CLONE_VM | CLONE_VFORK) && sp)
+		return thread__raw_vfork(flags, (void *)sp, (void *)a[2], (void *)a[3], a[4], parent->cp->regs.rip);
+	/* Otherwise only threads: a new address space (fork) or a shared
+	 * stack (vfork) has no vCPU to run on and no native equivalent yet. */
 	if ((flags & MV_THREAD_NEED) != MV_THREAD_NEED || !sp || (flags & CLONE_VFORK))
 		return -ENOSYS;
 	if (!(flags & CLONE_SETTLS))
