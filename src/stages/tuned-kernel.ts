@@ -7,11 +7,12 @@
 //   tuned-build/<version>/      one persistent O= build tree, so a changed fragment rebuilds only
 //                               what it touches (a cold build is ~8-10 min on 2 cores)
 //   tuned-kernel/<key>/         vmlinuz, config, kernel.json; key = hash(source, merged options)
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cached, hashOf } from '../lib/cache';
-import { readDebData } from '../lib/deb';
+import { arMembers } from '../lib/deb';
 import { exec } from '../lib/exec';
 import { requireTools } from '../lib/hosttools';
 import { checkApplied, checkKnown, fragmentText, KOption, kconfigSymbols, mergeFragments, readFragment } from '../lib/kconfig';
@@ -41,20 +42,25 @@ export interface TunedKernelArtifact extends KernelArtifact { config: string; in
 
 const ARCH = ['ARCH=x86_64']; // tinyconfig without it is a 32-bit kernel
 
-/** The unpacked source tree of linux-source-<series>: the .deb carries one .tar.xz inside. */
+/** The unpacked source tree of linux-source-<series>: the .deb carries one .tar.xz inside.
+ *  Host tar and xz do the unpacking (a pipe of two tars): the WASM xz used for the kernel image
+ *  package is too slow for 140 MB of already-compressed data plus a 1.3 GB tree. */
 export async function linuxSource(pkg: AptPkg, progress: Progress): Promise<string> {
   const { dir } = await cached('linux-source', pkg.version, async (tmp) => {
     const deb = await fetchDeb(pkg, progress);
     progress.note(`unpacking ${deb.replace(/^.*\//, '')}`);
-    let tarball = '';
-    await readDebData(deb, (p) => /^\/usr\/src\/linux-source-[^/]+\.tar\.xz$/.test(p), (f) => {
-      tarball = join(tmp, f.path.replace(/^.*\//, ''));
-      writeFileSync(tarball, f.data);
-    });
-    if (!tarball) throw msg.kernelPackageBroken(deb, 'no /usr/src/linux-source-*.tar.xz');
-    const r = await exec('tar', ['-xJf', tarball, '-C', tmp]);
-    if (r.status !== 0) throw msg.kernelBuildFailed(`tar -xJf ${tarball}`, r.output);
-    rmSync(tarball);
+    const data = arMembers(deb).find((m) => m.name === 'data.tar.xz');
+    if (!data) throw msg.kernelPackageBroken(deb, 'no data.tar.xz member');
+    const inner = `./usr/src/${pkg.name}.tar.xz`;
+    const outer = spawn('tar', ['-xJOf', '-', inner], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const untar = spawn('tar', ['-xJf', '-', '-C', tmp], { stdio: ['pipe', 'ignore', 'pipe'] });
+    createReadStream(deb, { start: data.offset, end: data.offset + data.size - 1 }).pipe(outer.stdin!);
+    outer.stdout!.pipe(untar.stdin!);
+    let err = '';
+    for (const c of [outer, untar]) c.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    const status = (c: ChildProcess) => new Promise<number | null>((res) => c.on('close', res));
+    const [a, b] = await Promise.all([status(outer), status(untar)]);
+    if (a !== 0 || b !== 0) throw msg.kernelPackageBroken(deb, `unpacking ${inner} failed: ${err.trim().split('\n').pop() ?? ''}`);
   });
   const top = readdirSync(dir).find((d) => d.startsWith('linux-source-'));
   if (!top) throw msg.kernelPackageBroken(pkg.filename, 'the tarball holds no linux-source-* directory');
@@ -92,7 +98,8 @@ async function compile(src: string, out: string, progress: Progress): Promise<vo
   let cc = 0;
   const jobs = `-j${availableParallelism()}`;
   await make(src, out, [jobs, 'bzImage'], (l) => {
-    if (/^\s+CC\s/.test(l)) progress.note(`make ${jobs} bzImage ${bar(++cc, expected)} ${cc}/${expected} CC`);
+    const m = l.match(/^\s+CC\s+(\S+)/);
+    if (m) progress.note(`make ${jobs} bzImage ${bar(++cc, expected)} ${cc}/${expected} CC ${m[1]}`);
   });
   // Only a build that compiled most of the tree is a good estimate for the next cold build.
   if (cc > expected / 2) writeFileSync(countFile, String(cc));
