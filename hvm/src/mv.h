@@ -106,6 +106,7 @@ int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, c
 
 /* thread.c */
 int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a);
+int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
 __attribute__((noreturn)) void thread__exit(struct mv_vcpu *v, int status);
 void mv__pin_vcpu(int id);
 

@@ -64,6 +64,18 @@ void mv__pin_vcpu(int id)
 		mv__log("mv: MV_HRT_CPUS=%s: cannot pin vCPU %d to CPU %d (ignored)\n", getenv("MV_HRT_CPUS"), id, cpus[id % n]);
 }
 
+/* main runs under this trampoline, so its return address is in the user
+ * half: a fork()ed child, which continues natively in the ROS, then exits
+ * through glibc as after any main; in the HRT it returns to Nautilus. */
+static int (*runtime_main)(int, char **, char **);
+static int runtime__main_trampoline(int argc, char **argv, char **envp)
+{
+	int r = runtime_main(argc, argv, envp);
+	if (!mv_in_hrt())
+		exit(r);
+	return r;
+}
+
 static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp,
 			     char *err, size_t n)
 {
@@ -86,7 +98,8 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	vm->nvcpus = 1;
 	mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
 	bi = (struct mv_boot_info *)(vm->hrt + MV_BOOTINFO_GPA);
-	bi->main_fn = (uint64_t)main_fn;
+	runtime_main = main_fn;
+	bi->main_fn = (uint64_t)runtime__main_trampoline;
 	bi->argc = (uint64_t)argc;
 	bi->argv = (uint64_t)argv;
 	bi->envp = (uint64_t)envp;

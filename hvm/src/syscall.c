@@ -19,6 +19,7 @@ enum sys_post {
 	POST_BRK,      /* grow/shrink the heap to ret */
 	CLONE,         /* a new thread: a new vCPU + partner (thread.c) */
 	EXIT,          /* ends this thread: its vCPU and partner (thread.c) */
+	FORK,          /* the child continues natively in the ROS (thread.c) */
 	REFUSE,        /* not forwardable yet: -ENOSYS (see hvm/README.md) */
 };
 
@@ -37,8 +38,8 @@ static const struct sys_entry sys_table[512] = {
 	 * (KVM fds belong to the parent's mm). clone(2) for a thread gets its
 	 * own vCPU; clone3 is refused so glibc (>= 2.34 tries clone3 first)
 	 * falls back to clone(2): one path to get right. */
-	[SYS_fork] = { REFUSE },
-	[SYS_vfork] = { REFUSE },
+	[SYS_fork] = { FORK },
+	[SYS_vfork] = { FORK },
 	[SYS_clone] = { CLONE },
 	[SYS_clone3] = { REFUSE },
 	[SYS_exit] = { EXIT },
@@ -124,6 +125,8 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 		ret = -ENOSYS;
 	} else if (e->post == CLONE) {
 		ret = thread__clone(v, a);
+	} else if (e->post == FORK) {
+		ret = thread__fork(v, nr, a);
 	} else if (e->post == EXIT) {
 		if (v->vm->opt.trace)
 			syscall__trace(v, nr, a, 0);

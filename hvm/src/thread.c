@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <signal.h>
 #include <asm/prctl.h>
 #include "mv.h"
 
@@ -82,6 +83,68 @@ __asm__(".text\n"
 	"	ret\n"
 	".size thread__raw_vfork, .-thread__raw_vfork\n");
 
+/* fork(2), vfork(2), clone(2) without CLONE_VM or with CLONE_VM|CLONE_VFORK
+ * and no stack: the child continues NATIVELY in the ROS at CPL 3 with the
+ * HRT thread's registers at its SYSCALL (r), %rax = 0, and %rcx/%r11 as
+ * SYSCALL leaves them. r lives in the call page: in the child's copy of the
+ * memory (fork) or in the shared memory while the kernel holds this parent
+ * (vfork). */
+long thread__raw_fork(unsigned long flags, void *stack_top, void *ptid, void *ctid,
+		      unsigned long tls, const struct mv_regs *r);
+__asm__(".text\n"
+	".globl thread__raw_fork\n"
+	".hidden thread__raw_fork\n"
+	".type thread__raw_fork,@function\n"
+	"thread__raw_fork:\n"
+	"	mov %rcx, %r10\n"
+	"	mov $" MV_STR(SYS_clone) ", %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jz 1f\n"
+	"	ret\n"
+	"1:	mov 8(%r9), %rbx\n"
+	"	mov 24(%r9), %rdx\n"
+	"	mov 32(%r9), %rsi\n"
+	"	mov 40(%r9), %rdi\n"
+	"	mov 48(%r9), %rbp\n"
+	"	mov 56(%r9), %rsp\n"
+	"	mov 64(%r9), %r8\n"
+	"	mov 80(%r9), %r10\n"
+	"	mov 96(%r9), %r12\n"
+	"	mov 104(%r9), %r13\n"
+	"	mov 112(%r9), %r14\n"
+	"	mov 120(%r9), %r15\n"
+	"	mov 128(%r9), %rcx\n"
+	"	mov 136(%r9), %r11\n"
+	"	mov 72(%r9), %r9\n"
+	"	xor %eax, %eax\n"
+	"	jmp *%rcx\n"
+	".size thread__raw_fork, .-thread__raw_fork\n");
+
+_Static_assert(__builtin_offsetof(struct mv_regs, rsp) == 56 && __builtin_offsetof(struct mv_regs, r9) == 72 &&
+	       __builtin_offsetof(struct mv_regs, rip) == 128 && __builtin_offsetof(struct mv_regs, rflags) == 136,
+	       "thread__raw_fork offsets");
+
+int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
+{
+	uint64_t flags = nr == SYS_fork ? SIGCHLD : nr == SYS_vfork ? CLONE_VM | CLONE_VFORK | SIGCHLD : a[0];
+	uint64_t sp = nr == SYS_clone ? a[1] : 0, ptid = nr == SYS_clone ? a[2] : 0, ctid = nr == SYS_clone ? a[3] : 0;
+	uint64_t tls = nr == SYS_clone ? a[4] : 0;
+	struct mv_regs now;
+
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+		return -ENOSYS; /* would be a thread without a vCPU */
+	/* The child's FS base is the HRT thread's (it may differ from the
+	 * partner's after arch_prctl(ARCH_SET_FS) in the HRT). */
+	if (!(flags & CLONE_SETTLS) && cpu__get_regs(v, &now) == 0) {
+		flags |= CLONE_SETTLS;
+		tls = now.fs_base;
+	}
+	if (sp)
+		v->cp->regs.rsp = sp;
+	return thread__raw_fork(flags, (void *)v->cp->regs.rsp, (void *)ptid, (void *)ctid, tls, &v->cp->regs);
+}
+
 void thread__partner_main(struct mv_vcpu *v)
 {
 	mv__pin_vcpu(v->id);
@@ -135,8 +198,9 @@ int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
 
 	if ((flags & (CLONE_VM | CLONE_VFORK | CLONE_THREAD)) == (CLONE_VM | CLONE_VFORK) && sp)
 		return thread__raw_vfork(flags, (void *)sp, (void *)a[2], (void *)a[3], a[4], parent->cp->regs.rip);
-	/* Otherwise only threads: a new address space (fork) or a shared
-	 * stack (vfork) has no vCPU to run on and no native equivalent yet. */
+	if (!(flags & CLONE_VM) || ((flags & CLONE_VFORK) && !sp))
+		return thread__fork(parent, SYS_clone, a);
+	/* Otherwise only threads. */
 	if ((flags & MV_THREAD_NEED) != MV_THREAD_NEED || !sp || (flags & CLONE_VFORK))
 		return -ENOSYS;
 	if (!(flags & CLONE_SETTLS))

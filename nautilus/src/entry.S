@@ -32,6 +32,12 @@ nk_syscall_entry:
 	mov %gs:NK_PCPU_KSTACK, %rsp
 	push %rcx		/* return rip */
 	push %r11		/* app rflags */
+	push %r15		/* callee-saved too: fork() hands the whole */
+	push %r14		/* register state to a native child */
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
 	push %r9
 	push %r8
 	push %r10
@@ -40,7 +46,7 @@ nk_syscall_entry:
 	push %rdi
 	push %rax
 	mov %rsp, %rdi		/* struct nk_syscall_frame * */
-	sub $8, %rsp		/* 9 pushes from a 16-aligned top: realign for the call */
+	sub $8, %rsp		/* 15 pushes from a 16-aligned top: realign for the call */
 	cld
 	call syscall__dispatch	/* result in %rax */
 	add $16, %rsp		/* alignment pad + the saved %rax */
@@ -50,6 +56,12 @@ nk_syscall_entry:
 	pop %r10
 	pop %r8
 	pop %r9
+	pop %rbx
+	pop %rbp
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
 	/* `sysret` always lands in CPL 3, so return by hand: restore the app's
 	 * flags while still on our stack (pushing r11 on the app stack would
 	 * clobber its red zone), then switch back and jump. */

@@ -9,7 +9,7 @@
 
 /* Layout pushed by nk_syscall_entry (entry.S). */
 struct nk_syscall_frame {
-	uint64_t rax, rdi, rsi, rdx, r10, r8, r9, rflags, rip;
+	uint64_t rax, rdi, rsi, rdx, r10, r8, r9, rbx, rbp, r12, r13, r14, r15, rflags, rip;
 };
 
 void syscall__init(void)
@@ -42,6 +42,22 @@ int64_t syscall__dispatch(struct nk_syscall_frame *f)
 	cp->arg[4] = f->r10;
 	cp->arg[5] = f->r8;
 	cp->arg[6] = f->r9;
-	cp->regs.rip = f->rip; /* for MV_TRACE and reports */
+	/* The app's registers at the SYSCALL: for MV_TRACE and reports, and
+	 * for fork(), whose child continues natively from exactly here. */
+	cp->regs.rip = f->rip;
+	cp->regs.rflags = f->rflags;
+	cp->regs.rsp = percpu__this()->user_rsp;
+	cp->regs.rbx = f->rbx;
+	cp->regs.rbp = f->rbp;
+	cp->regs.rdi = f->rdi;
+	cp->regs.rsi = f->rsi;
+	cp->regs.rdx = f->rdx;
+	cp->regs.r8 = f->r8;
+	cp->regs.r9 = f->r9;
+	cp->regs.r10 = f->r10;
+	cp->regs.r12 = f->r12;
+	cp->regs.r13 = f->r13;
+	cp->regs.r14 = f->r14;
+	cp->regs.r15 = f->r15;
 	return hc__call(MV_OP_SYSCALL, f->rax, f->rdi);
 }

@@ -61,7 +61,7 @@ async function getCase(t: import('ava').ExecutionContext, name: string): Promise
 }
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {

@@ -30,6 +30,7 @@ for s in "" -static; do
 	run "stack$s" "$D/t_stack$s"
 	run "threads$s" env MV_ANNOUNCE=1 "$D/t_threads$s" 3
 	run "spawn$s" "$D/t_spawn$s"
+	run "fork$s" "$D/t_fork$s"
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
 done
 # mvrun: an unmodified program (plain gcc) with its main in the HRT.
