@@ -61,7 +61,7 @@ async function getCase(t: import('ava').ExecutionContext, name: string): Promise
 }
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -83,6 +83,13 @@ for (const v of VARIANTS) {
     t.true(Number(m?.[1]) > 1, c.output);
     t.regex(c.output, /^storm: 3 rounds x 64 threads after a warm-up round; fds and tasks stay flat: yes$/m);
     t.regex(c.output, /^create\+join: \d+ us per thread$/m);
+  });
+
+  test.serial(`stress${v}: 16 threads of malloc/mmap/mprotect/file I/O, then dlopen/dlsym`, async (t) => {
+    const c = await getCase(t, `stress${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^stress: 16 threads x 20 iterations, 0 errors$/m);
+    t.regex(c.output, /^ok cosine && cosine\(0\.0\) == 1\.0$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

@@ -31,6 +31,7 @@ for s in "" -static; do
 	run "threads$s" env MV_ANNOUNCE=1 "$D/t_threads$s" 3
 	run "spawn$s" "$D/t_spawn$s"
 	run "fork$s" "$D/t_fork$s"
+	run "stress$s" "$D/t_stress$s" 20
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
 done
 # mvrun: an unmodified program (plain gcc) with its main in the HRT.
