@@ -61,7 +61,7 @@ async function getCase(t: import('ava').ExecutionContext, name: string): Promise
 }
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -90,6 +90,15 @@ for (const v of VARIANTS) {
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^stress: 16 threads x 20 iterations, 0 errors$/m);
     t.regex(c.output, /^ok cosine && cosine\(0\.0\) == 1\.0$/m);
+  });
+
+  test.serial(`signal${v}: SIGTERM's default action gives 143; a handler can _exit`, async (t) => {
+    const term = await getCase(t, `signal-term${v}`);
+    t.is(term.status, 143, term.output);
+    t.regex(term.output, /^t_signal term$/m);
+    const ex = await getCase(t, `signal-exit${v}`);
+    t.is(ex.status, 7, ex.output);
+    t.regex(ex.output, /^t_signal exit$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

@@ -32,6 +32,9 @@ for s in "" -static; do
 	run "spawn$s" "$D/t_spawn$s"
 	run "fork$s" "$D/t_fork$s"
 	run "stress$s" "$D/t_stress$s" 20
+	run "signal$s" "$D/t_signal$s"
+	run "signal-term$s" "$D/t_signal$s" term
+	run "signal-exit$s" "$D/t_signal$s" exit
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
 done
 # mvrun: an unmodified program (plain gcc) with its main in the HRT.
