@@ -85,6 +85,12 @@ for (const v of VARIANTS) {
     t.regex(c.output, /^create\+join: \d+ us per thread$/m);
   });
 
+  test.serial(`threads${v}: main's pthread_exit ends only main; the thread's exit(5) ends the process`, async (t) => {
+    const c = await getCase(t, `threads-main-exit${v}`);
+    t.is(c.status, 5, c.output);
+    t.regex(c.output, /^t_threads main-exit: the thread outlived main's pthread_exit$/m);
+  });
+
   test.serial(`stress${v}: 16 threads of malloc/mmap/mprotect/file I/O, then dlopen/dlsym`, async (t) => {
     const c = await getCase(t, `stress${v}`);
     t.is(c.status, 0, c.output);

@@ -29,6 +29,7 @@ for s in "" -static; do
 	run "null$s" "$D/t_null$s"
 	run "stack$s" "$D/t_stack$s"
 	run "threads$s" env MV_ANNOUNCE=1 "$D/t_threads$s" 3
+	run "threads-main-exit$s" "$D/t_threads$s" main-exit
 	run "spawn$s" "$D/t_spawn$s"
 	run "fork$s" "$D/t_fork$s"
 	run "stress$s" "$D/t_stress$s" 20

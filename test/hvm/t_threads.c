@@ -107,8 +107,22 @@ static void *mapper(void *arg)
 	return NULL;
 }
 
+static void *exit_later(void *arg)
+{
+	usleep(50000);
+	printf("t_threads main-exit: the thread outlived main's pthread_exit\n");
+	fflush(stdout);
+	exit((int)(long)arg);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "main-exit")) {
+		/* main's vCPU and partner end; the process lives on in the thread */
+		pthread_t x;
+		pthread_create(&x, NULL, exit_later, (void *)5L);
+		pthread_exit(NULL);
+	}
 	int rounds = argc > 1 ? atoi(argv[1]) : 3;
 	pthread_t t[64];
 	void *r;
