@@ -193,5 +193,5 @@ MV_API int mv_irq_enable(void)
 
 MV_API const char *mv_version(void)
 {
-	return "libmv " MV_VERSION " (mv abi 1)";
+	return "libmv " MV_VERSION " (" MV_ABI_NAME ")";
 }

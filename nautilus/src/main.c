@@ -9,7 +9,7 @@ _Static_assert(__builtin_offsetof(struct nk_percpu, vcpu_id) == MV_GS_VCPU_ID, "
 _Static_assert(__builtin_offsetof(struct nk_percpu, user_rsp) == NK_PCPU_USER_RSP, "entry.S offsets");
 _Static_assert(__builtin_offsetof(struct nk_percpu, kstack_top) == NK_PCPU_KSTACK, "entry.S offsets");
 
-const char nk_version[] = "Nautilus-HRT " NK_VERSION " (mv abi 1)";
+const char nk_version[] = "Nautilus-HRT " NK_VERSION " (" MV_ABI_NAME ")";
 
 /* Per-vCPU data by id: a vCPU is rebooted for each thread that reuses it
  * (KVM cannot destroy a vCPU short of the VM), and keeps its data. */

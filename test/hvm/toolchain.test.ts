@@ -93,7 +93,7 @@ test('an installed mv-cc finds libmv and Nautilus relative to itself', (t) => {
   writeFileSync(join(dir, 'h.c'), '#include <stdio.h>\n#include <mv/hrt.h>\nint main(void) { puts(mv_version()); return 0; }\n');
   const cc = sh(`${join(prefix, 'bin', 'mv-cc')} -o h h.c`, dir);
   t.is(cc.status, 0, cc.stderr);
-  runsSomewhere(t, join(dir, 'h'), /^libmv \d+\.\d+\.\d+ \(mv abi 1\)$/m);
+  runsSomewhere(t, join(dir, 'h'), /^libmv \d+\.\d+\.\d+ \(mv abi 2\)$/m);
   const ver = execFileSync(join(prefix, 'bin', 'mv-cc'), ['--version'], { encoding: 'utf8' });
   t.true(ver.includes(join(prefix, 'lib', 'mv')), ver);
 });

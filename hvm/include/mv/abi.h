@@ -49,7 +49,10 @@
 #define MV_U64(x) x##ULL
 #endif
 
-#define MV_ABI_VERSION 1u
+/* Version 2: thread vCPUs (boot info in the call page, thread_rip/thread_rflags), 128 vCPUs,
+ * the full-register SYSCALL frame. */
+#define MV_ABI_VERSION 2
+#define MV_ABI_NAME "mv abi 2" /* keep in step with MV_ABI_VERSION: shown by both sides */
 #define MV_BOOT_MAGIC MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
 
 /* Hypercall: fill the vCPU's call page, then `outb %al, $MV_HC_PORT`. */
