@@ -25,7 +25,7 @@ import { aptShow, AptPkg, fetchDeb, KernelArtifact } from './kernel';
 export const SOURCE_PACKAGE = 'linux-source-6.1';
 export const DEFAULT_FRAGMENTS = ['base', 'kvm-host', 'hrt-partition', 'virt'];
 /** CC lines of a full build with the default fragments, until a build on this host records its own. */
-const DEFAULT_CC_COUNT = 1300;
+const DEFAULT_CC_COUNT = 1100;
 
 /** What `mv-image kernel list` shows, stored as kernel.json next to vmlinuz. */
 export interface TunedKernelInfo {
