@@ -32,7 +32,7 @@ function bootsHello(t: import('ava').ExecutionContext, extra: string[]) {
   const r = cli(['run', iso, '--timeout', '240', ...extra]);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^MV-KVM present$/m);
-  t.regex(r.stdout, /^MV-CPUS ros=0 hrt=1 isolated=none$/m);
+  t.regex(r.stdout, /^MV-CPUS ros=0 hrt=1 isolated=none nohz_full=none$/m);
   t.regex(r.stdout, /^MV-HRT vcpus=1 cpl=0$/m, 'main ran in ring 0 of the HRT');
   t.regex(r.stdout, /^hello from \/app\/hello$/m);
   t.regex(r.stdout, /^arg\[2\]=two words$/m);
@@ -83,6 +83,14 @@ test.serial('an image that requires the HRT fails cleanly without KVM', (t) => {
   const exit = r.stdout.match(/^MV-EXIT (\d+)$/m);
   t.truthy(exit);
   t.is(Number(exit![1]), r.status ?? -1);
+});
+
+test.serial('explicit hrt.cpus are isolated by the kernel: isolcpus and nohz_full take effect', (t) => {
+  const image = helloVariant(t, 'hello-iso', (m) => { m.hrt = { cpus: '1' }; });
+  const r = cli(['run', image, '--timeout', '240']);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^MV-CPUS ros=0 hrt=1 isolated=1 nohz_full=1$/m);
+  t.regex(r.stdout, /^MV-HRT vcpus=1 cpl=0$/m);
 });
 
 test.serial('a boot that never reaches MV-EXIT times out with status 124 and keeps the log', (t) => {

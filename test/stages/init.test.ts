@@ -18,7 +18,8 @@ test('init is valid sh, loads modules, runs the program with quoted args and env
 
 test('init reports the CPU partition, announces the HRT and passes MV_HRT_CPUS', (t) => {
   const init = renderInit({ ...base, argv: ['/p'], env: {} });
-  t.regex(init, /echo "MV-CPUS ros=0 hrt=\$hrt_cpus isolated=\$\{isolated:-none\}"/);
+  t.regex(init, /echo "MV-CPUS ros=0 hrt=\$hrt_cpus isolated=\$\{isolated:-none\} nohz_full=\$\{nohz:-none\}"/);
+  t.regex(init, /isolated=\$\(cat \/sys\/devices\/system\/cpu\/isolated/);
   t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" .*MV_ANNOUNCE=1 /);
   t.notRegex(init, /MV_REQUIRE_HRT/);
   const required = renderInit({ ...base, argv: ['/p'], env: {}, requireHrt: true, hrtCpus: '1-3' });
