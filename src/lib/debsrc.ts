@@ -2,12 +2,12 @@
 // is never touched: our own sources list (the host's deb entries, as deb-src), our own lists and
 // archive cache, all under <cacheRoot>/apt-src/. apt-get downloads; we check every file against
 // the checksums the .dsc lists (and the .dsc against the Sources index) ourselves.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from './exec';
 import { msg } from './messages';
 import { cacheRoot } from './paths';
+import { sha256File } from './cache';
 
 /** A file of a source package: name, size and sha256 (from the index or the .dsc). */
 export interface SourceFile { name: string; size: number; sha256: string }
@@ -100,14 +100,13 @@ export function dscChecksums(dscText: string): SourceFile[] {
   return field.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p.length === 3).map(([sha256, size, name]) => ({ name, size: Number(size), sha256 }));
 }
 
-export const sha256Of = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** Checks the .dsc against the index, then every file the .dsc lists, by size and sha256. */
 export function verifySourceFiles(dir: string, dscName: string, index: SourceFile[] = []): SourceFile[] {
   const check = (f: SourceFile) => {
     const p = join(dir, f.name);
     if (!existsSync(p)) throw msg.sourceChecksum(f.name, 'the file is missing');
-    const size = statSync(p).size, got = sha256Of(p);
+    const size = statSync(p).size, got = sha256File(p);
     if (size !== f.size || got !== f.sha256) throw msg.sourceChecksum(f.name, `sha256 ${got.slice(0, 16)}… (${size} bytes), expected ${f.sha256.slice(0, 16)}… (${f.size} bytes)`);
   };
   const dsc = index.find((f) => f.name === dscName);

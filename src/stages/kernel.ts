@@ -1,10 +1,9 @@
 // Stage "kernel": Debian's linux-image-amd64, fetched with `apt-get download` into the cache and
 // read in TypeScript (no dpkg on the host). Keeps vmlinuz and the modules the image needs, with
 // their dependencies taken from each module's .modinfo (the .deb ships no modules.dep), in load order.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cached, hashOf } from '../lib/cache';
+import { cached, hashOf, sha256File } from '../lib/cache';
 import { readDebData } from '../lib/deb';
 import { modinfo } from '../lib/elf';
 import { exec } from '../lib/exec';
@@ -53,20 +52,16 @@ export async function fetchDeb(pkg: AptPkg, progress: Progress): Promise<string>
   const dir = join(cacheRoot(), 'debs');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, pkg.filename.replace(/^.*\//, ''));
-  if (existsSync(file) && sha256(file) === pkg.sha256) return file;
+  if (existsSync(file) && sha256File(file) === pkg.sha256) return file;
   progress.note(`apt-get download ${pkg.name}=${pkg.version}`);
   const tmp = join(dir, `.dl-${process.pid}`);
   mkdirSync(tmp, { recursive: true });
   const r = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: tmp });
   const got = join(tmp, pkg.filename.replace(/^.*\//, ''));
   if (r.status !== 0 || !existsSync(got)) throw msg.aptDownload(pkg.name, r.output);
-  if (sha256(got) !== pkg.sha256) throw msg.kernelPackageBroken(got, 'SHA256 differs from the archive index');
+  if (sha256File(got) !== pkg.sha256) throw msg.kernelPackageBroken(got, 'SHA256 differs from the archive index');
   renameSync(got, file);
   return file;
-}
-
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 /** Modules in load order: every module after the modules it depends on. */

@@ -5,8 +5,8 @@
 // is fetched and unpacked once.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cached, hashOf } from '../lib/cache';
-import { aptOptions, aptSrcRoot, ensureSourceIndex, sha256Of, SourceFile, sourceUris, validSourceName, verifySourceFiles } from '../lib/debsrc';
+import { cached, hashOf, sha256File } from '../lib/cache';
+import { aptOptions, aptSrcRoot, ensureSourceIndex, SourceFile, sourceUris, validSourceName, verifySourceFiles } from '../lib/debsrc';
 import { exec } from '../lib/exec';
 import { requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
@@ -41,7 +41,7 @@ async function lookUp(pkg: string, note: (s: string) => void): Promise<SourceFil
 async function download(pkg: string, files: SourceFile[], note: (s: string) => void): Promise<string> {
   const dir = join(aptSrcRoot(), 'downloads');
   mkdirSync(dir, { recursive: true });
-  const intact = (f: SourceFile) => existsSync(join(dir, f.name)) && sha256Of(join(dir, f.name)) === f.sha256;
+  const intact = (f: SourceFile) => existsSync(join(dir, f.name)) && sha256File(join(dir, f.name)) === f.sha256;
   if (files.every(intact)) return dir;
   note(`apt-get source --download-only ${pkg}`);
   // A private scratch dir, so a concurrent build never sees a half-downloaded file.

@@ -2,9 +2,10 @@
 // Debian's patches applied), a bad name giving a clean error, a tampered file caught, and the
 // host's apt configuration left alone.
 import test from 'ava';
+import { sha256File } from '../../src/lib/cache';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { aptSrcRoot, deriveSourceEntries, dscChecksums, sha256Of, verifySourceFiles } from '../../src/lib/debsrc';
+import { aptSrcRoot, deriveSourceEntries, dscChecksums, verifySourceFiles } from '../../src/lib/debsrc';
 import { MvError } from '../../src/lib/errors';
 import { Progress } from '../../src/lib/progress';
 import { sourceStage } from '../../src/stages/source';
@@ -22,7 +23,7 @@ test.serial('fetches lua5.4 from Debian, verifies the .dsc checksums and unpacks
   t.true(s.files.some((f) => /\.debian\.tar\./.test(f.name)), "Debian's tarball is listed");
   for (const f of s.files) {
     t.regex(f.sha256, /^[0-9a-f]{64}$/);
-    t.is(sha256Of(join(aptSrcRoot(), 'downloads', f.name)), f.sha256, f.name);
+    t.is(sha256File(join(aptSrcRoot(), 'downloads', f.name)), f.sha256, f.name);
   }
   t.true(existsSync(join(s.dir, 'src', 'lua.c')));
   // dpkg-source applied the quilt series: Debian's build-system patch adds libtool to src/Makefile.
@@ -55,7 +56,7 @@ test('a file that differs from the .dsc checksum is caught, naming the file', (t
   } else {
     // Without the fetched package (this test ran alone), a hand-made .dsc does the same job.
     writeFileSync(join(dir, 'x_1.orig.tar.gz'), 'upstream');
-    writeFileSync(join(dir, dscName), `Format: 3.0 (quilt)\nChecksums-Sha256:\n ${sha256Of(join(dir, 'x_1.orig.tar.gz'))} 8 x_1.orig.tar.gz\n`);
+    writeFileSync(join(dir, dscName), `Format: 3.0 (quilt)\nChecksums-Sha256:\n ${sha256File(join(dir, 'x_1.orig.tar.gz'))} 8 x_1.orig.tar.gz\n`);
   }
   t.notThrows(() => verifySourceFiles(dir, dscName));
   const victim = dscChecksums(readFileSync(join(dir, dscName), 'utf8'))[0].name;
