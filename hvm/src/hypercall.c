@@ -35,6 +35,11 @@ static void hc__page_fault(struct mv_vcpu *v)
 		cp->ret = 0;
 		return;
 	}
+	pthread_mutex_lock(&v->vm->mem_lock);
+	int code = mem__vma_find(v->vm, cp->arg[0]) ? SEGV_ACCERR : SEGV_MAPERR;
+	pthread_mutex_unlock(&v->vm->mem_lock);
+	if (signal__fault(v, SIGSEGV, code, cp->arg[0]) == 0)
+		return;
 	report__die(v, "segmentation fault", &cp->regs, SIGSEGV);
 }
 
@@ -54,6 +59,18 @@ static void hc__console(struct mv_vcpu *v)
 	v->cp->ret = 0;
 }
 
+/* si_code and si_addr for an exception, as Linux's x86 trap handlers set them. */
+static const int vec_code[32] = { [0] = FPE_INTDIV, [1] = TRAP_TRACE, [3] = SI_KERNEL, [4] = SI_KERNEL,
+				  [5] = SI_KERNEL, [6] = ILL_ILLOPN, [7] = FPE_FLTINV, [13] = SI_KERNEL,
+				  [14] = SEGV_MAPERR, [16] = FPE_FLTINV, [17] = BUS_ADRALN,
+				  [19] = FPE_FLTINV };
+
+static uint64_t vec_addr(const struct mv_regs *r)
+{
+	/* #GP and #BP carry no address, #PF its cr2, the others the faulting instruction. */
+	return r->vector == 13 || r->vector == 3 ? 0 : r->vector == 14 ? r->cr2 : r->rip;
+}
+
 static void hc__panic(struct mv_vcpu *v)
 {
 	struct mv_call_page *cp = v->cp;
@@ -63,13 +80,19 @@ static void hc__panic(struct mv_vcpu *v)
 	int sig = SIGSEGV;
 
 	cp->text[sizeof cp->text - 1] = 0;
-	if (cp->arg[1] && cp->regs.vector < 32 && vec_sig[cp->regs.vector])
+	if (cp->arg[1] && cp->regs.vector < 32 && vec_sig[cp->regs.vector]) {
 		sig = vec_sig[cp->regs.vector];
+		/* An exception in program code: its handler, if it has one. */
+		if (signal__fault(v, sig, vec_code[cp->regs.vector], vec_addr(&cp->regs)) == 0)
+			return;
+	}
 	report__die(v, cp->text, cp->arg[1] ? &cp->regs : NULL, sig);
 }
 
 static void hc__ready(struct mv_vcpu *v)
 {
+	if (v->id == 0)
+		signal__adopt(v->vm); /* main starts in the HRT */
 	v->state = MV_VCPU_RUNNING;
 	if (v->vm->opt.announce && !__atomic_exchange_n(&v->vm->announced, 1, __ATOMIC_RELAXED)) {
 		char line[64];
@@ -112,4 +135,6 @@ void hypercall__dispatch(struct mv_vcpu *v)
 	hc_table[op].fn(v);
 	if (v->state == MV_VCPU_IN_CALL)
 		v->state = MV_VCPU_RUNNING;
+	if (op == MV_OP_SYSCALL || op == MV_OP_PAGE_FAULT)
+		signal__after_call(v, op);
 }

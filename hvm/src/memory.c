@@ -311,6 +311,19 @@ static int mem__grow_stack(struct mv_vcpu *v, uint64_t addr)
 	return 0;
 }
 
+/* Make addr part of the process's mappings if an access there would (the
+ * stack growing down), e.g. before the partner writes a signal frame. */
+void mem__reach(struct mv_vcpu *v, uint64_t addr)
+{
+	pthread_mutex_lock(&v->vm->mem_lock);
+	if (!mem__vma_find(v->vm, addr)) {
+		mem__resync(v, v->vm);
+		if (!mem__vma_find(v->vm, addr))
+			mem__grow_stack(v, addr);
+	}
+	pthread_mutex_unlock(&v->vm->mem_lock);
+}
+
 /* A user-half #PF from the HRT: map the process's page (and the rest of its
  * mapping, within a window) and let the guest retry, or report failure. */
 int mem__handle_fault(struct mv_vcpu *v, uint64_t addr, uint64_t err)

@@ -29,6 +29,12 @@ struct mv_vma {
 	uint32_t flags;
 };
 
+/* The kernel's struct sigaction (rt_sigaction(2)), not glibc's. */
+struct mv_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+#define MV_NSIG 64
+
 struct mv_chunk {
 	uint64_t va;  /* MV_CHUNK_SIZE-aligned process VA */
 	uint64_t gpa; /* where the memslot puts it */
@@ -66,6 +72,12 @@ struct mv_vm {
 	pthread_mutex_t vcpu_lock; /* vcpus[], nvcpus, busy flags */
 	pthread_mutex_t mem_lock;  /* VMA table, chunks, page tables: one walker at a time */
 	int announced;
+	/* signal.c: the program's actions (the host has libmv's recorder
+	 * where the program has a handler). */
+	struct mv_sigaction sigact[MV_NSIG + 1];
+	uint64_t sigact_known; /* bit sig-1: sigact[sig] read from the host */
+	pthread_mutex_t sig_lock;
+	uint64_t nr_signals;   /* handlers entered in the HRT */
 };
 
 /* The vCPU as an explicit state machine; vcpu__run drives the transitions. */
@@ -89,6 +101,10 @@ struct mv_vcpu {
 	uint64_t last_fault, fault_repeats; /* fault-loop detection */
 	int busy;                /* a thread (and its partner) owns this vCPU */
 	void *partner_stack;     /* thread vCPUs: the partner's host stack, reused */
+	int tid;                 /* the partner's TID: where the kernel sends this thread's signals */
+	uint64_t sig_pending;    /* bit sig-1: noted by the host handler, not yet delivered */
+	uint8_t sig_info[MV_NSIG + 1][128]; /* each pending signal's siginfo_t */
+	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery */
 };
 
 /* vm.c */
@@ -125,6 +141,7 @@ const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr);
 uint32_t mem__prot_from_linux(uint64_t prot);
 int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa);
 void mem__shootdown(struct mv_vcpu *v);
+void mem__reach(struct mv_vcpu *v, uint64_t addr);
 
 /* x86_64/cpu.c */
 int cpu__setup(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base, char *err, size_t errlen);
@@ -141,6 +158,17 @@ int pt__protect_range(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t p
 __attribute__((noreturn)) void report__die(struct mv_vcpu *v, const char *what,
 					   const struct mv_regs *r, int sig);
 void mv__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* signal.c */
+void signal__init(struct mv_vm *vm);
+void signal__adopt(struct mv_vm *vm);
+void signal__release(struct mv_vm *vm);
+void signal__thread_start(struct mv_vcpu *v);
+int64_t signal__sigaction(struct mv_vcpu *v, const uint64_t *a);
+int64_t signal__sigreturn(struct mv_vcpu *v);
+void signal__after_run(struct mv_vcpu *v);
+void signal__after_call(struct mv_vcpu *v, uint32_t op);
+int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr);
 
 /* util */
 long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);

@@ -94,6 +94,7 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	if ((rc = vm__create(&vm, &opt, err, n)) < 0 || (rc = vcpu__create(vm, 0, &v, err, n)) < 0)
 		goto fail;
 	v->busy = 1;
+	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	vm->vcpus[0] = v;
 	vm->nvcpus = 1;
 	mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
@@ -106,8 +107,10 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	bi->stack_top = ((uint64_t)__builtin_frame_address(0) - MV_PARTNER_STACK) & ~15ULL;
 	bi->fs_base = fs;
 	rc = vcpu__run(v);
-	if (rc >= 0)
+	if (rc >= 0) {
+		signal__release(vm);
 		return rc; /* main returned: glibc's exit() runs atexit handlers here */
+	}
 	snprintf(err, n, "%s", v->probe_error);
 	rc = -1;
 fail:

@@ -20,6 +20,8 @@ enum sys_post {
 	CLONE,         /* a new thread: a new vCPU + partner (thread.c) */
 	EXIT,          /* ends this thread: its vCPU and partner (thread.c) */
 	FORK,          /* the child continues natively in the ROS (thread.c) */
+	SIGACTION,     /* the program's action kept by libmv (signal.c) */
+	SIGRETURN,     /* back from a handler that ran in the HRT (signal.c) */
 	REFUSE,        /* not forwardable yet: -ENOSYS (see hvm/README.md) */
 };
 
@@ -43,7 +45,8 @@ static const struct sys_entry sys_table[512] = {
 	[SYS_clone] = { CLONE },
 	[SYS_clone3] = { REFUSE },
 	[SYS_exit] = { EXIT },
-	[SYS_rt_sigreturn] = { REFUSE },
+	[SYS_rt_sigaction] = { SIGACTION },
+	[SYS_rt_sigreturn] = { SIGRETURN },
 	[SYS_shmat] = { REFUSE },
 };
 
@@ -127,6 +130,10 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 		ret = thread__clone(v, a);
 	} else if (e->post == FORK) {
 		ret = thread__fork(v, nr, a);
+	} else if (e->post == SIGACTION) {
+		ret = signal__sigaction(v, a);
+	} else if (e->post == SIGRETURN) {
+		ret = signal__sigreturn(v);
 	} else if (e->post == EXIT) {
 		if (v->vm->opt.trace)
 			syscall__trace(v, nr, a, 0);

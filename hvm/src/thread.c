@@ -147,6 +147,8 @@ int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 
 void thread__partner_main(struct mv_vcpu *v)
 {
+	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	signal__thread_start(v);
 	mv__pin_vcpu(v->id);
 	vcpu__run(v); /* returns only if the boot failed: a thread never returns to the VMM */
 	mv__log("mv: vCPU %d for a new thread did not start: %s\n", v->id,

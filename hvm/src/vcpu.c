@@ -112,8 +112,12 @@ int vcpu__run(struct mv_vcpu *v)
 	for (;;) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			char what[96];
-			if (errno == EINTR || errno == EAGAIN)
-				continue; /* a host signal; its handler already ran */
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A host signal; its handler noted it: the HRT
+				 * thread gets its handler now (signal.c). */
+				signal__after_run(v);
+				continue;
+			}
 			snprintf(what, sizeof what, "KVM_RUN failed: %s%s", strerror(errno),
 				 errno == EFAULT ? " (guest touched process memory that is gone)" : "");
 			if (vcpu__fail(v, what) < 0)

@@ -81,6 +81,7 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 	vm->opt = *opt;
 	pthread_mutex_init(&vm->vcpu_lock, NULL);
 	pthread_mutex_init(&vm->mem_lock, NULL);
+	signal__init(vm);
 	*out = vm;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

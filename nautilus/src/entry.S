@@ -155,6 +155,34 @@ nk_enter_thread:
 	xor %r15d, %r15d
 	jmp *%rcx
 
+/* nk_resume(regs): continue the program at a context the VMM wrote (struct
+ * mv_regs, mv/abi.h): a signal handler's entry or the context a sigreturn
+ * restores. An iretq frame on the current (abandoned) kernel stack switches
+ * rsp, rflags and rip at once; CS/SS stay the kernel's, as for main. */
+	.globl nk_resume
+nk_resume:
+	pushq $MV_SEL_KDATA	/* ss */
+	pushq 56(%rdi)		/* rsp */
+	pushq 136(%rdi)		/* rflags */
+	pushq $MV_SEL_KCODE	/* cs */
+	pushq 128(%rdi)		/* rip */
+	mov 0(%rdi), %rax
+	mov 8(%rdi), %rbx
+	mov 16(%rdi), %rcx
+	mov 24(%rdi), %rdx
+	mov 32(%rdi), %rsi
+	mov 48(%rdi), %rbp
+	mov 64(%rdi), %r8
+	mov 72(%rdi), %r9
+	mov 80(%rdi), %r10
+	mov 88(%rdi), %r11
+	mov 96(%rdi), %r12
+	mov 104(%rdi), %r13
+	mov 112(%rdi), %r14
+	mov 120(%rdi), %r15
+	mov 40(%rdi), %rdi
+	iretq
+
 /* nk_probe_simd(avx): the usability probe. Executes SSE (and AVX when the
  * host has it) before anything else; a KVM that cannot run these fails
  * KVM_RUN here, before READY, and libmv falls back to native execution. */

@@ -17,6 +17,12 @@ int64_t hc__call(uint32_t op, uint64_t a0, uint64_t a1)
 		cp->flags &= ~MV_CALL_FLUSH_TLB;
 		tlb__flush_all();
 	}
+	if (cp->flags & MV_CALL_RESUME) {
+		/* A signal handler's entry or a sigreturn: this kernel stack
+		 * (syscall or IST) is abandoned; each entry starts it afresh. */
+		cp->flags &= ~MV_CALL_RESUME;
+		nk_resume(&cp->regs);
+	}
 	return cp->ret;
 }
 

@@ -8,6 +8,9 @@
 _Static_assert(__builtin_offsetof(struct nk_percpu, vcpu_id) == MV_GS_VCPU_ID, "GS layout is ABI");
 _Static_assert(__builtin_offsetof(struct nk_percpu, user_rsp) == NK_PCPU_USER_RSP, "entry.S offsets");
 _Static_assert(__builtin_offsetof(struct nk_percpu, kstack_top) == NK_PCPU_KSTACK, "entry.S offsets");
+_Static_assert(__builtin_offsetof(struct mv_regs, rdi) == 40 && __builtin_offsetof(struct mv_regs, rsp) == 56 &&
+	       __builtin_offsetof(struct mv_regs, r15) == 120 && __builtin_offsetof(struct mv_regs, rip) == 128 &&
+	       __builtin_offsetof(struct mv_regs, rflags) == 136, "nk_resume offsets");
 
 const char nk_version[] = "Nautilus-HRT " NK_VERSION " (" MV_ABI_NAME ")";
 

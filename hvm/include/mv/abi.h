@@ -50,9 +50,9 @@
 #endif
 
 /* Version 2: thread vCPUs (boot info in the call page, thread_rip/thread_rflags), 128 vCPUs,
- * the full-register SYSCALL frame. */
-#define MV_ABI_VERSION 2
-#define MV_ABI_NAME "mv abi 2" /* keep in step with MV_ABI_VERSION: shown by both sides */
+ * the full-register SYSCALL frame. Version 3: MV_CALL_RESUME (signal delivery, sigreturn). */
+#define MV_ABI_VERSION 3
+#define MV_ABI_NAME "mv abi 3" /* keep in step with MV_ABI_VERSION: shown by both sides */
 #define MV_BOOT_MAGIC MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
 
 /* Hypercall: fill the vCPU's call page, then `outb %al, $MV_HC_PORT`. */
@@ -72,6 +72,10 @@
 
 /* Call page `flags`, set by the VMM before it resumes the vCPU. */
 #define MV_CALL_FLUSH_TLB  0x1u /* VMM changed live PTEs: reload CR3 before resuming */
+/* Do not return to the caller of the hypercall: resume the program at the
+ * context in the call page's `regs` (all GPRs, rip, rsp, rflags; CPL 0). The
+ * VMM uses it to enter a signal handler and for rt_sigreturn. */
+#define MV_CALL_RESUME     0x2u
 
 /* Boot-info `flags`. */
 #define MV_BOOT_PROBE_AVX  0x1u /* host CPU has AVX: the boot probe must run it */

@@ -96,6 +96,8 @@ __attribute__((noreturn)) void nk_enter_main(uint64_t fn, uint64_t argc, uint64_
 					     uint64_t envp, uint64_t stack_top);
 void nk_probe_simd(uint32_t avx);
 __attribute__((noreturn)) void nk_enter_thread(uint64_t rip, uint64_t rsp, uint64_t rflags);
+/* Load every GPR, rsp, rflags and rip from r and continue there at CPL 0. */
+__attribute__((noreturn)) void nk_resume(const struct mv_regs *r);
 
 extern const char nk_version[];
 
