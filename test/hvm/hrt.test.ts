@@ -98,13 +98,34 @@ for (const v of VARIANTS) {
     t.regex(c.output, /^ok cosine && cosine\(0\.0\) == 1\.0$/m);
   });
 
-  test.serial(`signal${v}: SIGTERM's default action gives 143; a handler can _exit`, async (t) => {
+  test.serial(`signal${v}: default actions: SIGTERM 143, abort 134, SA_RESETHAND's second SIGUSR1 138; a handler can _exit`, async (t) => {
     const term = await getCase(t, `signal-term${v}`);
     t.is(term.status, 143, term.output);
     t.regex(term.output, /^t_signal term$/m);
     const ex = await getCase(t, `signal-exit${v}`);
     t.is(ex.status, 7, ex.output);
     t.regex(ex.output, /^t_signal exit$/m);
+    const once = await getCase(t, `signal-resethand${v}`);
+    t.is(once.status, 138, once.output);
+    t.regex(once.output, /^t_signal resethand: first SIGUSR1 handled 1 time\(s\)$/m);
+    const ab = await getCase(t, `signal-abort${v}`);
+    t.is(ab.status, 134, ab.output);
+    t.regex(ab.output, /^t_signal abort$/m);
+  });
+
+  test.serial(`signal${v}: SIGSTOP stops the split program, SIGCONT resumes it, then its handler runs`, async (t) => {
+    const c = await getCase(t, `signal-stopcont${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^state after SIGSTOP: T$/m);
+    t.regex(c.output, /^state after SIGCONT: [RS]$/m);
+    t.regex(c.output, /^t_signal stopcont: got SIGUSR2 1$/m);
+  });
+
+  test.serial(`signal${v}: 300 one-shot timers, some landing while the vCPU is inside Nautilus, all reach their handler`, async (t) => {
+    const c = await getCase(t, `signal-kick${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^t_signal kick: 300 of 300 timer handlers ran$/m);
+    t.log(c.output.match(/^signals that landed inside Nautilus: \d+$/m)?.[0] ?? '');
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {
@@ -169,6 +190,14 @@ test.serial('mvrun: an unmodified dynamic program runs its main (and its threads
   t.is(c.status, 7, c.output);
   t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
   t.regex(c.output, /^t_plain: main cpl=0, thread results 10 20, argv\[0\]=\/mv\/t\/t_plain$/m);
+});
+
+test.serial('mvrun: the signal tests pass for an unmodified program (handlers, faults, sigreturn in the HRT)', async (t) => {
+  const c = await getCase(t, 'mvrun-signal');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
+  t.regex(c.output, /^PASS t_signal$/m);
+  t.notRegex(c.output, /^FAIL/m);
 });
 
 test.serial('mvrun: a static program is refused with one clear line', async (t) => {

@@ -36,11 +36,31 @@ for s in "" -static; do
 	run "signal$s" "$D/t_signal$s"
 	run "signal-term$s" "$D/t_signal$s" term
 	run "signal-exit$s" "$D/t_signal$s" exit
+	run "signal-resethand$s" "$D/t_signal$s" resethand
+	run "signal-abort$s" "$D/t_signal$s" abort
+	echo "=== BEGIN signal-kick$s"
+	MV_TRACE=1 "$D/t_signal$s" kick 300 2>/tmp/kick.trace; st=$?
+	echo "signals that landed inside Nautilus: $(grep -c 'inside Nautilus' /tmp/kick.trace)"
+	echo "=== END signal-kick$s $st"
+	# Stop and continue from outside, as a shell's job control does.
+	echo "=== BEGIN signal-stopcont$s"
+	"$D/t_signal$s" stopcont > /tmp/sc.out 2>&1 &
+	pid=$!
+	i=0; while ! grep -q ready /tmp/sc.out && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -STOP $pid; sleep 0.5
+	echo "state after SIGSTOP: $(cut -d' ' -f3 /proc/$pid/stat)"
+	kill -CONT $pid; sleep 0.5
+	echo "state after SIGCONT: $(cut -d' ' -f3 /proc/$pid/stat)"
+	kill -USR2 $pid
+	wait $pid; st=$?
+	cat /tmp/sc.out
+	echo "=== END signal-stopcont$s $st"
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
 done
 # mvrun: an unmodified program (plain gcc) with its main in the HRT.
 run mvrun env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_plain" 7
 run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
+run mvrun-signal env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_signal-plain"
 # The native fallback: each program runs in the HRT and with MV_DISABLE=1; the
 # guest compares the two outputs itself (the serial line is not byte-exact).
 printf 'one\ntwo\nthree\n' > /tmp/stdin.txt

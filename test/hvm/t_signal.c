@@ -31,6 +31,13 @@
 #include <mv/hrt.h>
 #include "check.h"
 
+#ifdef MV_PLAIN
+/* Built with plain gcc for mvrun (t_signal-plain): libmv, and so these,
+ * come from the preloaded library. */
+int mv_in_hrt(void) __attribute__((weak));
+int mv_vcpu_id(void) __attribute__((weak));
+#endif
+
 static volatile sig_atomic_t got_usr1, got_usr2, got_alrm, got_rt, thread_got, fixed;
 static volatile int handler_hrt = -1, thread_handler_vcpu = -2, usr2_blocked_inside, usr1_blocked_inside;
 static volatile int si_code_seen, si_pid_seen, si_value_seen;
@@ -327,6 +334,12 @@ int main(int argc, char **argv)
 	void *where;
 	__asm__ volatile("lea 1f(%%rip), %1\n1: ud2\n" : "+a"(rax), "=r"(where));
 	CHECK(rax == 42 && si_code_seen == ILL_ILLOPN && si_addr_seen == where);
+
+	/* int3: SIGTRAP; the handler returns after the breakpoint. */
+	got_usr2 = 0;
+	handle(SIGTRAP, on_usr2, 0);
+	__asm__ volatile("int3");
+	CHECK(got_usr2 == 1);
 
 	/* SIG_IGN. */
 	signal(SIGUSR1, SIG_IGN);
