@@ -38,12 +38,12 @@ Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-
       const netboot = statSync(args.image).isDirectory();
       if (netboot && !existsSync(join(args.image, 'boot.ipxe'))) throw msg.notNetboot(args.image);
       const term = attachTerminal(process.stdin, process.stderr);
-      const console = flags.quiet ? undefined : streamTo(process.stdout);
+      const screen = flags.quiet ? undefined : streamTo(process.stdout);
       const r = await runImage({
         ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
         memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? '-svm,-vmx' : undefined,
-        onOutput: console?.write, input: term.input, signal: term.signal,
-      }).finally(() => { term.detach(); console?.endLine(); });
+        onOutput: screen?.write, input: term.input, signal: term.signal,
+      }).finally(() => { term.detach(); screen?.endLine(); });
       if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
       process.stderr.write(`mv-image: program exited with status ${r.status} (${(r.ms / 1000).toFixed(1)} s, accel ${r.accel})\n`);
       this.exit(r.status);

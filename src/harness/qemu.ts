@@ -1,6 +1,6 @@
 // The one QEMU harness: boots an ISO or a kernel + initramfs, streams the serial console, feeds
 // it input, and turns the guest's "MV-EXIT <status>" line into a result. QEMU is always killed:
-// on timeout, on a kernel panic, on our own exit, on SIGINT/SIGTERM and when the caller aborts.
+// on timeout, on a kernel panic, on our own exit or a signal, and when the caller aborts.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { constants, copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
