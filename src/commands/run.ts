@@ -4,14 +4,21 @@ import { join, resolve } from 'node:path';
 import { runCli } from '../lib/cli';
 import { msg } from '../lib/messages';
 import { runImage, ACCELS } from '../run';
+import { attachTerminal, ESCAPE_HELP } from '../harness/terminal';
 
 export default class Run extends Command {
   static override summary = 'Boot an image under QEMU, stream its serial console and exit with the program\'s status';
   static override description = `Boots the ISO (SeaBIOS, or OVMF with --uefi) and prints the serial console as it comes.
 The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel panic,
-126 when QEMU fails. QEMU is always killed when mv-image exits, Ctrl-C included.
---accel auto uses KVM only if /dev/kvm works for a real kernel (a short probe boot), else TCG.`;
-  static override examples = ['<%= config.bin %> run images/hello.iso', '<%= config.bin %> run images/hello.iso --uefi --timeout 120'];
+126 when QEMU fails. QEMU is always killed when mv-image exits.
+--accel auto uses KVM only if /dev/kvm works for a real kernel (a short probe boot), else TCG.
+
+Input: what you type goes to the guest's console. The program runs there as the foreground job of the console tty, as on a Linux console: it reads the lines you type, Ctrl-C sends it SIGINT (MV-EXIT 130), Ctrl-\\ SIGQUIT, Ctrl-D ends its input. Input is held until init prints MV-TTY (the program owns the terminal), so keys typed during the boot are not lost.
+
+On a terminal, stdin is in raw mode for the run, so Ctrl-C goes to the guest program, not to mv-image. The escape is QEMU's: ${ESCAPE_HELP}. Stopping the VM with Ctrl-A x exits with status 130.
+
+Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-image run IMAGE). Its end is not an end of file in the guest, as a serial line has none: send Ctrl-D (\\004) for that.`;
+  static override examples = ['<%= config.bin %> run images/hello.iso', '<%= config.bin %> run images/hello.iso --uefi --timeout 120', { description: 'Type a line into the program from a pipe, then end its input:', command: "printf 'hi\\r\\004' | <%= config.bin %> run images/echo.iso" }];
   static override args = { image: Args.string({ description: 'the ISO, or a netboot bundle directory (build --format netboot), to boot', required: true }) };
   static override flags = {
     uefi: Flags.boolean({ description: 'boot with OVMF (UEFI) instead of SeaBIOS' }),
@@ -30,14 +37,26 @@ The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel
       if (!existsSync(args.image)) throw msg.imageMissing(args.image);
       const netboot = statSync(args.image).isDirectory();
       if (netboot && !existsSync(join(args.image, 'boot.ipxe'))) throw msg.notNetboot(args.image);
+      const term = attachTerminal(process.stdin, process.stderr);
+      const screen = flags.quiet ? undefined : streamTo(process.stdout);
       const r = await runImage({
         ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
         memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? '-svm,-vmx' : undefined,
-        onLine: flags.quiet ? undefined : (l) => process.stdout.write(l + '\n'),
-      });
+        onOutput: screen?.write, input: term.input, signal: term.signal,
+      }).finally(() => { term.detach(); screen?.endLine(); });
       if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
       process.stderr.write(`mv-image: program exited with status ${r.status} (${(r.ms / 1000).toFixed(1)} s, accel ${r.accel})\n`);
       this.exit(r.status);
     });
   }
+}
+
+/** Streams the console as it comes (prompts and echo are not whole lines), and ends a last
+ *  partial line so that our own status line starts on a line of its own. */
+function streamTo(out: NodeJS.WriteStream): { write: (s: string) => void; endLine: () => void } {
+  let atLineStart = true;
+  return {
+    write: (s) => { if (s) { out.write(s); atLineStart = s.endsWith('\n'); } },
+    endLine: () => { if (!atLineStart) out.write('\n'); atLineStart = true; },
+  };
 }

@@ -1,11 +1,12 @@
-// The one QEMU harness: boots an ISO or a kernel + initramfs, streams the serial console, and
-// turns the guest's "MV-EXIT <status>" line into a result. QEMU is always killed: on timeout,
-// on a kernel panic, on our own exit and on Ctrl-C.
-import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, writeFileSync } from 'node:fs';
+// The one QEMU harness: boots an ISO or a kernel + initramfs, streams the serial console, feeds
+// it input, and turns the guest's "MV-EXIT <status>" line into a result. QEMU is always killed:
+// on timeout, on a kernel panic, on our own exit or a signal, and when the caller aborts.
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { constants, copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { msg } from '../lib/messages';
 import { requireTools } from '../lib/hosttools';
 
@@ -28,11 +29,24 @@ export interface BootOptions {
   timeoutMs?: number;
   /** Every serial line, as it arrives. */
   onLine?: (line: string) => void;
+  /** The serial output as it arrives, partial lines included (prompts, echo of typed input). */
+  onOutput?: (text: string) => void;
+  /** Bytes for the guest's console (what a user types). They are held until init prints
+   *  "MV-TTY", when the program owns the terminal, then written in order; end of the stream
+   *  is not passed on (a serial line has none: type Ctrl-D for end of input). */
+  input?: Readable;
+  /** Aborting it kills QEMU; boot() then fails with stoppedFromHost (exit 130) unless the
+   *  guest already printed MV-EXIT. */
+  signal?: AbortSignal;
   /** Where the serial log is written (default: a temp file, removed on success). */
   logPath?: string;
 }
 
-export interface BootResult { status: number; output: string; logPath: string; ms: number }
+export interface BootResult {
+  status: number; output: string; logPath: string; ms: number;
+  /** QEMU ended by itself after MV-EXIT (init powered off), rather than being killed after a grace period. */
+  poweredOff: boolean;
+}
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -53,7 +67,8 @@ function killOnExit(child: ChildProcess): void {
   }
 }
 
-export function qemuArgs(o: BootOptions, scratch: string, serialLog: string): string[] {
+/** `serial` is the base path of QEMU's pipe chardev: it writes <serial>.out and reads <serial>.in. */
+export function qemuArgs(o: BootOptions, scratch: string, serial: string): string[] {
   const accel = o.accel ?? 'tcg';
   const args = [
     '-accel', accel,
@@ -63,7 +78,10 @@ export function qemuArgs(o: BootOptions, scratch: string, serialLog: string): st
     '-display', 'none', '-vga', 'std',
     // The console goes to a file that we tail, not to a pipe: QEMU's 16550 drops a byte after a
     // few EAGAINs from its chardev, which a busy reader of a pipe can cause; a file never blocks.
-    '-serial', `file:${serialLog}`, '-monitor', 'none',
+    // A "pipe" chardev because, unlike "file", it also takes input on the command line: it opens
+    // <serial>.out (a link to the log file, so output is written exactly as with file:) and
+    // <serial>.in (a FIFO for input), see serialPort().
+    '-serial', `pipe:${serial}`, '-monitor', 'none',
     '-no-reboot',
   ];
   if (o.netboot) args.push('-boot', 'n', '-nic', `user,model=virtio-net-pci,tftp=${o.netboot},bootfile=boot.ipxe`);
@@ -84,30 +102,40 @@ export function qemuArgs(o: BootOptions, scratch: string, serialLog: string): st
 export async function boot(o: BootOptions): Promise<BootResult> {
   requireTools('run');
   if (o.iso && !existsSync(o.iso)) throw msg.imageMissing(o.iso);
+  if (o.signal?.aborted) throw msg.stoppedFromHost();
   const scratch = mkdtempSync(join(tmpdir(), 'mv-qemu-'));
   const logPath = o.logPath ?? join(scratch, 'serial.log');
   writeFileSync(logPath, '');
+  let port: SerialPort;
+  try { port = serialPort(scratch, logPath); } catch (e) { rmSync(scratch, { recursive: true, force: true }); throw e; }
   const t0 = Date.now();
-  const child = spawn('qemu-system-x86_64', qemuArgs(o, scratch, logPath), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('qemu-system-x86_64', qemuArgs(o, scratch, port.base), { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   let output = '', stderr = '', pending = '';
-  let status: number | undefined, panic = false, timedOut = false;
+  let status: number | undefined, panic = false, timedOut = false, stopped = false, killed = false;
   let grace: NodeJS.Timeout | undefined;
-  const timeout = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, o.timeoutMs ?? 300_000);
+  const kill = () => { killed = true; child.kill('SIGKILL'); };
+  const timeout = setTimeout(() => { timedOut = true; kill(); }, o.timeoutMs ?? 300_000);
+  const onAbort = () => { stopped = true; kill(); };
+  o.signal?.addEventListener('abort', onAbort);
+  const onInput = (b: Buffer | string) => port.input.send(Buffer.from(b));
+  o.input?.on('data', onInput);
 
   const serial = tail(logPath, (s) => {
     output += s;
+    o.onOutput?.(s);
     pending += s;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
       o.onLine?.(line);
+      if (/^MV-TTY /.test(line)) port.input.open();
       const m = line.match(/^MV-EXIT (\d+)\s*$/);
       if (m && status === undefined) {
         status = Number(m[1]);
-        grace = setTimeout(() => child.kill('SIGKILL'), POWEROFF_GRACE_MS);
+        grace = setTimeout(kill, POWEROFF_GRACE_MS);
       }
-      if (/Kernel panic - not syncing/.test(line)) { panic = true; grace ??= setTimeout(() => child.kill('SIGKILL'), 2000); }
+      if (/Kernel panic - not syncing/.test(line)) { panic = true; grace ??= setTimeout(kill, 2000); }
     }
   });
   child.stdout!.on('data', (b: Buffer) => { stderr += b.toString(); });
@@ -115,17 +143,69 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   const code: number | null = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
   clearTimeout(timeout);
   if (grace) clearTimeout(grace);
+  o.signal?.removeEventListener('abort', onAbort);
+  o.input?.off('data', onInput);
+  port.input.close();
   serial.stop();
   if (pending) o.onLine?.(pending);
   const ms = Date.now() - t0;
   const keepLog = () => { if (!o.logPath) { const kept = join(tmpdir(), `mv-serial-${Date.now()}.log`); copyFileSync(logPath, kept); return kept; } return logPath; };
   try {
-    if (status !== undefined) return { status, output, logPath: o.logPath ?? '', ms };
+    if (status !== undefined) return { status, output, logPath: o.logPath ?? '', ms, poweredOff: !killed };
+    if (stopped) throw msg.stoppedFromHost();
     if (panic) throw msg.kernelPanic(keepLog());
     if (timedOut) throw msg.bootTimeout(Math.round((o.timeoutMs ?? 300_000) / 1000), keepLog());
     throw msg.qemuFailed(code, stderr || output.split('\n').slice(-3).join(' '));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+interface SerialPort { base: string; input: ConsoleInput }
+
+/** QEMU's pipe chardev opens <base>.out and <base>.in. .out links to the log, a regular file, so
+ *  output never blocks; .in is a FIFO that we open read-write, which neither blocks (no reader
+ *  needed yet) nor ever shows QEMU an end of input. */
+function serialPort(scratch: string, logPath: string): SerialPort {
+  const base = join(scratch, 'serial');
+  symlinkSync(resolve(logPath), `${base}.out`);
+  const r = spawnSync('mkfifo', [`${base}.in`], { encoding: 'utf8' });
+  if (r.status !== 0) throw msg.serialFifo(`${base}.in`, (r.stderr || String(r.error)).trim());
+  return { base, input: new ConsoleInput(openSync(`${base}.in`, constants.O_RDWR | constants.O_NONBLOCK)) };
+}
+
+/** Input for the guest's console, written to the serial FIFO without ever blocking the event
+ *  loop (a guest that does not read fills the FIFO). Held until open(): before init prints
+ *  MV-TTY no program owns the terminal, and the tty discards a Ctrl-C together with the
+ *  input typed before it. */
+class ConsoleInput {
+  private held: Buffer[] = [];
+  private isOpen = false;
+  private retry?: NodeJS.Timeout;
+  constructor(private fd: number) {}
+
+  send(bytes: Buffer): void { if (bytes.length) { this.held.push(bytes); this.flush(); } }
+  open(): void { this.isOpen = true; this.flush(); }
+  close(): void { clearTimeout(this.retry); closeSync(this.fd); this.fd = -1; this.held = []; }
+
+  private flush(): void {
+    if (this.retry) return; // a full FIFO: the timer writes the rest, in order
+    while (this.isOpen && this.fd >= 0 && this.held.length) {
+      const n = this.write(this.held[0]);
+      if (n < this.held[0].length) {
+        this.held[0] = this.held[0].subarray(n);
+        this.retry = setTimeout(() => { this.retry = undefined; this.flush(); }, 20);
+        return;
+      }
+      this.held.shift();
+    }
+  }
+
+  private write(bytes: Buffer): number {
+    try { return writeSync(this.fd, bytes); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
+      throw e;
+    }
   }
 }
 

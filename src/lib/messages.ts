@@ -48,6 +48,10 @@ export const msg = {
     new MvError('run', `the guest kernel panicked (serial log: ${log})`, 'read the serial log; a panic before init usually means a missing module or a bad command line', 125),
   qemuFailed: (status: number | null, stderr: string) =>
     new MvError('run', `QEMU exited with status ${status} before the program finished: ${stderr.trim().split('\n').pop() ?? ''}`, "run 'mv-image doctor' and check the QEMU options", 126),
+  stoppedFromHost: () =>
+    new MvError('run', 'the VM was stopped from the host (Ctrl-A x) before the program finished', 'let the program end, or press Ctrl-C to send it SIGINT', 130),
+  serialFifo: (path: string, why: string) =>
+    new MvError('run', `cannot make the serial input FIFO ${path}: ${why}`, 'check that TMPDIR is a writable local directory'),
   ovmfMissing: () =>
     new MvError('run', 'OVMF firmware (for --uefi) is not installed', "run: apt-get install -y ovmf"),
   toolchainFailed: (step: string, output: string) =>
