@@ -6,6 +6,11 @@ import { msg } from '../lib/messages';
 import { runImage, ACCELS } from '../run';
 import { attachTerminal, ESCAPE_HELP } from '../harness/terminal';
 
+// No SVM/VMX for the guest. la57 goes too: QEMU 7.2 TCG with `max,-svm` and 5-level paging
+// returns a garbage readlink("/proc/self/exe") in the guest, and static busybox aborts in
+// _dl_get_origin (measured: "-svm,-vmx" fails, "-svm,-vmx,-la57" boots cleanly).
+const NO_NESTED_CPU = '-svm,-vmx,-la57';
+
 export default class Run extends Command {
   static override summary = 'Boot an image under QEMU, stream its serial console and exit with the program\'s status';
   static override description = `Boots the ISO (SeaBIOS, or OVMF with --uefi) and prints the serial console as it comes.
@@ -41,7 +46,7 @@ Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-
       const screen = flags.quiet ? undefined : streamTo(process.stdout);
       const r = await runImage({
         ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
-        memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? '-svm,-vmx' : undefined,
+        memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? NO_NESTED_CPU : undefined,
         onOutput: screen?.write, input: term.input, signal: term.signal,
       }).finally(() => { term.detach(); screen?.endLine(); });
       if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
