@@ -4,6 +4,17 @@
 #ifndef CHECK_H
 #define CHECK_H
 #include <stdio.h>
+#include <stdint.h>
+#ifdef MV_PLAIN
+/* Built with plain gcc (t_*-plain) for mvrun: <mv/hrt.h> comes from the
+ * preloaded libmv, so the program links without it. */
+int mv_in_hrt(void) __attribute__((weak));
+int mv_vcpu_id(void) __attribute__((weak));
+int mv_read_cr3(uint64_t *cr3) __attribute__((weak));
+int mv_irq_disable(void) __attribute__((weak));
+int mv_irq_enable(void) __attribute__((weak));
+const char *mv_version(void) __attribute__((weak));
+#endif
 static int check_failures;
 #define CHECK(c) do { if (c) printf("ok %s\n", #c); \
 	else { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); check_failures++; } } while (0)

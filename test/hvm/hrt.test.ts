@@ -192,13 +192,15 @@ test.serial('mvrun: an unmodified dynamic program runs its main (and its threads
   t.regex(c.output, /^t_plain: main cpl=0, thread results 10 20, argv\[0\]=\/mv\/t\/t_plain$/m);
 });
 
-test.serial('mvrun: the signal tests pass for an unmodified program (handlers, faults, sigreturn in the HRT)', async (t) => {
-  const c = await getCase(t, 'mvrun-signal');
-  t.is(c.status, 0, c.output);
-  t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
-  t.regex(c.output, /^PASS t_signal$/m);
-  t.notRegex(c.output, /^FAIL/m);
-});
+for (const name of ['threads', 'stress', 'spawn', 'fork', 'signal', 'mmap', 'files']) {
+  test.serial(`mvrun: t_${name} built with plain gcc passes its own checks with its main in the HRT`, async (t) => {
+    const c = await getCase(t, `mvrun-${name}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
+    t.regex(c.output, new RegExp(`^PASS t_${name}$`, 'm'));
+    t.notRegex(c.output, /^FAIL/m);
+  });
+}
 
 test.serial('mvrun: a static program is refused with one clear line', async (t) => {
   const c = await getCase(t, 'mvrun-static');

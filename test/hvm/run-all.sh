@@ -60,7 +60,10 @@ done
 # mvrun: an unmodified program (plain gcc) with its main in the HRT.
 run mvrun env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_plain" 7
 run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
-run mvrun-signal env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_signal-plain"
+# The C tests for threads, children, memory, files and signals, unmodified, under mvrun.
+run mvrun-threads env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_threads-plain" 3
+run mvrun-stress env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_stress-plain" 20
+for t in spawn fork signal mmap files; do run "mvrun-$t" env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_$t-plain"; done
 # The native fallback: each program runs in the HRT and with MV_DISABLE=1; the
 # guest compares the two outputs itself (the serial line is not byte-exact).
 printf 'one\ntwo\nthree\n' > /tmp/stdin.txt

@@ -31,12 +31,6 @@
 #include <mv/hrt.h>
 #include "check.h"
 
-#ifdef MV_PLAIN
-/* Built with plain gcc for mvrun (t_signal-plain): libmv, and so these,
- * come from the preloaded library. */
-int mv_in_hrt(void) __attribute__((weak));
-int mv_vcpu_id(void) __attribute__((weak));
-#endif
 
 static volatile sig_atomic_t got_usr1, got_usr2, got_alrm, got_rt, thread_got, fixed;
 static volatile int handler_hrt = -1, thread_handler_vcpu = -2, usr2_blocked_inside, usr1_blocked_inside;
