@@ -89,6 +89,9 @@ void cpu__init(const struct mv_boot_info *bi);
 /* syscall.c */
 void syscall__init(void);
 
+/* svc.c: the service page's fn[] (overrides), when the VMM set it up. */
+void svc__init(void);
+
 /* entry.S */
 extern char nk_syscall_entry[];
 extern uint64_t nk_vectors[256];
