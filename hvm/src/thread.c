@@ -148,6 +148,7 @@ int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 void thread__partner_main(struct mv_vcpu *v)
 {
 	mv__pin_vcpu(v->id);
+	override__thread(v);
 	vcpu__run(v); /* returns only if the boot failed: a thread never returns to the VMM */
 	mv__log("mv: vCPU %d for a new thread did not start: %s\n", v->id,
 		v->probe_error[0] ? v->probe_error : "exit from a thread vCPU");
