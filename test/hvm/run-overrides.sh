@@ -1,0 +1,23 @@
+#!/bin/sh
+# run-overrides.sh DIR [SECONDS] - the override tests (t_ov_*) inside the
+# guest, each in the HRT and natively (MV_DISABLE=1), dynamic and -static,
+# framed as "=== BEGIN <case>" ... "=== END <case> <status>" like run-all.sh;
+# test/hvm/override.test.ts parses them. SECONDS: t_ov_clock's long run.
+D=${1:-/mv/t}
+S=${2:-10}
+cd /tmp || exit 1
+run() {
+	name=$1; shift
+	echo "=== BEGIN $name"
+	"$@" 2>&1
+	echo "=== END $name $?"
+}
+for s in "" -static; do
+	run "ov-clock$s" "$D/t_ov_clock$s" "$S"
+	run "ov-clock-native$s" env MV_DISABLE=1 "$D/t_ov_clock$s" 2
+	for t in ident malloc user; do
+		run "ov-$t$s" "$D/t_ov_$t$s"
+		run "ov-$t-native$s" env MV_DISABLE=1 "$D/t_ov_$t$s"
+	done
+done
+exit 0
