@@ -19,5 +19,9 @@ for s in "" -static; do
 		run "ov-$t$s" "$D/t_ov_$t$s"
 		run "ov-$t-native$s" env MV_DISABLE=1 "$D/t_ov_$t$s"
 	done
+	# Existing tests rebuilt with every override (build/ov/): the same checks must pass.
+	for t in time malloc stress threads fork spawn files tls; do
+		run "ov-again-$t$s" "$D/ov/t_$t$s"
+	done
 done
 exit 0
