@@ -21,6 +21,7 @@
 #define MV_ARENA_MAX (64ULL << 30) /* VA only: MAP_NORESERVE, faulted lazily */
 #define MV_ARENA_MIN (256ULL << 20)
 #define MV_SPIN_MAX_NS 1000000ULL  /* nanosleep: up to 1 ms spins in the HRT */
+#define MV_REANCHOR_MS 1000ULL     /* Nautilus checks the clock against the ROS's this often */
 
 MV_API uint64_t mv__ov_counts[MV_MAX_VCPUS][MV_OV_N];
 MV_API uint64_t mv__ov_arena_base, mv__ov_arena_size;
@@ -99,8 +100,14 @@ void override__setup(struct mv_vm *vm, struct mv_vcpu *v)
 	/* The clock needs guest TSC == host TSC (cpu__sync_tsc). */
 	if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &tsc) == 0 && (s->tsc_khz = override__tsc_khz(vm, v))) {
 		s->mult = (1000000ULL << 32) / s->tsc_khz;
-		for (int c = 0; c < MV_SVC_CLOCKS; c++)
+		s->period = s->tsc_khz * MV_REANCHOR_MS;
+		for (int c = 0; c < MV_SVC_CLOCKS; c++) {
 			override__anchor(clocks[c], &s->base_tsc[c], &s->base_ns[c]);
+			s->cmult[c] = s->mult;
+			s->first_tsc[c] = s->base_tsc[c];
+			s->first_ns[c] = s->base_ns[c];
+			s->next_tsc[c] = s->base_tsc[c] + s->period;
+		}
 		s->spin_max_ns = MV_SPIN_MAX_NS;
 	}
 	s->pid = (int32_t)mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);

@@ -1,8 +1,7 @@
 /* svc.c - HRT-native services behind the overrides (hvm/README.md
  * "Overrides"). Program code at CPL 0 calls these through fn[] of the
- * service page (mv/abi.h) instead of making a system call: the clock from
- * the TSC (the guest TSC is the host's, offset 0) with the VMM's anchor,
- * short sleeps, yield, the malloc arena, and console output. A return of -1
+ * service page (mv/abi.h) instead of making a system call: the clock
+ * (svc_clock.c), short sleeps, yield, the malloc arena, and console output. A return of -1
  * means "not served here": the caller takes the original, forwarded path. */
 #include <nk/nk.h>
 #include <nk/arena.h>
@@ -12,22 +11,6 @@
 
 struct k_timespec { int64_t sec, nsec; };
 struct k_timeval { int64_t sec, usec; };
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
-/* Anchor c (MV_SVC_CLOCKS order) advanced by the TSC since the anchor. */
-static uint64_t svc__ns(int c)
-{
-	int64_t d = (int64_t)(rdtsc() - SVC->base_tsc[c]);
-	if (d < 0)
-		d = 0;
-	return SVC->base_ns[c] + (uint64_t)(((unsigned __int128)(uint64_t)d * SVC->mult) >> 32);
-}
 
 /* Linux clock ids -> anchors. The _COARSE clocks lag by up to a tick (more
  * under TCG): they stay the vDSO's, which reads them without an exit. */

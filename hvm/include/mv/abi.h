@@ -198,11 +198,16 @@ enum mv_svc_fn {
 struct mv_svc_page {
 	uint64_t magic;
 	uint64_t fn[MV_SVC_NFN];
-	/* Clock: ns = base_ns[c] + ((tsc - base_tsc[c]) * mult) >> 32. */
+	/* Clock c: with d = tsc - base_tsc[c], ns = base_ns[c] + (d * cmult[c]) >> 32
+	 * + (min(d, period) * corr[c]) >> 32. The VMM sets the first anchor;
+	 * Nautilus re-anchors about once a period (svc_clock.c) under seq. */
 	uint64_t tsc_khz;
-	uint64_t mult;
-	uint64_t base_tsc[MV_SVC_CLOCKS];
-	uint64_t base_ns[MV_SVC_CLOCKS];
+	uint64_t mult;   /* nominal ns per cycle << 32, from tsc_khz; 0 = no TSC clock */
+	uint64_t period; /* re-anchor period in cycles (~1 s); 0 = never */
+	uint32_t seq, lock;
+	uint64_t base_tsc[MV_SVC_CLOCKS], base_ns[MV_SVC_CLOCKS], cmult[MV_SVC_CLOCKS];
+	int64_t corr[MV_SVC_CLOCKS];
+	uint64_t first_tsc[MV_SVC_CLOCKS], first_ns[MV_SVC_CLOCKS], next_tsc[MV_SVC_CLOCKS];
 	uint64_t spin_max_ns; /* nanosleep: shorter sleeps spin on the TSC */
 	/* Identity, captured when the VM starts. */
 	int32_t pid, uid, euid, gid, egid, pad;

@@ -91,6 +91,8 @@ void syscall__init(void);
 
 /* svc.c: the service page's fn[] (overrides), when the VMM set it up. */
 void svc__init(void);
+/* svc_clock.c: clock c of the service page (MV_SVC_CLOCKS order) in ns. */
+uint64_t svc__ns(int c);
 
 /* entry.S */
 extern char nk_syscall_entry[];

@@ -1,0 +1,150 @@
+/* svc_clock.c - the HRT clock behind the clock overrides: the TSC (the guest
+ * TSC is the host's, offset 0) turned into each ROS clock with an anchor the
+ * VMM takes at start (mv/abi.h, struct mv_svc_page).
+ *
+ * Re-anchoring: about once a second (per clock, on a read) one forwarded
+ * clock_gettime measures the ROS clock again. The rate becomes the one over
+ * the whole run since the first anchor (once that is good to 10 ppm), and an
+ * offset larger than the measurement's own uncertainty (half the forwarded
+ * round trip) is worked off over the next second by a correction that then
+ * stops: the clock stays
+ * continuous and monotonic (no step, except REALTIME for a jump over 100 ms,
+ * as settimeofday steps Linux's), and follows NTP slews and a TSC rate that
+ * differs from KVM's tsc_khz. Readers use a seqlock; one vCPU re-anchors. */
+#include <nk/nk.h>
+
+#define SVC ((volatile struct mv_svc_page *)(MV_KERNEL_VBASE + MV_SVC_GPA))
+#define NR_CLOCK_GETTIME 228
+#define STEP_NS 100000000LL /* REALTIME: a larger offset is a jump; step */
+
+struct k_timespec { int64_t sec, nsec; };
+
+static const int clock_ids[MV_SVC_CLOCKS] = { 0, 1, 4, 7 }; /* REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME */
+
+/* Ordered like the vDSO's: not executed before the loads above it. */
+static inline uint64_t rdtsc_ordered(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* The clock at TSC t with the parameters as they are (caller holds seq). */
+static uint64_t clock__at(int c, uint64_t t)
+{
+	volatile struct mv_svc_page *p = SVC;
+	int64_t d = (int64_t)(t - p->base_tsc[c]);
+	int64_t dc;
+
+	if (d < 0)
+		d = 0;
+	dc = d < (int64_t)p->period ? d : (int64_t)p->period;
+	return p->base_ns[c] + (uint64_t)(((unsigned __int128)(uint64_t)d * p->cmult[c]) >> 32) +
+	       (uint64_t)(int64_t)(((__int128)dc * p->corr[c]) >> 32);
+}
+
+/* floor(n * 2^32 / d) for n < d * 2^32, without 128-bit division (no libgcc here). */
+static uint64_t ratio32(uint64_t n, uint64_t d)
+{
+	uint64_t q = n / d, r = n % d;
+
+	for (int i = 0; i < 32; i++) {
+		r <<= 1;
+		q <<= 1;
+		if (r >= d) {
+			r -= d;
+			q |= 1;
+		}
+	}
+	return q;
+}
+
+static void clock__reanchor(int c)
+{
+	volatile struct mv_svc_page *p = SVC;
+	struct mv_call_page *cp = percpu__this()->call;
+	struct k_timespec ts; /* on the caller's stack: process memory the partner can write */
+	uint64_t t1, t2, tm, R, t, cur, m;
+	int64_t off, corr, half;
+
+	if (__atomic_exchange_n(&p->lock, 1, __ATOMIC_ACQUIRE))
+		return; /* another vCPU is at it */
+	t1 = rdtsc_ordered();
+	p->next_tsc[c] = t1 + p->period; /* success or not: one try per period */
+	cp->arg[2] = (uint64_t)&ts;
+	int64_t rc = hc__call(MV_OP_SYSCALL, NR_CLOCK_GETTIME, (uint64_t)clock_ids[c]);
+	t2 = rdtsc_ordered();
+	if (rc != 0 || t2 - t1 > p->period / 100) {
+		/* Failed, or too slow a round trip to trust: try again in a period. */
+		__atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	tm = t1 + (t2 - t1) / 2;
+	R = (uint64_t)ts.sec * 1000000000ULL + (uint64_t)ts.nsec;
+	m = p->cmult[c];
+	/* R is known to +-half the round trip (a forwarded call: ~1 us on
+	 * hardware, ~100 us under TCG). Below that, an offset is noise. */
+	half = (int64_t)((((unsigned __int128)(t2 - t1) * m) >> 32) / 2);
+	/* The rate over the whole run, once that baseline makes it good to
+	 * 10 ppm (REALTIME may have jumped: then keep the rate). */
+	if (R > p->first_ns[c] && tm > p->first_tsc[c] && (R - p->first_ns[c]) / 100000 > (uint64_t)half &&
+	    (R - p->first_ns[c]) / (tm - p->first_tsc[c]) < (1ULL << 31))
+		m = ratio32(R - p->first_ns[c], tm - p->first_tsc[c]);
+
+	__atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL); /* odd: readers wait */
+	t = rdtsc_ordered();
+	cur = clock__at(c, t);
+	/* ROS time now, extrapolated from the sample with the rate. */
+	off = (int64_t)(R + (((unsigned __int128)(t - tm) * m) >> 32)) - (int64_t)cur;
+	corr = 0;
+	if (c == 0 && (off > STEP_NS || off < -STEP_NS)) {
+		cur += (uint64_t)off; /* a REALTIME jump: step, as Linux does */
+		p->first_tsc[c] = t;
+		p->first_ns[c] = cur;
+	} else if (off > half || off < -half) {
+		if (off > 1000000000LL)
+			off = 1000000000LL;
+		if (off < -1000000000LL)
+			off = -1000000000LL;
+		corr = off * 4294967296LL / (int64_t)p->period; /* |off| <= 1e9: fits 63 bits */
+		if (corr < -(int64_t)(m / 2))
+			corr = -(int64_t)(m / 2); /* never slower than half speed: monotonic */
+	}
+	p->base_tsc[c] = t;
+	p->base_ns[c] = cur;
+	p->cmult[c] = m;
+	p->corr[c] = corr;
+	__atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* A consistent read of clock c; *tp = the TSC it was taken at. */
+static uint64_t clock__read(int c, uint64_t *tp)
+{
+	volatile struct mv_svc_page *p = SVC;
+	uint32_t s;
+	uint64_t ns;
+
+	for (;;) {
+		s = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+		*tp = rdtsc_ordered();
+		ns = clock__at(c, *tp);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(s & 1) && __atomic_load_n(&p->seq, __ATOMIC_RELAXED) == s)
+			return ns;
+		__asm__ volatile("pause");
+	}
+}
+
+/* Clock c (MV_SVC_CLOCKS order) in ns. */
+uint64_t svc__ns(int c)
+{
+	volatile struct mv_svc_page *p = SVC;
+	uint64_t t, ns = clock__read(c, &t);
+
+	if (p->period && t > p->next_tsc[c]) {
+		clock__reanchor(c);
+		ns = clock__read(c, &t);
+	}
+	return ns;
+}
