@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -100,6 +101,10 @@ void override__setup(struct mv_vm *vm, struct mv_vcpu *v)
 	/* The clock needs guest TSC == host TSC (cpu__sync_tsc). */
 	if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &tsc) == 0 && (s->tsc_khz = override__tsc_khz(vm, v))) {
 		s->mult = (1000000ULL << 32) / s->tsc_khz;
+		/* Tests only: a nominal rate off by N ppm, which re-anchoring must absorb. */
+		const char *skew = getenv("MV_TEST_CLOCK_SKEW_PPM");
+		if (skew && *skew)
+			s->mult = (uint64_t)((int64_t)s->mult + (int64_t)s->mult / 1000000 * strtol(skew, NULL, 10));
 		s->period = s->tsc_khz * MV_REANCHOR_MS;
 		for (int c = 0; c < MV_SVC_CLOCKS; c++) {
 			override__anchor(clocks[c], &s->base_tsc[c], &s->base_ns[c]);

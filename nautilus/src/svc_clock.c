@@ -4,7 +4,7 @@
  *
  * Re-anchoring: about once a second (per clock, on a read) one forwarded
  * clock_gettime measures the ROS clock again. The rate becomes the one over
- * the whole run since the first anchor (once that is good to 10 ppm), and an
+ * the whole run since the first anchor (once that is surely better), and an
  * offset larger than the measurement's own uncertainty (half the forwarded
  * round trip) is worked off over the next second by a correction that then
  * stops: the clock stays
@@ -85,11 +85,16 @@ static void clock__reanchor(int c)
 	/* R is known to +-half the round trip (a forwarded call: ~1 us on
 	 * hardware, ~100 us under TCG). Below that, an offset is noise. */
 	half = (int64_t)((((unsigned __int128)(t2 - t1) * m) >> 32) / 2);
-	/* The rate over the whole run, once that baseline makes it good to
-	 * 10 ppm (REALTIME may have jumped: then keep the rate). */
-	if (R > p->first_ns[c] && tm > p->first_tsc[c] && (R - p->first_ns[c]) / 100000 > (uint64_t)half &&
-	    (R - p->first_ns[c]) / (tm - p->first_tsc[c]) < (1ULL << 31))
-		m = ratio32(R - p->first_ns[c], tm - p->first_tsc[c]);
+	/* The rate over the whole run is off by at most half / el. Take it when
+	 * that bound is under 10 ppm, or when the current rate is off by more
+	 * than twice the bound (then it is surely the better one). REALTIME may
+	 * have jumped since the first anchor: then keep the rate. */
+	if (R > p->first_ns[c] && tm > p->first_tsc[c] && (R - p->first_ns[c]) / (tm - p->first_tsc[c]) < (1ULL << 31)) {
+		uint64_t el = R - p->first_ns[c], ml = ratio32(el, tm - p->first_tsc[c]);
+		uint64_t diff = ml > m ? ml - m : m - ml;
+		if (el / 100000 > (uint64_t)half || (unsigned __int128)diff * el > (unsigned __int128)2 * m * (uint64_t)half)
+			m = ml;
+	}
 
 	__atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL); /* odd: readers wait */
 	t = rdtsc_ordered();

@@ -144,6 +144,13 @@ for (const v of ['', '-static']) {
     t.log(c.output.match(/^mode: max .*$/m)?.[0] ?? '');
   });
 
+  test.serial(`t_ov_clock${v}: a TSC rate 500 ppm off is re-anchored: still within 1 ms over 10 s`, async (t) => {
+    const c = await getCase(t, `ov-clock-skew${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^clock: 10 s, \d+ comparisons with the ROS clock, monotonic: yes, within 1 ms: yes$/m);
+    t.log(c.output.match(/^mode: max .*$/m)?.[0] ?? '');
+  });
+
   test.serial(`t_ov_malloc${v}: arena blocks freed and realloc'ed after main, in the ROS`, async (t) => {
     const c = await getCase(t, `ov-malloc${v}`);
     t.regex(c.output, /^atexit: frees and realloc after main: ok$/m);
