@@ -95,6 +95,7 @@ static void svc_printk(const char *s, size_t n)
 	while (n) {
 		size_t k = n < sizeof cp->text ? n : sizeof cp->text;
 		memcpy(cp->text, s, k);
+		svc__regs_in_kernel(cp);
 		hc__call(MV_OP_CONSOLE, (uint64_t)cp->text, k);
 		s += k;
 		n -= k;

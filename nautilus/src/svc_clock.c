@@ -71,6 +71,7 @@ static void clock__reanchor(int c)
 		return; /* another vCPU is at it */
 	t1 = rdtsc_ordered();
 	p->next_tsc[c] = t1 + p->period; /* success or not: one try per period */
+	svc__regs_in_kernel(cp);
 	cp->arg[2] = (uint64_t)&ts;
 	int64_t rc = hc__call(MV_OP_SYSCALL, NR_CLOCK_GETTIME, (uint64_t)clock_ids[c]);
 	t2 = rdtsc_ordered();

@@ -93,6 +93,14 @@ void syscall__init(void);
 void svc__init(void);
 /* svc_clock.c: clock c of the service page (MV_SVC_CLOCKS order) in ns. */
 uint64_t svc__ns(int c);
+/* Before a hypercall made by a service (not by a program SYSCALL or fault):
+ * the call page's regs must not describe a program context the VMM could
+ * resume or deliver a signal into, so they point into Nautilus (upper half). */
+static inline void svc__regs_in_kernel(struct mv_call_page *cp)
+{
+	__builtin_memset(&cp->regs, 0, sizeof cp->regs);
+	cp->regs.rip = (uint64_t)&svc__init;
+}
 
 /* entry.S */
 extern char nk_syscall_entry[];
