@@ -90,7 +90,7 @@ function guestRun() {
 }
 
 function readdirOv(): string[] {
-  return ['clock', 'ident', 'malloc', 'user'].flatMap((n) => [`t_ov_${n}`, `t_ov_${n}-static`]);
+  return ['clock', 'ident', 'malloc', 'user', 'signal'].flatMap((n) => [`t_ov_${n}`, `t_ov_${n}-static`]);
 }
 
 async function getCase(t: import('ava').ExecutionContext, name: string): Promise<Case> {
@@ -149,6 +149,13 @@ for (const v of ['', '-static']) {
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^clock: 10 s, \d+ comparisons with the ROS clock, monotonic: yes, within 1 ms: yes$/m);
     t.log(c.output.match(/^mode: max .*$/m)?.[0] ?? '');
+  });
+
+  test.serial(`t_ov_signal${v}: a 1 ms timer's handler runs all through overridden calls`, async (t) => {
+    const c = await getCase(t, `ov-signal${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^PASS t_ov_signal$/m);
+    t.regex(c.output, /^mode: hrt, \d+ timer signals handled$/m);
   });
 
   test.serial(`t_ov_malloc${v}: arena blocks freed and realloc'ed after main, in the ROS`, async (t) => {

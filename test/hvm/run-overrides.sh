@@ -17,6 +17,7 @@ for s in "" -static; do
 	run "ov-clock-native$s" env MV_DISABLE=1 "$D/t_ov_clock$s" 2
 	# A TSC rate 500 ppm off KVM's figure (5 ms over 10 s): re-anchoring keeps it within 1 ms.
 	run "ov-clock-skew$s" env MV_TEST_CLOCK_SKEW_PPM=500 "$D/t_ov_clock$s" "$S"
+	run "ov-signal$s" "$D/t_ov_signal$s"
 	for t in ident malloc user; do
 		run "ov-$t$s" "$D/t_ov_$t$s"
 		run "ov-$t-native$s" env MV_DISABLE=1 "$D/t_ov_$t$s"
