@@ -18,14 +18,27 @@
 #define STEP_NS 100000000LL /* REALTIME: a larger offset is a jump; step */
 
 struct k_timespec { int64_t sec, nsec; };
+struct k_timeval { int64_t sec, usec; };
+#define NS 1000000000ull
 
 static const int clock_ids[MV_SVC_CLOCKS] = { 0, 1, 4, 7 }; /* REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME */
 
-/* Ordered like the vDSO's: not executed before the loads above it. */
+/* The re-anchoring side: not executed before the seq update above it. */
 static inline uint64_t rdtsc_ordered(void)
 {
 	uint32_t lo, hi;
 	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Readers: no lfence (it cost ~40% of a read under TCG). A TSC read that
+ * runs early meets new parameters at most as d < 0, clamped to the anchor
+ * (never backwards); one that runs late is off by cycles times a rate
+ * change of ppm: far below a nanosecond. */
+static inline uint64_t rdtsc_plain(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
 	return (uint64_t)hi << 32 | lo;
 }
 
@@ -133,7 +146,7 @@ static uint64_t clock__read(int c, uint64_t *tp)
 
 	for (;;) {
 		s = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
-		*tp = rdtsc_ordered();
+		*tp = rdtsc_plain();
 		ns = clock__at(c, *tp);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (!(s & 1) && __atomic_load_n(&p->seq, __ATOMIC_RELAXED) == s)
@@ -142,8 +155,9 @@ static uint64_t clock__read(int c, uint64_t *tp)
 	}
 }
 
-/* Clock c (MV_SVC_CLOCKS order) in ns. */
-uint64_t svc__ns(int c)
+/* Clock c (MV_SVC_CLOCKS order) in ns. Static: inlined into the services
+ * below (a call under TCG is a translation-block lookup). */
+static uint64_t svc__ns(int c)
 {
 	volatile struct mv_svc_page *p = SVC;
 	uint64_t t, ns = clock__read(c, &t);
@@ -153,4 +167,65 @@ uint64_t svc__ns(int c)
 		ns = clock__read(c, &t);
 	}
 	return ns;
+}
+
+/* Linux clock ids -> anchors. The _COARSE clocks lag by up to a tick (more
+ * under TCG): they stay the vDSO's, which reads them without an exit. */
+static int svc__anchor(int clk)
+{
+	switch (clk) {
+	case 0: return 0;         /* REALTIME */
+	case 1: return 1;         /* MONOTONIC */
+	case 4: return 2;         /* MONOTONIC_RAW */
+	case 7: return 3;         /* BOOTTIME */
+	default: return -1;       /* CPU-time and other clocks: forwarded */
+	}
+}
+
+int svc_clock_gettime(int clk, struct k_timespec *ts)
+{
+	int c = svc__anchor(clk);
+	uint64_t ns;
+
+	if (c < 0 || !ts)
+		return -1;
+	ns = svc__ns(c);
+	ts->sec = (int64_t)(ns / NS);
+	ts->nsec = (int64_t)(ns % NS);
+	return 0;
+}
+
+int svc_gettimeofday(struct k_timeval *tv)
+{
+	uint64_t ns;
+
+	if (!tv)
+		return -1;
+	ns = svc__ns(0);
+	tv->sec = (int64_t)(ns / NS);
+	tv->usec = (int64_t)(ns % NS / 1000);
+	return 0;
+}
+
+int64_t svc_time(void)
+{
+	return (int64_t)(svc__ns(0) / NS);
+}
+
+/* Sleeps up to spin_max_ns spin on the TSC clock (no exit); longer ones,
+ * and invalid requests (for the EINVAL), are forwarded. */
+int svc_nanosleep(const struct k_timespec *req)
+{
+	uint64_t want, until;
+
+	if (!req || req->sec < 0 || req->nsec < 0 || req->nsec >= (int64_t)NS ||
+	    (uint64_t)req->sec > SVC->spin_max_ns / NS)
+		return -1;
+	want = (uint64_t)req->sec * NS + (uint64_t)req->nsec;
+	if (want > SVC->spin_max_ns)
+		return -1;
+	until = svc__ns(1) + want;
+	while (svc__ns(1) < until)
+		__asm__ volatile("pause");
+	return 0;
 }

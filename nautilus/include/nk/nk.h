@@ -91,8 +91,13 @@ void syscall__init(void);
 
 /* svc.c: the service page's fn[] (overrides), when the VMM set it up. */
 void svc__init(void);
-/* svc_clock.c: clock c of the service page (MV_SVC_CLOCKS order) in ns. */
-uint64_t svc__ns(int c);
+/* svc_clock.c: the clock services (fn[] entries; see mv/abi.h for types). */
+struct k_timespec;
+struct k_timeval;
+int svc_clock_gettime(int clk, struct k_timespec *ts);
+int svc_gettimeofday(struct k_timeval *tv);
+int64_t svc_time(void);
+int svc_nanosleep(const struct k_timespec *req);
 /* Before a hypercall made by a service (not by a program SYSCALL or fault):
  * the call page's regs must not describe a program context the VMM could
  * resume or deliver a signal into, so they point into Nautilus (upper half). */
