@@ -126,6 +126,10 @@ int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
 __attribute__((noreturn)) void thread__exit(struct mv_vcpu *v, int status);
 void mv__pin_vcpu(int id);
 
+/* override.c: the service page (overrides) */
+void override__setup(struct mv_vm *vm, struct mv_vcpu *v);
+void override__thread(struct mv_vcpu *v);
+
 /* hypercall.c */
 void hypercall__dispatch(struct mv_vcpu *v);
 

@@ -106,6 +106,7 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	bi->envp = (uint64_t)envp;
 	bi->stack_top = ((uint64_t)__builtin_frame_address(0) - MV_PARTNER_STACK) & ~15ULL;
 	bi->fs_base = fs;
+	override__setup(vm, v);
 	rc = vcpu__run(v);
 	if (rc >= 0) {
 		signal__release(vm);

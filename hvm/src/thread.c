@@ -150,6 +150,7 @@ void thread__partner_main(struct mv_vcpu *v)
 	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	signal__thread_start(v);
 	mv__pin_vcpu(v->id);
+	override__thread(v);
 	vcpu__run(v); /* returns only if the boot failed: a thread never returns to the VMM */
 	mv__log("mv: vCPU %d for a new thread did not start: %s\n", v->id,
 		v->probe_error[0] ? v->probe_error : "exit from a thread vCPU");

@@ -56,6 +56,7 @@ __attribute__((noreturn)) void nk_main(const struct mv_boot_info *bi)
 	percpu__init(bi);
 	cpu__init(bi);
 	syscall__init();
+	svc__init();
 	if (bi->flags & MV_BOOT_VERBOSE)
 		kprintf("%s: vcpu %u of %u, heap %lx+%lx, vmm %s\n", nk_version, bi->vcpu_id,
 			bi->nr_vcpus, bi->heap_start, bi->heap_size, bi->vmm_version);

@@ -23,6 +23,8 @@ export interface Manifest {
   hrt: { require: boolean; cpus: string };
   /** An upstream source to build instead of the package directory's own files. */
   source: { debian: string } | null;
+  /** Functions served HRT-natively (mv-cc --mv-override=NAME; hvm/README.md "Overrides"). */
+  overrides: string[];
 }
 
 export const manifestSchema = {
@@ -63,6 +65,7 @@ export const manifestSchema = {
       properties: { debian: { type: 'string', minLength: 1, description: 'Debian source package to fetch, patch and build in (e.g. "lua5.4")' } },
       description: 'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
     },
+    overrides: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]' },
   },
 } as const;
 
@@ -115,5 +118,6 @@ export function loadManifest(dir: string): Manifest {
     builder: (raw.builder as Manifest['builder'] | undefined) ?? 'host',
     hrt: { require: hrt.require ?? false, cpus: hrt.cpus ?? '' },
     source: (raw.source as Manifest['source'] | undefined) ?? null,
+    overrides: (raw.overrides as string[] | undefined) ?? [],
   };
 }

@@ -16,6 +16,8 @@ export const msg = {
     new MvError('manifest', `${file}: ${where} ${reason}`, 'see the manifest reference in README.md'),
   noBuildCommand: (dir: string) =>
     new MvError('package', `${dir} has no Makefile and its manifest names no "build" command`, 'add a Makefile, or set "build" in mv-image.json'),
+  unknownOverride: (name: string, known: string[]) =>
+    new MvError('manifest', `unknown override "${name}" in "overrides" (known: ${known.join(', ')})`, 'remove it or pick a name that mv-cc --mv-list-overrides prints'),
   buildFailed: (cmd: string, status: number | null, output: string) =>
     new MvError('package', `build command "${cmd}" failed with status ${status}`, 'fix the build errors shown above', 1, output),
   entryMissing: (path: string) =>

@@ -2,6 +2,7 @@
 // shared libraries (resolved like ldd, interpreter included) and the manifest's extra files.
 // The build runs in a copy of the package directory, so the user's tree stays clean and the
 // cache key (a hash of the tree, manifest and toolchain) stays stable.
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
@@ -36,11 +37,21 @@ export function checkPackageDir(dir: string): void {
   if (!statSync(dir).isDirectory()) throw msg.notADirectory(dir);
 }
 
+/** The manifest's overrides must be names mv-cc knows (it would fail the link otherwise, with
+ *  its own line buried in the build log): the toolchain's own list, before anything is built. */
+function checkOverrides(manifest: Manifest, toolchain: Toolchain): void {
+  if (!manifest.overrides.length || !existsSync(toolchain.CC)) return;
+  const known = execFileSync(toolchain.CC, ['--mv-list-overrides'], { encoding: 'utf8' }).split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
+  const bad = manifest.overrides.find((o) => !known.includes(o));
+  if (bad) throw msg.unknownOverride(bad, known);
+}
+
 export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain, runner: Runner = hostRunner): Promise<PackageArtifact> {
   checkPackageDir(dir);
   runner.requireTools('package');
   if (!manifest.build && !existsSync(join(dir, manifest.entry))) throw msg.noBuildCommand(dir);
   for (const f of manifest.files) if (!existsSync(join(dir, f.src))) throw msg.extraFileMissing(f.src);
+  checkOverrides(manifest, toolchain);
   // With an upstream source the build runs in (a copy of) the unpacked tree; "files" still come
   // from the package directory, whose tree hash covers them (hashTree follows symlinks).
   const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
@@ -54,7 +65,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
     try {
       if (manifest.build) {
         progress.note(manifest.build);
-        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env: { CC: toolchain.CC, CXX: toolchain.CXX }, dirs: [work], inputs: toolchainInputs(toolchain) });
+        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env: { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) }, dirs: [work], inputs: toolchainInputs(toolchain) });
         if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
       }
       const entry = join(work, manifest.entry);

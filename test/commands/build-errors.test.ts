@@ -67,6 +67,12 @@ test('an extra file that does not exist', (t) => {
   failsWith(t, [pkg({ Makefile: 'all:\n', 'mv-image.json': '{"files": ["missing.txt"]}' })], /extra file missing.txt listed in "files" does not exist/);
 });
 
+test('an unknown override names the known ones, before anything is built', (t) => {
+  const r = failsWith(t, [pkg({ Makefile: 'all:\n\t@echo BUILD-RAN\n', 'mv-image.json': '{"overrides": ["clock_gettime", "frobnicate"]}' })],
+    /^mv-image: manifest: unknown override "frobnicate" in "overrides" \(known: clock_gettime, .*malloc.*\) \(fix: /);
+  t.notRegex(r.stdout + r.stderr, /BUILD-RAN/);
+});
+
 test('a missing host tool names its Debian package', (t) => {
   const bin = tempDir('mv-path-');
   symlinkSync(process.execPath, join(bin, 'node'));

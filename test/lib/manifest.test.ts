@@ -16,7 +16,7 @@ function pkg(manifest?: unknown, makefile = true): string {
 test('a directory with only a Makefile gets every default', (t) => {
   t.deepEqual(loadManifest(pkg()), {
     name: 'my-pkg', build: 'make', entry: 'my-pkg', args: [], env: {}, files: [], cmdline: '',
-    kernel: 'debian', onExit: 'poweroff', builder: 'host', hrt: { require: false, cpus: '' }, source: null,
+    kernel: 'debian', onExit: 'poweroff', builder: 'host', hrt: { require: false, cpus: '' }, source: null, overrides: [],
   });
 });
 
@@ -39,6 +39,7 @@ const bad: [string, unknown, RegExp][] = [
   ['bad builder', { builder: 'podman' }, /builder must be equal to one of the allowed values/],
   ['bad name', { name: '../evil' }, /name must match pattern/],
   ['relative dest', { files: [{ src: 'a', dest: 'etc/a' }] }, /files.0.dest must match pattern/],
+  ['an override that is not a C name', { overrides: ['clock gettime'] }, /overrides.0 must match pattern/],
   ['malformed JSON', '{"name": "x",}', /is not valid JSON/],
   ['not an object', '[1,2]', /must be a JSON object/],
 ];

@@ -12,6 +12,7 @@
  *        0x0000_1000| boot-info block (mv_boot_info) |   never visible in the
  *        0x0000_2000| call pages, 1 per vCPU (4 KiB) |   user half)
  *                   |   ... MV_MAX_VCPUS pages       |
+ *        0x0009_0000| HRT services page (overrides)  |
  *        0x0010_0000| Nautilus ELF image (PT_LOADs)  |
  *        0x0080_0000| Nautilus heap: per-vCPU stacks |
  *                   |   (IST, syscall), kmalloc      |
@@ -169,6 +170,57 @@ struct mv_boot_info {
 	uint64_t thread_rflags;
 };
 
+/*
+ * HRT services (overrides, hvm/README.md "Overrides"): one page at
+ * MV_SVC_GPA, in the gap between the call pages and the kernel. The VMM
+ * fills the data (clock anchor, identity, arena) before vCPU 0 boots;
+ * Nautilus fills fn[] at boot. Program code in the HRT finds it at the fixed
+ * GVA MV_KERNEL_VBASE + MV_SVC_GPA and calls fn[] directly at CPL 0.
+ * Versioned by its own magic, not MV_ABI_VERSION: a VMM or a Nautilus that
+ * does not know this page leaves magic (or fn[]) zero, and every override
+ * then takes the original (forwarded) path.
+ */
+#define MV_SVC_GPA   MV_U64(0x90000)
+#define MV_SVC_MAGIC MV_U64(0x3143565356544d4d) /* "MMTVSVC1" */
+#define MV_SVC_CLOCKS 4 /* anchors: REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME */
+
+/* fn[] slots (Nautilus entry points, SysV ABI, callable at CPL 0 only). */
+enum mv_svc_fn {
+	MV_SVC_CLOCK_GETTIME, /* int (int clk, struct timespec *) ; -1 = not served */
+	MV_SVC_GETTIMEOFDAY,  /* int (struct timeval *) */
+	MV_SVC_TIME,          /* int64 (void) */
+	MV_SVC_NANOSLEEP,     /* int (const struct timespec *) ; -1 = too long, forward */
+	MV_SVC_SCHED_YIELD,   /* int (void) */
+	MV_SVC_MALLOC,        /* void *(size_t) */
+	MV_SVC_FREE,          /* void (void *) */
+	MV_SVC_MEMALIGN,      /* void *(size_t align, size_t size) */
+	MV_SVC_USABLE_SIZE,   /* size_t (void *) */
+	MV_SVC_PRINTK,        /* void (const char *, size_t) : console */
+	MV_SVC_NFN = 16
+};
+
+struct mv_svc_page {
+	uint64_t magic;
+	uint64_t fn[MV_SVC_NFN];
+	/* Clock c: with d = tsc - base_tsc[c], ns = base_ns[c] + (d * cmult[c]) >> 32
+	 * + (min(d, period) * corr[c]) >> 32. The VMM sets the first anchor;
+	 * Nautilus re-anchors about once a period (svc_clock.c) under seq. */
+	uint64_t tsc_khz;
+	uint64_t mult;   /* nominal ns per cycle << 32, from tsc_khz; 0 = no TSC clock */
+	uint64_t period; /* re-anchor period in cycles (~1 s); 0 = never */
+	uint32_t seq, lock;
+	uint64_t base_tsc[MV_SVC_CLOCKS], base_ns[MV_SVC_CLOCKS], cmult[MV_SVC_CLOCKS];
+	int64_t corr[MV_SVC_CLOCKS];
+	uint64_t first_tsc[MV_SVC_CLOCKS], first_ns[MV_SVC_CLOCKS], next_tsc[MV_SVC_CLOCKS];
+	uint64_t spin_max_ns; /* nanosleep: shorter sleeps spin on the TSC */
+	/* Identity, captured when the VM starts. */
+	int32_t pid, uid, euid, gid, egid, pad;
+	/* The malloc arena: process memory reserved by the VMM (user half). */
+	uint64_t arena_start, arena_size;
+	/* TID of each vCPU's partner: the HRT thread's gettid(). */
+	int32_t tid[MV_MAX_VCPUS];
+};
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(__builtin_offsetof(struct mv_call_page, op) == MV_CP_OP, "call page layout");
 _Static_assert(__builtin_offsetof(struct mv_call_page, flags) == MV_CP_FLAGS, "call page layout");
@@ -179,6 +231,8 @@ _Static_assert(sizeof(struct mv_boot_info) <= 4096, "boot info fits a page");
 _Static_assert(sizeof(struct mv_call_page) <= MV_CP_BOOTINFO_OFF &&
 	       MV_CP_BOOTINFO_OFF + sizeof(struct mv_boot_info) <= 4096, "thread boot info fits the call page");
 _Static_assert(MV_CALLPAGE_GPA + MV_MAX_VCPUS * 4096 <= MV_KERNEL_GPA, "call pages below the kernel");
+_Static_assert(MV_CALLPAGE_GPA + MV_MAX_VCPUS * 4096 <= MV_SVC_GPA && MV_SVC_GPA + 4096 <= MV_KERNEL_GPA &&
+	       sizeof(struct mv_svc_page) <= 4096, "service page in the gap below the kernel");
 #endif
 
 #endif /* !__ASSEMBLER__ */

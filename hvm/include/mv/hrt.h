@@ -4,6 +4,7 @@
 #ifndef MV_HRT_H
 #define MV_HRT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -23,6 +24,32 @@ int mv_irq_enable(void);
 
 /* libmv and the embedded Nautilus version strings. */
 const char *mv_version(void);
+
+/* Overrides (mv-cc --mv-override=NAME; hvm/README.md "Overrides").
+ * How many calls to NAME were served HRT-natively (all threads; readable
+ * anywhere, e.g. after main's calls); -1 for a name with no counter. Names:
+ * clock_gettime gettimeofday time getpid gettid getuid sched_yield nanosleep
+ * malloc free calloc realloc posix_memalign aligned_alloc, and "user" (the
+ * sum of all user overrides). */
+long mv_override_count(const char *name);
+void mv_override_reset(void);
+
+/* The API for user overrides (mv-cc --mv-user-override=NAME makes calls to
+ * NAME go to your mv_hrt_NAME in the HRT, to the original elsewhere).
+ * mv_hrt_NAME runs at CPL 0 on the caller's stack, IRQs off. It may call
+ * ordinary code (no system call costs an exit more than elsewhere) and: */
+/* printf-style console output; in the HRT through Nautilus (one hypercall,
+ * no forwarded write); in the ROS to stderr. Returns the length. */
+int mv_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* HRT memory: the malloc arena (no exit per call); NULL in the ROS or when
+ * the arena is not set up. mv_hrt_free works anywhere. */
+void *mv_hrt_alloc(size_t n);
+void mv_hrt_free(void *p);
+/* CLOCK_MONOTONIC in ns from the TSC in the HRT (no exit); the vDSO elsewhere. */
+uint64_t mv_hrt_time_ns(void);
+/* Calls that took mv_hrt_NAME: MV_USER_OVERRIDE_COUNT(NAME). */
+#define MV_USER_OVERRIDE_COUNT(name) (__mv_ov_calls_##name + 0)
+#define MV_DECLARE_USER_OVERRIDE(name) extern uint64_t __mv_ov_calls_##name
 
 #ifdef __cplusplus
 }

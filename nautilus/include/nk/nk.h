@@ -89,6 +89,24 @@ void cpu__init(const struct mv_boot_info *bi);
 /* syscall.c */
 void syscall__init(void);
 
+/* svc.c: the service page's fn[] (overrides), when the VMM set it up. */
+void svc__init(void);
+/* svc_clock.c: the clock services (fn[] entries; see mv/abi.h for types). */
+struct k_timespec;
+struct k_timeval;
+int svc_clock_gettime(int clk, struct k_timespec *ts);
+int svc_gettimeofday(struct k_timeval *tv);
+int64_t svc_time(void);
+int svc_nanosleep(const struct k_timespec *req);
+/* Before a hypercall made by a service (not by a program SYSCALL or fault):
+ * the call page's regs must not describe a program context the VMM could
+ * resume or deliver a signal into, so they point into Nautilus (upper half). */
+static inline void svc__regs_in_kernel(struct mv_call_page *cp)
+{
+	__builtin_memset(&cp->regs, 0, sizeof cp->regs);
+	cp->regs.rip = (uint64_t)&svc__init;
+}
+
 /* entry.S */
 extern char nk_syscall_entry[];
 extern uint64_t nk_vectors[256];

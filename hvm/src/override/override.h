@@ -1,0 +1,53 @@
+/* override.h - shared by libmv (override.c) and the wrappers (ov.c, linked
+ * into the program as build/override/ov_NAME.o): override ids, the per-vCPU call
+ * counters, the arena range. See hvm/README.md "Overrides". */
+#ifndef MV_OVERRIDE_H
+#define MV_OVERRIDE_H
+#include <stdint.h>
+#include <mv/abi.h>
+
+/* One counter per override name (mv-cc --mv-list-overrides). */
+enum mv_ov {
+	MV_OV_CLOCK_GETTIME, MV_OV_GETTIMEOFDAY, MV_OV_TIME, MV_OV_GETPID, MV_OV_GETTID,
+	MV_OV_GETUID, MV_OV_SCHED_YIELD, MV_OV_NANOSLEEP, MV_OV_MALLOC, MV_OV_FREE,
+	MV_OV_CALLOC, MV_OV_REALLOC, MV_OV_POSIX_MEMALIGN, MV_OV_ALIGNED_ALLOC, MV_OV_USER,
+	MV_OV_N
+};
+#define MV_OV_NAMES "clock_gettime", "gettimeofday", "time", "getpid", "gettid", "getuid", \
+	"sched_yield", "nanosleep", "malloc", "free", "calloc", "realloc", "posix_memalign", \
+	"aligned_alloc", "user"
+
+/* Calls served in the HRT, per vCPU (no shared cache line on the hot path). */
+extern uint64_t mv__ov_counts[MV_MAX_VCPUS][MV_OV_N];
+/* The malloc arena in process memory ([base, base + size)), 0 when none. */
+extern uint64_t mv__ov_arena_base, mv__ov_arena_size;
+
+#define MV_OV_SVC ((volatile struct mv_svc_page *)(MV_KERNEL_VBASE + MV_SVC_GPA))
+
+static inline int mv__ov_in_hrt(void)
+{
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	return (cs & 3) == 0;
+}
+
+/* Only in the HRT (GS is Nautilus's per-vCPU block there). */
+static inline void mv__ov_count(int ov)
+{
+	uint32_t id;
+	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
+	mv__ov_counts[id & (MV_MAX_VCPUS - 1)][ov]++;
+}
+
+/* fn[i] of the service page, or 0. Only in the HRT: the page is not mapped
+ * in the process. */
+static inline void *mv__ov_fn(int i)
+{
+	return (void *)MV_OV_SVC->fn[i];
+}
+
+static inline int mv__ov_arena_owns(const void *p)
+{
+	return (uint64_t)p - mv__ov_arena_base < mv__ov_arena_size;
+}
+#endif
