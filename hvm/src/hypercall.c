@@ -35,6 +35,12 @@ static void hc__page_fault(struct mv_vcpu *v)
 		cp->ret = 0;
 		return;
 	}
+	if (rc != -EFAULT) {
+		/* The process has the page; the VMM could not give it to the HRT. */
+		char what[96];
+		snprintf(what, sizeof what, "cannot map process memory into the HRT (%s; VMM limit or bug)", strerror(-rc));
+		report__die(v, what, &cp->regs, SIGSEGV);
+	}
 	pthread_mutex_lock(&v->vm->mem_lock);
 	int code = mem__vma_find(v->vm, cp->arg[0]) ? SEGV_ACCERR : SEGV_MAPERR;
 	pthread_mutex_unlock(&v->vm->mem_lock);

@@ -63,6 +63,11 @@ int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa)
 		.slot = (uint32_t)vm->nchunks + 1, .guest_phys_addr = vm->gpa_next,
 		.memory_size = MV_CHUNK_SIZE, .userspace_addr = cva,
 	};
+	/* The last page of the user half is never a user page, and KVM refuses
+	 * a slot that reaches it (access_ok against TASK_SIZE_MAX) unless the
+	 * kernel has 5-level paging: the top chunk stops one page short. */
+	if (cva + MV_CHUNK_SIZE > MV_USER_TOP - MV_PAGE)
+		r.memory_size = MV_USER_TOP - MV_PAGE - cva;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return -errno;
 	c = &vm->chunks[vm->nchunks];
@@ -331,6 +336,7 @@ int mem__handle_fault(struct mv_vcpu *v, uint64_t addr, uint64_t err)
 	struct mv_vm *vm = v->vm;
 	const struct mv_vma *m = mem__vma_find(vm, addr);
 	uint64_t lo, hi;
+	int rc;
 
 	vm->nr_faults++;
 	if (!mem__permits(m, err)) {
@@ -347,8 +353,8 @@ int mem__handle_fault(struct mv_vcpu *v, uint64_t addr, uint64_t err)
 		lo = m->start;
 	if (hi > m->end)
 		hi = m->end;
-	if (pt__map_range(vm, lo, hi, m->prot) < 0)
-		return -ENOMEM;
+	if ((rc = pt__map_range(vm, lo, hi, m->prot)) < 0)
+		return rc == -EFAULT ? -ENOMEM : rc; /* -EFAULT means "no mapping" to the caller */
 	/* A fault on a present PTE (err bit 0) means we upgraded a live entry. */
 	if (err & 1)
 		v->cp->flags |= MV_CALL_FLUSH_TLB;

@@ -150,6 +150,10 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 			APPEND("mv:   address 0x%016lx (%s%s)\n", (unsigned long)r->cr2,
 			       m ? "mapped, but not for a " : "no mapping in the process",
 			       m ? ((r->error_code & 2) ? "write" : (r->error_code & 16) ? "fetch" : "read") : "");
+			if (m)
+				APPEND("mv:   mapping 0x%lx-0x%lx %c%c%c\n", (unsigned long)m->start, (unsigned long)m->end,
+				       m->prot & MV_PROT_R ? 'r' : '-', m->prot & MV_PROT_W ? 'w' : '-',
+				       m->prot & MV_PROT_X ? 'x' : '-');
 		}
 		APPEND("mv:   rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", (unsigned long)r->rax,
 		       (unsigned long)r->rbx, (unsigned long)r->rcx, (unsigned long)r->rdx);

@@ -4,6 +4,7 @@
  *   ./t_mmap text-write writes to the program's own text: SIGSEGV (139)
  *   ./t_mmap unmapped   reads a page after munmap: SIGSEGV (139) */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -100,5 +101,17 @@ int main(int argc, char **argv)
 	x[1] = 43; /* self-modifying: write then run again */
 	CHECK(((int (*)(void))(void *)x)() == 43);
 	munmap(x, PG);
+	/* The last GiB of the user half (where the stack often lands): its
+	 * memslot must stop short of the top page, or a 4-level-paging kernel's
+	 * KVM refuses it. The highest page a process can map: */
+	char *top = mmap((void *)(0x7ffffffff000UL - 2 * PG), PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	int top_ok = top == MAP_FAILED && errno == EEXIST; /* the stack has it (one line either way) */
+	if (top != MAP_FAILED) {
+		top[PG - 1] = 42;
+		top_ok = top[PG - 1] == 42;
+		munmap(top, PG);
+	}
+	CHECK(top_ok);
 	DONE("t_mmap");
 }
