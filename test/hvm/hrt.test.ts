@@ -4,36 +4,15 @@
 // a second boot without SVM checks the no-KVM fallback. Each C program checks itself and prints
 // PASS/FAIL; here we assert its status and the lines that matter.
 import test from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInGuest, GuestResult } from '../../src/harness/guest';
+import { buildC as build, Case, parseCases, repo } from './cases';
 
-const repo = join(__dirname, '..', '..', '..');
 const tdir = join(repo, 'test', 'hvm');
 const bdir = join(tdir, 'build');
 
-interface Case { output: string; status: number }
-
-
-function parseCases(output: string): Map<string, Case> {
-  const cases = new Map<string, Case>();
-  let name: string | undefined;
-  let lines: string[] = [];
-  for (const raw of output.split('\n')) {
-    const line = raw.replace(/\r$/, '');
-    const b = line.match(/^=== BEGIN (\S+)$/);
-    const e = line.match(/^=== END (\S+) (\d+)$/);
-    if (b) { name = b[1]; lines = []; continue; }
-    if (e && e[1] === name) { cases.set(name, { output: lines.join('\n'), status: Number(e[2]) }); name = undefined; continue; }
-    if (name !== undefined) lines.push(line);
-  }
-  return cases;
-}
-
-function build(): void {
-  for (const dir of ['nautilus', 'hvm', 'test/hvm']) execFileSync('make', ['-s', '-j2', '-C', join(repo, dir)], { stdio: 'pipe' });
-}
 
 function guestFiles() {
   const hvm = join(repo, 'hvm', 'build');

@@ -9,34 +9,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInGuest, GuestResult } from '../../src/harness/guest';
+import { buildC as build, Case, parseCases, repo } from './cases';
 
-const repo = join(__dirname, '..', '..', '..');
 const tdir = join(repo, 'test', 'hvm');
 const bdir = join(tdir, 'build');
 const mvcc = join(repo, 'hvm', 'toolchain', 'mv-cc');
 const KNOWN = ['clock_gettime', 'gettimeofday', 'time', 'getpid', 'gettid', 'getuid', 'sched_yield', 'nanosleep', 'malloc'];
 
-interface Case { output: string; status: number }
-
-// The same framing as run-all.sh (hrt.test.ts has its own copy; kept small on purpose).
-function parseCases(output: string): Map<string, Case> {
-  const cases = new Map<string, Case>();
-  let name: string | undefined;
-  let lines: string[] = [];
-  for (const raw of output.split('\n')) {
-    const line = raw.replace(/\r$/, '');
-    const b = line.match(/^=== BEGIN (\S+)$/);
-    const e = line.match(/^=== END (\S+) (\d+)$/);
-    if (b) { name = b[1]; lines = []; continue; }
-    if (e && e[1] === name) { cases.set(name, { output: lines.join('\n'), status: Number(e[2]) }); name = undefined; continue; }
-    if (name !== undefined) lines.push(line);
-  }
-  return cases;
-}
-
-function build(): void {
-  for (const dir of ['nautilus', 'hvm', 'test/hvm']) execFileSync('make', ['-s', '-j2', '-C', join(repo, dir)], { stdio: 'pipe' });
-}
 
 test.before(build);
 
