@@ -120,16 +120,17 @@ void override__setup(struct mv_vm *vm, struct mv_vcpu *v)
 	s->euid = (int32_t)mv__raw_syscall(SYS_geteuid, 0, 0, 0, 0, 0, 0);
 	s->gid = (int32_t)mv__raw_syscall(SYS_getgid, 0, 0, 0, 0, 0, 0);
 	s->egid = (int32_t)mv__raw_syscall(SYS_getegid, 0, 0, 0, 0, 0, 0);
-	s->tid[v->id] = (int32_t)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	s->tid[v->id] = v->tid;
 	override__arena(s);
 	s->magic = MV_SVC_MAGIC;
 }
 
-/* A thread's partner, before its vCPU boots: the HRT thread's gettid(). */
+/* A thread's partner, before its vCPU boots: the HRT thread's gettid() is
+ * its partner's TID (v->tid, set by thread__partner_main). */
 void override__thread(struct mv_vcpu *v)
 {
 	struct mv_svc_page *s = (struct mv_svc_page *)(v->vm->hrt + MV_SVC_GPA);
-	s->tid[v->id & (MV_MAX_VCPUS - 1)] = (int32_t)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	s->tid[v->id & (MV_MAX_VCPUS - 1)] = v->tid;
 }
 
 /* --- <mv/hrt.h>: statistics ---------------------------------------------- */
