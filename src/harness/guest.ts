@@ -1,6 +1,7 @@
 // Runs a shell script inside a booted ROS guest (Debian's kernel + our initramfs + the KVM
 // modules) under QEMU TCG, where TCG's emulated SVM lets kvm_amd create /dev/kvm. The image
-// tests and the HRT tests share this: it is the same kernel stage, init and initramfs as an image.
+// tests and the HRT tests share this: it is the same kernel stage, init and initramfs (with the
+// toolchain's mv-kvmhold) as an image.
 import { readFileSync, statSync } from 'node:fs';
 import { readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
@@ -8,6 +9,7 @@ import { Progress } from '../lib/progress';
 import { renderInit } from '../stages/init';
 import { initramfsStage } from '../stages/initramfs';
 import { kernelStage } from '../stages/kernel';
+import { toolchainStage } from '../stages/toolchain';
 import type { ImageFile } from '../stages/package';
 import { boot, BootResult } from './qemu';
 
@@ -48,8 +50,9 @@ export async function runInGuest(r: GuestRun): Promise<GuestResult> {
   const kernel = await kernelStage(progress);
   const init = renderInit({ hostname: 'mv-guest', modules: kernel.modules, argv: ['/bin/sh', SCRIPT], env: {}, cwd: '/', onExit: 'poweroff' });
   const files = withLibraries(r.files);
+  const toolchain = await toolchainStage(progress);
   const initrd = await initramfsStage({
-    kernel, init, sourceDateEpoch: 0, files,
+    kernel, init, sourceDateEpoch: 0, files, kvmHold: toolchain.kvmHold,
     extra: [{ dest: SCRIPT, data: Buffer.from(r.script), mode: 0o755 }],
   });
   let res: BootResult;

@@ -1,5 +1,5 @@
 // Stage "initramfs": a gzip-compressed newc cpio with ros-initramfs/, busybox, the kernel
-// modules, /init and the program's files. Reproducible: sorted entries, fixed owners, inodes and
+// modules, /init, mv-kvmhold and the program's files. Reproducible: sorted entries, fixed owners, inodes and
 // mtimes (SOURCE_DATE_EPOCH), and a gzip stream without a timestamp.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,9 @@ export interface InitramfsInputs {
   kernel: KernelArtifact;
   init: string;
   files: ImageFile[];
+  /** mv-kvmhold (hvm/src/kvmhold), installed as /sbin/mv-kvmhold: init keeps one idle VM open
+   *  with it, so program starts do not patch kernel text. */
+  kvmHold?: string;
   /** Generated files, given as bytes. */
   extra?: { dest: string; data: Buffer; mode: number }[];
   sourceDateEpoch: number;
@@ -50,6 +53,7 @@ export function initramfsEntries(i: InitramfsInputs): CpioEntry[] {
     { path: 'bin/busybox', type: 'file', data: readFileSync(BUSYBOX), mode: 0o755 },
     { path: 'bin/sh', type: 'symlink', target: 'busybox' },
     { path: 'init', type: 'file', data: Buffer.from(i.init), mode: 0o755 },
+    ...(i.kvmHold ? [{ path: 'sbin/mv-kvmhold', type: 'file', data: readFileSync(i.kvmHold), mode: 0o755 } as CpioEntry] : []),
     ...i.kernel.modules.map((m): CpioEntry => ({ path: m.imagePath, type: 'file', data: readFileSync(m.file), mode: 0o644 })),
     ...i.files.map((f): CpioEntry => ({ path: f.dest, type: 'file', data: readFileSync(f.src), mode: f.mode })),
     ...(i.extra ?? []).map((f): CpioEntry => ({ path: f.dest, type: 'file', data: f.data, mode: f.mode })),

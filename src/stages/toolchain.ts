@@ -15,7 +15,12 @@ import { buildDir, repoPath } from '../lib/paths';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
 
-export interface ToolchainArtifact extends Toolchain { cached: boolean; prefix: string }
+export interface ToolchainArtifact extends Toolchain {
+  cached: boolean;
+  prefix: string;
+  /** The static mv-kvmhold for the image's init (hvm/src/kvmhold). */
+  kvmHold: string;
+}
 
 const SOURCES = ['nautilus', 'hvm'];
 const skipBuildOutputs = (rel: string) => rel === 'build' || rel.endsWith('/build');
@@ -40,5 +45,5 @@ export async function toolchainStage(progress: Progress): Promise<ToolchainArtif
   });
   const prefix = join(dir, 'root');
   if (!existsSync(join(prefix, 'bin', 'mv-cc'))) throw msg.toolchainFailed('make install', 'no bin/mv-cc installed');
-  return { cached: hit, prefix, CC: join(prefix, 'bin', 'mv-cc'), CXX: join(prefix, 'bin', 'mv-c++'), id: `mv-cc ${key}` };
+  return { cached: hit, prefix, CC: join(prefix, 'bin', 'mv-cc'), CXX: join(prefix, 'bin', 'mv-c++'), kvmHold: join(prefix, 'bin', 'mv-kvmhold'), id: `mv-cc ${key}` };
 }

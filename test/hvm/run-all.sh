@@ -10,6 +10,12 @@ run() {
 	"$@" 2>&1
 	echo "=== END $name $?"
 }
+# init holds one idle VM open (mv-kvmhold): its fds are /dev/kvm, the VM and its vCPU.
+echo "=== BEGIN kvmhold"
+for p in /proc/[0-9]*; do
+	[ "$(cat "$p/comm" 2>/dev/null)" = mv-kvmhold ] && echo "mv-kvmhold holds: $(ls -l "$p/fd" | grep -o 'kvm[^ ]*' | sort | tr '\n' ' ')"
+done
+echo "=== END kvmhold 0"
 for s in "" -static; do
 	run "cpl$s" "$D/t_cpl$s"
 	run "args$s" env MV_TEST_VAR=hello "$D/t_args$s" one "two words"

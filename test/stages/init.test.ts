@@ -11,6 +11,7 @@ test('init is valid sh, loads modules, runs the program with quoted args and env
   t.regex(init, /insmod \/lib\/modules\/v\/kvm\.ko/);
   t.regex(init, /grep -qw svm \/proc\/cpuinfo && insmod \/lib\/modules\/v\/kvm-amd\.ko/);
   t.regex(init, /MV-KVM present/);
+  t.regex(init, /^\[ -c \/dev\/kvm \] && \[ -x \/sbin\/mv-kvmhold \] && \/sbin\/mv-kvmhold &$/m);
   t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" PATH=.* A='x y' \/app\/p 'two words' 'it'\\''s'/);
   t.regex(init, /echo "MV-EXIT \$status"/);
   t.regex(init, /poweroff -f/);

@@ -1,16 +1,19 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Progress } from '../../src/lib/progress';
 import { renderInit } from '../../src/stages/init';
 import { initramfsStage } from '../../src/stages/initramfs';
 import { kernelStage } from '../../src/stages/kernel';
+import { repo } from '../helpers/cli';
 
-test('the initramfs holds init, busybox, the modules, the skeleton and the program files, reproducibly', async (t) => {
+test('the initramfs holds init, busybox, mv-kvmhold, the modules, the skeleton and the program files, reproducibly', async (t) => {
   const kernel = await kernelStage(Progress.quiet());
   const init = renderInit({ hostname: 't', modules: kernel.modules, argv: ['/app/ls'], env: {}, cwd: '/app', onExit: 'poweroff' });
-  const inputs = { kernel, init, files: [{ dest: '/app/ls', src: '/bin/ls', mode: 0o755 }], sourceDateEpoch: 1700000000 };
+  const kvmHold = join(repo, 'hvm', 'build', 'mv-kvmhold');
+  const inputs = { kernel, init, files: [{ dest: '/app/ls', src: '/bin/ls', mode: 0o755 }], sourceDateEpoch: 1700000000, kvmHold };
   const a = await initramfsStage(inputs);
   const cpio = gunzipSync(readFileSync(a.path));
   const listing = execFileSync('bsdtar', ['-tvf', '-'], { input: cpio }).toString();
@@ -18,6 +21,7 @@ test('the initramfs holds init, busybox, the modules, the skeleton and the progr
   t.regex(listing, /^-rwxr-xr-x .* bin\/busybox$/m);
   t.regex(listing, /^lrwxrwxrwx .* bin\/sh -> busybox$/m);
   t.regex(listing, /^-rwxr-xr-x .* app\/ls$/m);
+  t.regex(listing, /^-rwxr-xr-x .* sbin\/mv-kvmhold$/m);
   t.regex(listing, /^-rw-r--r-- .* etc\/passwd$/m);
   t.regex(listing, /^crw------- .* dev\/console$/m);
   for (const m of kernel.modules) t.true(listing.includes(m.imagePath.slice(1)), m.imagePath);
