@@ -105,6 +105,16 @@ struct mv_vcpu {
 	uint64_t sig_pending;    /* bit sig-1: noted by the host handler, not yet delivered */
 	uint8_t sig_info[MV_NSIG + 1][128]; /* each pending signal's siginfo_t */
 	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery */
+	/* native.c: a pooled vCPU for HRT-native threads, driven by a runner
+	 * host thread that outlives the threads it runs. */
+	int native;              /* in the native pool (never handed to a cloned partner) */
+	int runner;              /* its runner exists (it waits for a thread when idle) */
+	uint32_t native_go;      /* futex: 1 = a thread was handed over */
+	uint64_t native_ctid;    /* CLONE_CHILD_CLEARTID word of the thread it runs */
+	uint64_t native_fs;      /* the next thread's FS base (TLS) */
+	uint64_t native_mask;    /* ... and its starting signal mask (the creator's) */
+	struct mv_regs native_start; /* ... and its first registers (the clone return) */
+	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
 };
 
 /* vm.c */
@@ -123,8 +133,16 @@ int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, c
 /* thread.c */
 int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a);
 int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
+struct mv_vcpu *thread__get_vcpu(struct mv_vm *vm, int native);
+int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, const uint64_t *a, uint64_t fs);
 __attribute__((noreturn)) void thread__exit(struct mv_vcpu *v, int status);
 void mv__pin_vcpu(int id);
+
+/* native.c: HRT-native threads on pooled vCPUs */
+int native__wanted(struct mv_vcpu *parent);
+int64_t native__spawn(struct mv_vcpu *parent, uint64_t flags, const uint64_t *a, uint64_t fs);
+int64_t native__exit(struct mv_vcpu *v);
+void native__rseq(struct mv_vcpu *v, const uint64_t *a, int64_t ret);
 
 /* override.c: the service page (overrides) */
 void override__setup(struct mv_vm *vm, struct mv_vcpu *v);
@@ -151,6 +169,7 @@ void mem__reach(struct mv_vcpu *v, uint64_t addr);
 int cpu__setup(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base, char *err, size_t errlen);
 int cpu__reset(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base);
 int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *r);
+int cpu__new_thread(struct mv_vcpu *v, uint64_t fs_base);
 int cpu__supported_cpuid(struct mv_vm *vm);
 
 /* x86_64/pagetable.c */

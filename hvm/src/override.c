@@ -131,6 +131,7 @@ void override__thread(struct mv_vcpu *v)
 {
 	struct mv_svc_page *s = (struct mv_svc_page *)(v->vm->hrt + MV_SVC_GPA);
 	s->tid[v->id & (MV_MAX_VCPUS - 1)] = v->tid;
+	s->native[v->id & (MV_MAX_VCPUS - 1)] = (uint8_t)v->native;
 }
 
 /* --- <mv/hrt.h>: statistics ---------------------------------------------- */
@@ -151,6 +152,29 @@ MV_API long mv_override_count(const char *name)
 MV_API void mv_override_reset(void)
 {
 	memset(mv__ov_counts, 0, sizeof mv__ov_counts);
+}
+
+/* --- <mv/hrt.h>: HRT threads (native.c) ------------------------------------ */
+
+MV_API int mv_hrt_thread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	volatile uint8_t *native = mv__ov_native_ask();
+	int r = pthread_create(t, attr, fn, arg);
+	if (native) {
+		*native = 0;
+		if (r == 0)
+			mv__ov_count(MV_OV_PTHREAD_CREATE);
+	}
+	return r;
+}
+
+MV_API int mv_hrt_thread_native(void)
+{
+	uint32_t id;
+	if (!mv__ov_in_hrt() || MV_OV_SVC->magic != MV_SVC_MAGIC)
+		return 0;
+	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
+	return MV_OV_SVC->native[id & (MV_MAX_VCPUS - 1)];
 }
 
 /* --- <mv/hrt.h>: the API for user overrides -------------------------------- */

@@ -137,7 +137,9 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 	} else if (e->post == EXIT) {
 		if (v->vm->opt.trace)
 			syscall__trace(v, nr, a, 0);
-		thread__exit(v, (int)a[0]);
+		if (!v->native)
+			thread__exit(v, (int)a[0]);
+		ret = native__exit(v); /* returns into the next native thread */
 	} else {
 		if (e->post == POST_MREMAP) {
 			pthread_mutex_lock(&v->vm->mem_lock);
@@ -149,6 +151,8 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			syscall__trace(v, nr, a, 0);
 		ret = mv__raw_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3],
 				      (long)a[4], (long)a[5]);
+		if (nr == SYS_rseq && v->native)
+			native__rseq(v, a, ret);
 		if (e->post != POST_NONE) {
 			pthread_mutex_lock(&v->vm->mem_lock);
 			syscall__post(v, e->post, a, ret, old_prot);

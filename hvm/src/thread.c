@@ -158,15 +158,17 @@ void thread__partner_main(struct mv_vcpu *v)
 	__builtin_unreachable();
 }
 
-/* A free vCPU (its thread exited) or a new one; NULL when all are taken. */
-static struct mv_vcpu *thread__get_vcpu(struct mv_vm *vm)
+/* A free vCPU (its thread exited) or a new one; NULL when all are taken.
+ * native: from the native pool (native.c), whose vCPUs keep their runner. */
+struct mv_vcpu *thread__get_vcpu(struct mv_vm *vm, int native)
 {
 	struct mv_vcpu *v = NULL;
 	char err[160];
 
 	pthread_mutex_lock(&vm->vcpu_lock);
 	for (int i = 0; i < vm->nvcpus && !v; i++)
-		if (!__atomic_load_n(&vm->vcpus[i]->busy, __ATOMIC_ACQUIRE) && vm->vcpus[i]->partner_stack)
+		if (!__atomic_load_n(&vm->vcpus[i]->busy, __ATOMIC_ACQUIRE) && vm->vcpus[i]->partner_stack &&
+		    vm->vcpus[i]->native == native)
 			v = vm->vcpus[i];
 	if (!v && vm->nvcpus < MV_MAX_VCPUS) {
 		if (vcpu__create(vm, vm->nvcpus, &v, err, sizeof err) < 0) {
@@ -180,6 +182,7 @@ static struct mv_vcpu *thread__get_vcpu(struct mv_vm *vm)
 				v->partner_stack = NULL;
 				v = NULL;
 			} else {
+				v->native = native;
 				vm->vcpus[vm->nvcpus] = v;
 				__atomic_store_n(&vm->nvcpus, vm->nvcpus + 1, __ATOMIC_RELEASE);
 			}
@@ -195,9 +198,7 @@ int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
 {
 	struct mv_vm *vm = parent->vm;
 	uint64_t flags = a[0], sp = a[1], fs = a[4];
-	struct mv_boot_info *bi;
 	struct mv_vcpu *v;
-	long ret;
 
 	if ((flags & (CLONE_VM | CLONE_VFORK | CLONE_THREAD)) == (CLONE_VM | CLONE_VFORK) && sp)
 		return thread__raw_vfork(flags, (void *)sp, (void *)a[2], (void *)a[3], a[4], parent->cp->regs.rip);
@@ -208,8 +209,26 @@ int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
 		return -ENOSYS;
 	if (!(flags & CLONE_SETTLS))
 		mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
-	if (!(v = thread__get_vcpu(vm)))
+	if (native__wanted(parent))
+		return native__spawn(parent, flags, a, fs);
+	if (!(v = thread__get_vcpu(vm, 0)))
 		return -EAGAIN;
+	int64_t ret = thread__boot(parent, v, flags, a, fs);
+	if (ret < 0)
+		__atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+	return ret;
+}
+
+/* Boot vCPU v (taken, busy) for a new thread, at the creator's clone return
+ * point on stack a[1] with FS = fs, under a new partner host thread cloned
+ * with the program's flags: returns the partner's TID or -errno (v is then
+ * still taken: the caller frees it). */
+int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, const uint64_t *a, uint64_t fs)
+{
+	struct mv_vm *vm = parent->vm;
+	uint64_t sp = a[1];
+	struct mv_boot_info *bi;
+
 	/* The boot-info block sits in the vCPU's own call page: unused until
 	 * READY, and no other vCPU's boot can overwrite it. */
 	uint64_t bi_gpa = MV_CALLPAGE_GPA + 4096ULL * (uint64_t)v->id + MV_CP_BOOTINFO_OFF;
@@ -227,15 +246,10 @@ int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
 	v->last_fault = 0;
 	v->probe_error[0] = 0;
 	v->cp->flags = MV_CALL_FLUSH_TLB;
-	if (cpu__reset(v, vm->entry, MV_KERNEL_VBASE + bi_gpa, fs) < 0) {
-		__atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+	if (cpu__reset(v, vm->entry, MV_KERNEL_VBASE + bi_gpa, fs) < 0)
 		return -EAGAIN;
-	}
-	ret = thread__raw_clone(flags, (char *)v->partner_stack + MV_THREAD_PARTNER_STACK,
-				(void *)a[2], (void *)a[3], fs, v);
-	if (ret < 0)
-		__atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
-	return ret;
+	return thread__raw_clone(flags, (char *)v->partner_stack + MV_THREAD_PARTNER_STACK,
+				 (void *)a[2], (void *)a[3], fs, v);
 }
 
 void thread__exit(struct mv_vcpu *v, int status)

@@ -14,6 +14,7 @@ int mv_read_cr3(uint64_t *cr3) __attribute__((weak));
 int mv_irq_disable(void) __attribute__((weak));
 int mv_irq_enable(void) __attribute__((weak));
 const char *mv_version(void) __attribute__((weak));
+long mv_override_count(const char *name) __attribute__((weak));
 #endif
 static int check_failures;
 #define CHECK(c) do { if (c) printf("ok %s\n", #c); \

@@ -22,8 +22,12 @@ for s in "" -static; do
 		run "ov-$t$s" "$D/t_ov_$t$s"
 		run "ov-$t-native$s" env MV_DISABLE=1 "$D/t_ov_$t$s"
 	done
+	# HRT-native threads (mv_hrt_thread_create), and the same program as ordinary threads.
+	run "native-threads$s" "$D/t_native$s"
+	run "native-threads-ros$s" env MV_DISABLE=1 "$D/t_native$s"
+	run "native-threads-bench$s" "$D/t_native$s" bench 30
 	# Existing tests rebuilt with every override (build/ov/): the same checks must pass.
-	for t in time malloc stress threads fork spawn files tls; do
+	for t in time malloc stress threads signal fork spawn files tls; do
 		run "ov-again-$t$s" "$D/ov/t_$t$s"
 	done
 done

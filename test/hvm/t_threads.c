@@ -32,6 +32,16 @@ static int count_dir(const char *path)
 	return n;
 }
 
+/* HRT-native threads created (mv-cc --mv-override=pthread_create). */
+static long native_threads(void)
+{
+#ifdef MV_PLAIN
+	if (!mv_override_count)
+		return 0;
+#endif
+	return mv_override_count("pthread_create");
+}
+
 static void *ret_arg(void *arg)
 {
 	long id = (long)arg;
@@ -222,6 +232,8 @@ int main(int argc, char **argv)
 	       fds0 == fds1 && tasks0 == tasks1 ? "yes" : "no");
 	fprintf(stderr, "storm: fds %d -> %d, tasks %d -> %d\n", fds0, fds1, tasks0, tasks1);
 	CHECK(fds1 == fds0);
-	CHECK(tasks1 == tasks0 && tasks1 == 1);
+	/* With mv-cc --mv-override=pthread_create the threads are HRT-native:
+	 * the pooled vCPUs keep their runner threads, so "flat" is all it is. */
+	CHECK(tasks1 == tasks0 && (tasks1 == 1 || native_threads() > 0));
 	DONE("t_threads");
 }

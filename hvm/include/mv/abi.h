@@ -219,6 +219,12 @@ struct mv_svc_page {
 	uint64_t arena_start, arena_size;
 	/* TID of each vCPU's partner: the HRT thread's gettid(). */
 	int32_t tid[MV_MAX_VCPUS];
+	/* HRT-native threads (hvm/src/native.c). native_clone[v] is set by
+	 * program code on vCPU v around pthread_create: the VMM then runs the
+	 * new thread on a pooled vCPU instead of cloning a partner for it.
+	 * native[v] is set by the VMM for pooled vCPUs. */
+	uint8_t native_clone[MV_MAX_VCPUS];
+	uint8_t native[MV_MAX_VCPUS];
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L

@@ -4,6 +4,7 @@
 #ifndef MV_HRT_H
 #define MV_HRT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,16 @@ void *mv_hrt_alloc(size_t n);
 void mv_hrt_free(void *p);
 /* CLOCK_MONOTONIC in ns from the TSC in the HRT (no exit); the vDSO elsewhere. */
 uint64_t mv_hrt_time_ns(void);
+/* HRT threads: pthread_create, but in the HRT the thread is HRT-native: it
+ * runs on a pooled vCPU that stays booted in Nautilus, with no host thread
+ * cloned for it (each pooled vCPU has one runner thread, reused, that
+ * forwards the system calls of the thread it runs). Join, detach, TLS,
+ * futexes and signals work as for any thread. In the ROS, an ordinary
+ * thread. mv-cc --mv-override=pthread_create makes every pthread_create
+ * do this. Returns what pthread_create returns. */
+int mv_hrt_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+/* 1 when the caller is an HRT-native thread, else 0. */
+int mv_hrt_thread_native(void);
 /* Calls that took mv_hrt_NAME: MV_USER_OVERRIDE_COUNT(NAME). */
 #define MV_USER_OVERRIDE_COUNT(name) (__mv_ov_calls_##name + 0)
 #define MV_DECLARE_USER_OVERRIDE(name) extern uint64_t __mv_ov_calls_##name

@@ -7,6 +7,7 @@
  * the request, it calls the original. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,21 @@ OV_API int __wrap_sched_yield(void)
 		return f();
 	}
 	return __real_sched_yield();
+}
+#endif
+
+#ifdef OV_pthread_create
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+OV_API int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	volatile uint8_t *native = mv__ov_native_ask();
+	int r = __real_pthread_create(t, attr, fn, arg);
+	if (native) {
+		*native = 0;
+		if (r == 0)
+			mv__ov_count(MV_OV_PTHREAD_CREATE);
+	}
+	return r;
 }
 #endif
 

@@ -10,12 +10,12 @@
 enum mv_ov {
 	MV_OV_CLOCK_GETTIME, MV_OV_GETTIMEOFDAY, MV_OV_TIME, MV_OV_GETPID, MV_OV_GETTID,
 	MV_OV_GETUID, MV_OV_SCHED_YIELD, MV_OV_NANOSLEEP, MV_OV_MALLOC, MV_OV_FREE,
-	MV_OV_CALLOC, MV_OV_REALLOC, MV_OV_POSIX_MEMALIGN, MV_OV_ALIGNED_ALLOC, MV_OV_USER,
-	MV_OV_N
+	MV_OV_CALLOC, MV_OV_REALLOC, MV_OV_POSIX_MEMALIGN, MV_OV_ALIGNED_ALLOC, MV_OV_PTHREAD_CREATE,
+	MV_OV_USER, MV_OV_N
 };
 #define MV_OV_NAMES "clock_gettime", "gettimeofday", "time", "getpid", "gettid", "getuid", \
 	"sched_yield", "nanosleep", "malloc", "free", "calloc", "realloc", "posix_memalign", \
-	"aligned_alloc", "user"
+	"aligned_alloc", "pthread_create", "user"
 
 /* Calls served in the HRT, per vCPU (no shared cache line on the hot path). */
 extern uint64_t mv__ov_counts[MV_MAX_VCPUS][MV_OV_N];
@@ -44,6 +44,20 @@ static inline void mv__ov_count(int ov)
 static inline void *mv__ov_fn(int i)
 {
 	return (void *)MV_OV_SVC->fn[i];
+}
+
+/* Make the next thread clone(2) from this vCPU an HRT-native thread
+ * (hvm/src/native.c): returns the flag to clear after pthread_create, or
+ * NULL outside the HRT (an ordinary thread then). */
+static inline volatile uint8_t *mv__ov_native_ask(void)
+{
+	uint32_t id;
+	if (!mv__ov_in_hrt() || MV_OV_SVC->magic != MV_SVC_MAGIC)
+		return 0;
+	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
+	volatile uint8_t *f = &MV_OV_SVC->native_clone[id & (MV_MAX_VCPUS - 1)];
+	*f = 1;
+	return f;
 }
 
 static inline int mv__ov_arena_owns(const void *p)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include "../mv.h"
 
 #define CR0_PE (1ULL << 0)
@@ -170,6 +171,24 @@ int cpu__reset(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base)
 	if ((rc = cpu__set_sregs(v, fs_base)) < 0)
 		return rc;
 	return cpu__set_entry(v, rip, rdi);
+}
+
+/* A pooled vCPU takes a new thread (native.c): the thread's FS base and the
+ * x87/SSE state a fresh Linux thread would see (control words at their
+ * reset values, registers clear), not the previous thread's leftovers.
+ * Raw ioctls: the caller's FS may not be a valid TCB yet, so no errno. */
+int cpu__new_thread(struct mv_vcpu *v, uint64_t fs_base)
+{
+	struct kvm_sregs s;
+	struct kvm_fpu f = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	long rc;
+
+	if ((rc = mv__raw_syscall(SYS_ioctl, v->fd, KVM_GET_SREGS, (long)&s, 0, 0, 0)) < 0)
+		return (int)rc;
+	s.fs.base = fs_base;
+	if ((rc = mv__raw_syscall(SYS_ioctl, v->fd, KVM_SET_SREGS, (long)&s, 0, 0, 0)) < 0)
+		return (int)rc;
+	return (int)mv__raw_syscall(SYS_ioctl, v->fd, KVM_SET_FPU, (long)&f, 0, 0, 0);
 }
 
 int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *o)

@@ -1,0 +1,153 @@
+/* native.c - HRT-native threads: pthread_create without a partner per thread.
+ *
+ * An execution group (thread.c) costs a host clone(2) and a Nautilus boot of
+ * its vCPU per thread. A native thread instead runs on a pooled vCPU that
+ * stays booted in Nautilus. Each pooled vCPU has one runner: a host thread of
+ * libmv's (not the program's), which KVM needs to run the vCPU, and which
+ * serves the system calls of whatever native thread that vCPU runs, so a
+ * call from a native thread is still forwarded faithfully. When a native
+ * thread exits, its runner clears and wakes the thread's CLONE_CHILD_CLEARTID
+ * word itself (pthread_join's futex), then sleeps inside the hypercall until
+ * the next native thread is handed over; that thread starts with an
+ * MV_CALL_RESUME at its clone return point: no host clone, no vCPU boot.
+ *
+ * The program asks for it around pthread_create (mv_hrt_thread_create, or
+ * mv-cc --mv-override=pthread_create): the service page's native_clone[v]
+ * flag makes the next thread clone(2) from vCPU v a native one. glibc builds
+ * the thread (stack, TCB, TLS) exactly as for any other thread.
+ *
+ * What the thread's TID is: its runner's, which the kernel knows (signals
+ * sent with pthread_kill reach the runner's recorder, and are delivered on
+ * the thread's vCPU as for any HRT thread). A runner reuses its TID for each
+ * thread it runs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <asm/prctl.h>
+#include "mv.h"
+
+#define RSEQ_FLAG_UNREGISTER 1
+
+static struct mv_svc_page *native__svc(struct mv_vm *vm)
+{
+	return (struct mv_svc_page *)(vm->hrt + MV_SVC_GPA);
+}
+
+/* Did program code on this vCPU ask for a native thread? Consumes the ask. */
+int native__wanted(struct mv_vcpu *parent)
+{
+	uint8_t *f = &native__svc(parent->vm)->native_clone[parent->id & (MV_MAX_VCPUS - 1)];
+	return __atomic_exchange_n(f, 0, __ATOMIC_RELAXED) != 0;
+}
+
+static void native__futex(uint32_t *w, int op, uint32_t val)
+{
+	mv__raw_syscall(SYS_futex, (long)w, op, val, 0, 0, 0);
+}
+
+/* clone(2) of a thread, as a native thread: returns its TID or -errno. */
+int64_t native__spawn(struct mv_vcpu *parent, uint64_t flags, const uint64_t *a, uint64_t fs)
+{
+	struct mv_vcpu *v = thread__get_vcpu(parent->vm, 1);
+	int64_t ret;
+
+	if (!v)
+		return -EAGAIN;
+	v->native_ctid = (flags & CLONE_CHILD_CLEARTID) ? a[3] : 0;
+	if (!v->runner) {
+		/* A new pooled vCPU: booted like any thread vCPU, under a runner
+		 * that never takes the thread's CLONE_CHILD_CLEARTID (it outlives
+		 * the thread: native__exit does the clear and wake). Marked as
+		 * having its runner first: the thread may exit, and the vCPU be
+		 * taken again, before the clone below returns here. */
+		v->runner = 1;
+		ret = thread__boot(parent, v, flags & ~(uint64_t)CLONE_CHILD_CLEARTID, a, fs);
+		if (ret < 0) {
+			v->runner = 0;
+			__atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+		}
+		return ret;
+	}
+	/* An idle runner, asleep in native__exit: hand it the thread. */
+	int tid = v->tid;
+	if (flags & CLONE_PARENT_SETTID)
+		*(volatile int *)a[2] = tid;
+	if (flags & CLONE_CHILD_SETTID)
+		*(volatile int *)a[3] = tid;
+	memset(&v->native_start, 0, sizeof v->native_start);
+	v->native_start.rip = parent->cp->regs.rip; /* after the creator's `syscall`, %rax = 0 */
+	v->native_start.rsp = a[1];
+	v->native_start.rflags = 2; /* as a thread vCPU boots: IF clear, no traps */
+	v->native_fs = fs;
+	/* As clone(2) would: the child starts with its creator's mask (glibc
+	 * blocks everything around the clone; the child restores its own). */
+	mv__raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&v->native_mask, 8, 0, 0);
+	__atomic_store_n(&v->native_go, 1, __ATOMIC_RELEASE);
+	native__futex(&v->native_go, FUTEX_WAKE_PRIVATE, 1);
+	if (parent->vm->opt.trace)
+		mv__log("mv: [vcpu %d] native thread %d handed to pooled vcpu %d\n", parent->id, tid, v->id);
+	return tid;
+}
+
+/* rseq(2) from a native thread went to its runner: remember the
+ * registration, which native__exit must undo before the thread's TCB (where
+ * the area lives) can be freed by its joiner. */
+void native__rseq(struct mv_vcpu *v, const uint64_t *a, int64_t ret)
+{
+	if (ret != 0)
+		return;
+	if (a[2] & RSEQ_FLAG_UNREGISTER) {
+		v->rseq[1] = 0;
+	} else {
+		v->rseq[0] = a[0];
+		v->rseq[1] = a[1];
+		v->rseq[2] = a[3];
+	}
+}
+
+/* exit(2) from a native thread, on its runner. Undo the per-thread kernel
+ * state the thread gave the runner, release the vCPU, do the thread's
+ * CLONE_CHILD_CLEARTID, and sleep until the next native thread is handed
+ * over; then return into it. From the clear on, the old thread's stack and
+ * TCB may be gone while this thread's FS still points there: nothing below
+ * touches TLS (raw system calls only) until FS is the new thread's. */
+int64_t native__exit(struct mv_vcpu *v)
+{
+	uint64_t all = ~0ULL;
+	uint32_t *ctid = (uint32_t *)v->native_ctid;
+	stack_t off = { .ss_flags = SS_DISABLE };
+
+	if (v->rseq[1])
+		mv__raw_syscall(SYS_rseq, (long)v->rseq[0], (long)v->rseq[1], RSEQ_FLAG_UNREGISTER, (long)v->rseq[2], 0, 0);
+	v->rseq[1] = 0;
+	mv__raw_syscall(SYS_set_robust_list, 0, 24, 0, 0, 0, 0);
+	mv__raw_syscall(SYS_sigaltstack, (long)&off, 0, 0, 0, 0, 0);
+	/* Idle, the runner takes no process-directed signal. */
+	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0, 8, 0, 0);
+	__atomic_store_n(&v->native_go, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->busy, 0, __ATOMIC_RELEASE);
+	if (ctid) {
+		/* As the kernel does at a thread's exit: a shared wake, which
+		 * is what pthread_join waits for. */
+		__atomic_store_n(ctid, 0, __ATOMIC_RELEASE);
+		native__futex(ctid, FUTEX_WAKE, 1);
+	}
+	while (!__atomic_load_n(&v->native_go, __ATOMIC_ACQUIRE))
+		native__futex(&v->native_go, FUTEX_WAIT_PRIVATE, 0);
+
+	/* The next thread (native__spawn filled in its start). */
+	mv__raw_syscall(SYS_arch_prctl, ARCH_SET_FS, (long)v->native_fs, 0, 0, 0, 0);
+	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&v->native_mask, 0, 8, 0, 0);
+	signal__thread_start(v);
+	v->fault_repeats = 0;
+	v->last_fault = 0;
+	if (cpu__new_thread(v, v->native_fs) < 0)
+		report__die(v, "cannot load a native thread's state into its vCPU (VMM bug)", NULL, SIGSEGV);
+	v->cp->regs = v->native_start;
+	__atomic_or_fetch(&v->cp->flags, MV_CALL_RESUME | MV_CALL_FLUSH_TLB, __ATOMIC_RELEASE);
+	return 0;
+}
