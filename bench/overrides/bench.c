@@ -1,10 +1,12 @@
-/* bench/overrides: ns per call of clock_gettime, malloc/free and getpid, in
+/* bench/overrides: ns per call of clock_gettime, malloc/free, getpid and
+ * pthread_create+join of an empty thread, in
  * one program built three ways (Makefile): plain gcc (native Linux), mv-cc
  * (the HRT without overrides) and mv-cc --mv-override=all (the HRT with
  * them). It also times the system-call forms (syscall(2)), which in the HRT
  * are the forwarded path. Prints one "RESULT {json}" line. Medians of
  * BATCHES batches, each sized to take ~20 ms. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -52,11 +54,17 @@ static int cmp_d(const void *a, const void *b)
 		out = v[BATCHES / 2];                                          \
 	} while (0)
 
+static void *empty(void *arg)
+{
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
 	const char *setting = argc > 1 ? argv[1] : "?";
 	struct timespec ts;
-	double cg, cg_sys, mf, mix, gp, gp_sys;
+	double cg, cg_sys, mf, mix, gp, gp_sys, th;
+	pthread_t t;
 	void *blocks[32];
 
 	MEASURE(cg, clock_gettime(CLOCK_MONOTONIC, &ts));
@@ -68,13 +76,17 @@ int main(int argc, char **argv)
 	mix /= 32;
 	MEASURE(gp, pid_t p = getpid(); KEEP(p));
 	MEASURE(gp_sys, long p = syscall(SYS_getpid); KEEP(p));
+	/* With the pthread_create override an HRT-native thread; without, an
+	 * ordinary HRT thread (a forwarded clone: partner + vCPU boot). */
+	MEASURE(th, if (pthread_create(&t, NULL, empty, NULL) == 0) pthread_join(t, NULL));
 	printf("RESULT {\"setting\":\"%s\",\"clock_gettime\":%.1f,\"clock_gettime_syscall\":%.1f,"
-	       "\"malloc_free\":%.1f,\"malloc_free_mix\":%.1f,\"getpid\":%.1f,\"getpid_syscall\":%.1f",
-	       setting, cg, cg_sys, mf, mix, gp, gp_sys);
+	       "\"malloc_free\":%.1f,\"malloc_free_mix\":%.1f,\"getpid\":%.1f,\"getpid_syscall\":%.1f,"
+	       "\"thread_create_join\":%.1f",
+	       setting, cg, cg_sys, mf, mix, gp, gp_sys, th);
 #ifdef MV
-	printf(",\"in_hrt\":%d,\"served\":{\"clock_gettime\":%ld,\"malloc\":%ld,\"free\":%ld,\"getpid\":%ld}", mv_in_hrt(),
-	       mv_override_count("clock_gettime"), mv_override_count("malloc"), mv_override_count("free"),
-	       mv_override_count("getpid"));
+	printf(",\"in_hrt\":%d,\"served\":{\"clock_gettime\":%ld,\"malloc\":%ld,\"free\":%ld,\"getpid\":%ld,"
+	       "\"pthread_create\":%ld}", mv_in_hrt(), mv_override_count("clock_gettime"), mv_override_count("malloc"),
+	       mv_override_count("free"), mv_override_count("getpid"), mv_override_count("pthread_create"));
 #endif
 	printf("}\n");
 	return 0;

@@ -1,8 +1,9 @@
-// bench/overrides: clock_gettime, malloc/free and getpid per call in four settings measured in one
-// QEMU TCG guest (nested kvm_amd) in one run: native Linux (plain gcc), HRT forwarded (the system
-// call forms, syscall(2), from main in the HRT), HRT without overrides (mv-cc), HRT overridden
-// (mv-cc --mv-override=all); and the Lua suite (bench/programs with examples/lua) natively, in the
-// HRT, and in the HRT with the manifest's "overrides". Writes bench/results/overrides.json and .md.
+// bench/overrides: clock_gettime, malloc/free, getpid and pthread_create+join per call in four
+// settings measured in one QEMU TCG guest (nested kvm_amd) in one run: native Linux (plain gcc),
+// HRT forwarded (the system-call forms, syscall(2), from main in the HRT; for threads an ordinary
+// HRT thread), HRT without overrides (mv-cc), HRT overridden (mv-cc --mv-override=all); and the
+// Lua suite (bench/programs with examples/lua) natively, in the HRT, and in the HRT with the
+// manifest's "overrides". Writes bench/results/overrides.json and .md.
 // Target (issue 9): overridden within 2x of native and at least 10x faster than forwarded.
 // Usage: node dist/bench/overrides/run.js [--rounds N] [--preset small|bench] [--no-lua]
 import { execFileSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { toolchainStage } from '../../src/stages/toolchain';
 import { hostInfo, median } from '../stats';
 
 const repo = join(__dirname, '..', '..', '..');
-const OPS = ['clock_gettime', 'malloc_free', 'malloc_free_mix', 'getpid'] as const;
+const OPS = ['clock_gettime', 'malloc_free', 'malloc_free_mix', 'getpid', 'thread_create_join'] as const;
 const LUA_OVERRIDES = ['clock_gettime', 'gettimeofday', 'time', 'malloc'];
 type Row = Record<string, number | string>;
 
@@ -67,8 +68,9 @@ async function main() {
   const med = (setting: string, op: string) => median(results.filter((x) => x.setting === setting).map((x) => Number(x[op])));
   const settings = {
     native: Object.fromEntries(OPS.map((op) => [op, med('native', op)])),
-    // The forwarded path: the system-call form from main in the HRT (glibc's getpid() is one).
-    hrtForwarded: { clock_gettime: med('hrt', 'clock_gettime_syscall'), getpid: med('hrt', 'getpid_syscall') },
+    // The forwarded path: the system-call form from main in the HRT (glibc's getpid() is one);
+    // for threads, an ordinary HRT thread (forwarded clone: a partner and a vCPU boot).
+    hrtForwarded: { clock_gettime: med('hrt', 'clock_gettime_syscall'), getpid: med('hrt', 'getpid_syscall'), thread_create_join: med('hrt', 'thread_create_join') },
     hrt: Object.fromEntries(OPS.map((op) => [op, med('hrt', op)])),
     hrtOverridden: Object.fromEntries(OPS.map((op) => [op, med('hrt-ov', op)])),
   };
