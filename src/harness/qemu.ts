@@ -70,10 +70,15 @@ function killOnExit(child: ChildProcess): void {
 /** `serial` is the base path of QEMU's pipe chardev: it writes <serial>.out and reads <serial>.in. */
 export function qemuArgs(o: BootOptions, scratch: string, serial: string): string[] {
   const accel = o.accel ?? 'tcg';
+  const cpus = o.cpus ?? 2;
   const args = [
-    '-accel', accel,
+    // Multi-threaded TCG (QEMU 7.2) now and then keeps running a stale translation of kernel text
+    // that another vCPU live-patched (a static key: KVM flips some when a VM comes or goes), and
+    // the guest freezes. One TCG thread for all vCPUs cannot race that way, and costs little
+    // here: the ROS and HRT CPUs are rarely busy at once (hvm/README.md, "Known problems").
+    '-accel', accel === 'tcg' && cpus > 1 ? 'tcg,thread=single' : accel,
     '-cpu', (accel === 'kvm' ? 'host' : 'max') + (o.cpuFlags ? `,${o.cpuFlags}` : ''),
-    '-smp', String(o.cpus ?? 2),
+    '-smp', String(cpus),
     '-m', String(o.memMiB ?? 2048),
     '-display', 'none', '-vga', 'std',
     // The console goes to a file that we tail, not to a pipe: QEMU's 16550 drops a byte after a
