@@ -89,7 +89,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   });
   const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args };
   const initrd = await progress.stage('initramfs', () => initramfsStage({
-    kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch, kvmHold: toolchain.kvmHold,
+    kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch, initTools: toolchain.initTools,
     extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }],
   }));
   const cmdline = kernelCmdline(manifest);

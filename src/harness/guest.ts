@@ -1,7 +1,7 @@
 // Runs a shell script inside a booted ROS guest (Debian's kernel + our initramfs + the KVM
 // modules) under QEMU TCG, where TCG's emulated SVM lets kvm_amd create /dev/kvm. The image
 // tests and the HRT tests share this: it is the same kernel stage, init and initramfs (with the
-// toolchain's mv-kvmhold) as an image.
+// toolchain's tools for init) as an image.
 import { readFileSync, statSync } from 'node:fs';
 import { readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
@@ -52,7 +52,7 @@ export async function runInGuest(r: GuestRun): Promise<GuestResult> {
   const files = withLibraries(r.files);
   const toolchain = await toolchainStage(progress);
   const initrd = await initramfsStage({
-    kernel, init, sourceDateEpoch: 0, files, kvmHold: toolchain.kvmHold,
+    kernel, init, sourceDateEpoch: 0, files, initTools: toolchain.initTools,
     extra: [{ dest: SCRIPT, data: Buffer.from(r.script), mode: 0o755 }],
   });
   let res: BootResult;

@@ -1,8 +1,8 @@
 // Stage "initramfs": a gzip-compressed newc cpio with ros-initramfs/, busybox, the kernel
-// modules, /init, mv-kvmhold and the program's files. Reproducible: sorted entries, fixed owners, inodes and
+// modules, /init, init's tools (mv-kvmhold, mv-drain) and the program's files. Reproducible: sorted entries, fixed owners, inodes and
 // mtimes (SOURCE_DATE_EPOCH), and a gzip stream without a timestamp.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cached, hashOf } from '../lib/cache';
 import { CpioEntry, writeCpio } from '../lib/cpio';
@@ -17,9 +17,8 @@ export interface InitramfsInputs {
   kernel: KernelArtifact;
   init: string;
   files: ImageFile[];
-  /** mv-kvmhold (hvm/src/kvmhold), installed as /sbin/mv-kvmhold: init keeps one idle VM open
-   *  with it, so program starts do not patch kernel text. */
-  kvmHold?: string;
+  /** Static tools init uses (the toolchain's mv-kvmhold and mv-drain), installed in /sbin. */
+  initTools?: string[];
   /** Generated files, given as bytes. */
   extra?: { dest: string; data: Buffer; mode: number }[];
   sourceDateEpoch: number;
@@ -53,7 +52,7 @@ export function initramfsEntries(i: InitramfsInputs): CpioEntry[] {
     { path: 'bin/busybox', type: 'file', data: readFileSync(BUSYBOX), mode: 0o755 },
     { path: 'bin/sh', type: 'symlink', target: 'busybox' },
     { path: 'init', type: 'file', data: Buffer.from(i.init), mode: 0o755 },
-    ...(i.kvmHold ? [{ path: 'sbin/mv-kvmhold', type: 'file', data: readFileSync(i.kvmHold), mode: 0o755 } as CpioEntry] : []),
+    ...(i.initTools ?? []).map((t): CpioEntry => ({ path: `sbin/${basename(t)}`, type: 'file', data: readFileSync(t), mode: 0o755 })),
     ...i.kernel.modules.map((m): CpioEntry => ({ path: m.imagePath, type: 'file', data: readFileSync(m.file), mode: 0o644 })),
     ...i.files.map((f): CpioEntry => ({ path: f.dest, type: 'file', data: readFileSync(f.src), mode: f.mode })),
     ...(i.extra ?? []).map((f): CpioEntry => ({ path: f.dest, type: 'file', data: f.data, mode: f.mode })),

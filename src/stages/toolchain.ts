@@ -18,8 +18,8 @@ import type { Toolchain } from '../lib/toolchain';
 export interface ToolchainArtifact extends Toolchain {
   cached: boolean;
   prefix: string;
-  /** The static mv-kvmhold for the image's init (hvm/src/kvmhold). */
-  kvmHold: string;
+  /** Static tools for the image's init: mv-kvmhold (hvm/src/kvmhold), mv-drain (hvm/src/drain). */
+  initTools: string[];
 }
 
 const SOURCES = ['nautilus', 'hvm'];
@@ -45,5 +45,5 @@ export async function toolchainStage(progress: Progress): Promise<ToolchainArtif
   });
   const prefix = join(dir, 'root');
   if (!existsSync(join(prefix, 'bin', 'mv-cc'))) throw msg.toolchainFailed('make install', 'no bin/mv-cc installed');
-  return { cached: hit, prefix, CC: join(prefix, 'bin', 'mv-cc'), CXX: join(prefix, 'bin', 'mv-c++'), kvmHold: join(prefix, 'bin', 'mv-kvmhold'), id: `mv-cc ${key}` };
+  return { cached: hit, prefix, CC: join(prefix, 'bin', 'mv-cc'), CXX: join(prefix, 'bin', 'mv-c++'), initTools: ['mv-kvmhold', 'mv-drain'].map((t) => join(prefix, 'bin', t)), id: `mv-cc ${key}` };
 }

@@ -40,7 +40,7 @@ test('the partition picks all CPUs but 0 at boot when the manifest names none', 
 
 test('the program runs in the foreground of the console tty, and a signal death ends its echo line', (t) => {
   const init = renderInit({ ...base, argv: ['/p'], env: {} });
-  t.regex(init, /^setsid cttyhack sh -c 'echo "MV-TTY \$\(tty\)"; exec "\$@"' mv-init env -i .* \/p$/m);
+  t.regex(init, /^setsid cttyhack sh -c 'trap : INT QUIT; echo "MV-TTY \$\(tty\)"; "\$@"; st=\$\?; \[ -x \/sbin\/mv-drain \] && \/sbin\/mv-drain; exit \$st' mv-init env -i .* \/p$/m);
   t.regex(init, /^\[ "\$status" -gt 128 \] && echo\necho "MV-EXIT \$status"$/m);
 });
 

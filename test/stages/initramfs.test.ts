@@ -9,11 +9,11 @@ import { initramfsStage } from '../../src/stages/initramfs';
 import { kernelStage } from '../../src/stages/kernel';
 import { repo } from '../helpers/cli';
 
-test('the initramfs holds init, busybox, mv-kvmhold, the modules, the skeleton and the program files, reproducibly', async (t) => {
+test('the initramfs holds init, busybox, the tools init uses, the modules, the skeleton and the program files, reproducibly', async (t) => {
   const kernel = await kernelStage(Progress.quiet());
   const init = renderInit({ hostname: 't', modules: kernel.modules, argv: ['/app/ls'], env: {}, cwd: '/app', onExit: 'poweroff' });
-  const kvmHold = join(repo, 'hvm', 'build', 'mv-kvmhold');
-  const inputs = { kernel, init, files: [{ dest: '/app/ls', src: '/bin/ls', mode: 0o755 }], sourceDateEpoch: 1700000000, kvmHold };
+  const initTools = ['mv-kvmhold', 'mv-drain'].map((t) => join(repo, 'hvm', 'build', t));
+  const inputs = { kernel, init, files: [{ dest: '/app/ls', src: '/bin/ls', mode: 0o755 }], sourceDateEpoch: 1700000000, initTools };
   const a = await initramfsStage(inputs);
   const cpio = gunzipSync(readFileSync(a.path));
   const listing = execFileSync('bsdtar', ['-tvf', '-'], { input: cpio }).toString();
@@ -22,6 +22,7 @@ test('the initramfs holds init, busybox, mv-kvmhold, the modules, the skeleton a
   t.regex(listing, /^lrwxrwxrwx .* bin\/sh -> busybox$/m);
   t.regex(listing, /^-rwxr-xr-x .* app\/ls$/m);
   t.regex(listing, /^-rwxr-xr-x .* sbin\/mv-kvmhold$/m);
+  t.regex(listing, /^-rwxr-xr-x .* sbin\/mv-drain$/m);
   t.regex(listing, /^-rw-r--r-- .* etc\/passwd$/m);
   t.regex(listing, /^crw------- .* dev\/console$/m);
   for (const m of kernel.modules) t.true(listing.includes(m.imagePath.slice(1)), m.imagePath);
