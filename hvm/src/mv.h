@@ -121,6 +121,11 @@ struct mv_vcpu {
 int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size_t errlen);
 void vm__destroy(struct mv_vm *vm);
 uint64_t vm__gva_to_host(struct mv_vm *vm, uint64_t gva, uint64_t len, void **host);
+/* The VMM's view of the service page (overrides, native threads). */
+static inline struct mv_svc_page *vm__svc(struct mv_vm *vm)
+{
+	return (struct mv_svc_page *)(vm->hrt + MV_SVC_GPA);
+}
 
 /* vcpu.c */
 int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size_t errlen);

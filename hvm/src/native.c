@@ -32,15 +32,10 @@
 
 #define RSEQ_FLAG_UNREGISTER 1
 
-static struct mv_svc_page *native__svc(struct mv_vm *vm)
-{
-	return (struct mv_svc_page *)(vm->hrt + MV_SVC_GPA);
-}
-
 /* Did program code on this vCPU ask for a native thread? Consumes the ask. */
 int native__wanted(struct mv_vcpu *parent)
 {
-	uint8_t *f = &native__svc(parent->vm)->native_clone[parent->id & (MV_MAX_VCPUS - 1)];
+	uint8_t *f = &vm__svc(parent->vm)->native_clone[parent->id & (MV_MAX_VCPUS - 1)];
 	return __atomic_exchange_n(f, 0, __ATOMIC_RELAXED) != 0;
 }
 

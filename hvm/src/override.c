@@ -92,7 +92,7 @@ static void override__arena(struct mv_svc_page *s)
 /* Before vCPU 0 boots: Nautilus's svc__init reads this page. */
 void override__setup(struct mv_vm *vm, struct mv_vcpu *v)
 {
-	struct mv_svc_page *s = (struct mv_svc_page *)(vm->hrt + MV_SVC_GPA);
+	struct mv_svc_page *s = vm__svc(vm);
 	static const clockid_t clocks[MV_SVC_CLOCKS] = { CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW,
 							 CLOCK_BOOTTIME };
 	struct kvm_device_attr tsc = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET };
@@ -129,7 +129,7 @@ void override__setup(struct mv_vm *vm, struct mv_vcpu *v)
  * its partner's TID (v->tid, set by thread__partner_main). */
 void override__thread(struct mv_vcpu *v)
 {
-	struct mv_svc_page *s = (struct mv_svc_page *)(v->vm->hrt + MV_SVC_GPA);
+	struct mv_svc_page *s = vm__svc(v->vm);
 	s->tid[v->id & (MV_MAX_VCPUS - 1)] = v->tid;
 	s->native[v->id & (MV_MAX_VCPUS - 1)] = (uint8_t)v->native;
 }
@@ -170,11 +170,9 @@ MV_API int mv_hrt_thread_create(pthread_t *t, const pthread_attr_t *attr, void *
 
 MV_API int mv_hrt_thread_native(void)
 {
-	uint32_t id;
 	if (!mv__ov_in_hrt() || MV_OV_SVC->magic != MV_SVC_MAGIC)
 		return 0;
-	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
-	return MV_OV_SVC->native[id & (MV_MAX_VCPUS - 1)];
+	return MV_OV_SVC->native[mv__ov_vcpu()];
 }
 
 /* --- <mv/hrt.h>: the API for user overrides -------------------------------- */

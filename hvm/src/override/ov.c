@@ -79,9 +79,7 @@ pid_t __real_gettid(void);
 OV_API pid_t __wrap_gettid(void)
 {
 	if (mv__ov_in_hrt() && MV_OV_SVC->magic == MV_SVC_MAGIC) {
-		uint32_t id;
-		__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
-		pid_t tid = MV_OV_SVC->tid[id & (MV_MAX_VCPUS - 1)];
+		pid_t tid = MV_OV_SVC->tid[mv__ov_vcpu()];
 		if (tid > 0) {
 			mv__ov_count(MV_OV_GETTID);
 			return tid;

@@ -31,12 +31,19 @@ static inline int mv__ov_in_hrt(void)
 	return (cs & 3) == 0;
 }
 
-/* Only in the HRT (GS is Nautilus's per-vCPU block there). */
-static inline void mv__ov_count(int ov)
+/* The caller's vCPU, as an index. Only in the HRT (GS is Nautilus's
+ * per-vCPU block there). */
+static inline uint32_t mv__ov_vcpu(void)
 {
 	uint32_t id;
 	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
-	mv__ov_counts[id & (MV_MAX_VCPUS - 1)][ov]++;
+	return id & (MV_MAX_VCPUS - 1);
+}
+
+/* Only in the HRT. */
+static inline void mv__ov_count(int ov)
+{
+	mv__ov_counts[mv__ov_vcpu()][ov]++;
 }
 
 /* fn[i] of the service page, or 0. Only in the HRT: the page is not mapped
@@ -51,11 +58,9 @@ static inline void *mv__ov_fn(int i)
  * NULL outside the HRT (an ordinary thread then). */
 static inline volatile uint8_t *mv__ov_native_ask(void)
 {
-	uint32_t id;
 	if (!mv__ov_in_hrt() || MV_OV_SVC->magic != MV_SVC_MAGIC)
 		return 0;
-	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(MV_GS_VCPU_ID));
-	volatile uint8_t *f = &MV_OV_SVC->native_clone[id & (MV_MAX_VCPUS - 1)];
+	volatile uint8_t *f = &MV_OV_SVC->native_clone[mv__ov_vcpu()];
 	*f = 1;
 	return f;
 }
