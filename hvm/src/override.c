@@ -158,14 +158,7 @@ MV_API void mv_override_reset(void)
 
 MV_API int mv_hrt_thread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-	volatile uint8_t *native = mv__ov_native_ask();
-	int r = pthread_create(t, attr, fn, arg);
-	if (native) {
-		*native = 0;
-		if (r == 0)
-			mv__ov_count(MV_OV_PTHREAD_CREATE);
-	}
-	return r;
+	return mv__ov_native_create(pthread_create, t, attr, fn, arg);
 }
 
 MV_API int mv_hrt_thread_native(void)

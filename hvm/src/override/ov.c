@@ -7,7 +7,6 @@
  * the request, it calls the original. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,14 +124,7 @@ OV_API int __wrap_sched_yield(void)
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 OV_API int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-	volatile uint8_t *native = mv__ov_native_ask();
-	int r = __real_pthread_create(t, attr, fn, arg);
-	if (native) {
-		*native = 0;
-		if (r == 0)
-			mv__ov_count(MV_OV_PTHREAD_CREATE);
-	}
-	return r;
+	return mv__ov_native_create(__real_pthread_create, t, attr, fn, arg);
 }
 #endif
 

@@ -3,6 +3,7 @@
  * counters, the arena range. See hvm/README.md "Overrides". */
 #ifndef MV_OVERRIDE_H
 #define MV_OVERRIDE_H
+#include <pthread.h>
 #include <stdint.h>
 #include <mv/abi.h>
 
@@ -55,14 +56,35 @@ static inline void *mv__ov_fn(int i)
 
 /* Make the next thread clone(2) from this vCPU an HRT-native thread
  * (hvm/src/native.c): returns the flag to clear after pthread_create, or
- * NULL outside the HRT (an ordinary thread then). */
+ * NULL outside the HRT (an ordinary thread then) and when an outer call
+ * already asked (mv_hrt_thread_create reaching the pthread_create override:
+ * the outer one clears and counts). */
 static inline volatile uint8_t *mv__ov_native_ask(void)
 {
 	if (!mv__ov_in_hrt() || MV_OV_SVC->magic != MV_SVC_MAGIC)
 		return 0;
 	volatile uint8_t *f = &MV_OV_SVC->native_clone[mv__ov_vcpu()];
+	if (*f)
+		return 0;
 	*f = 1;
 	return f;
+}
+
+/* pthread_create through `create` (glibc's, or __real_pthread_create under
+ * --wrap), as an HRT-native thread in the HRT: the ask is cleared after the
+ * call, and a native thread that started is counted. */
+typedef int (*mv__ov_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static inline int mv__ov_native_create(mv__ov_create_fn create, pthread_t *t, const pthread_attr_t *attr,
+				       void *(*fn)(void *), void *arg)
+{
+	volatile uint8_t *native = mv__ov_native_ask();
+	int r = create(t, attr, fn, arg);
+	if (native) {
+		*native = 0;
+		if (r == 0)
+			mv__ov_count(MV_OV_PTHREAD_CREATE);
+	}
+	return r;
 }
 
 static inline int mv__ov_arena_owns(const void *p)
