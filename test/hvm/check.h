@@ -3,6 +3,7 @@
  * the exit status. Output must not depend on HRT vs native (MV_DISABLE=1). */
 #ifndef CHECK_H
 #define CHECK_H
+#include <dirent.h>
 #include <stdio.h>
 #include <stdint.h>
 #ifdef MV_PLAIN
@@ -17,6 +18,19 @@ const char *mv_version(void) __attribute__((weak));
 long mv_override_count(const char *name) __attribute__((weak));
 #endif
 static int check_failures;
+/* Entries in a directory such as /proc/self/task or /proc/self/fd (leak checks). */
+static inline int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
 #define CHECK(c) do { if (c) printf("ok %s\n", #c); \
 	else { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); check_failures++; } } while (0)
 #define DONE(name) do { printf("%s %s\n", check_failures ? "FAIL" : "PASS", name); \

@@ -7,7 +7,6 @@
  * thread, and that create+join loops reuse the pool (tasks and fds flat).
  * usage: t_native [bench N]   (bench: create+join cost, native vs ordinary) */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,19 +22,6 @@
 
 static __thread long tls_val = 7;
 static int hrt; /* main runs in the HRT: native threads are expected to be native */
-
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 /* Where a thread runs, as the checks want it: in the HRT at CPL 0 and
  * native exactly when main is in the HRT. */

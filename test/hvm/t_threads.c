@@ -3,7 +3,6 @@
  * threads or fds. Each thread in the HRT runs on its own vCPU.
  * usage: t_threads [ROUNDS]   (64 threads per storm round; default 3) */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +17,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static long counter;
 static int ready, in_hrt_all = 1, vcpu_seen[64];
-
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 /* HRT-native threads created (mv-cc --mv-override=pthread_create). */
 static long native_threads(void)
