@@ -12,7 +12,10 @@
 static void hc__syscall(struct mv_vcpu *v)
 {
 	struct mv_call_page *cp = v->cp;
-	v->cp->ret = syscall__forward(v, cp->arg[0], &cp->arg[1]);
+	uint64_t nr = cp->arg[0], t0 = v->stats ? stats__now() : 0;
+	v->cp->ret = syscall__forward(v, nr, &cp->arg[1]);
+	if (v->stats)
+		stats__syscall(v, nr, stats__now() - t0);
 }
 
 static void hc__page_fault(struct mv_vcpu *v)
@@ -28,9 +31,12 @@ static void hc__page_fault(struct mv_vcpu *v)
 		report__die(v, "page fault with reserved bits set in a PTE (VMM bug)", &cp->regs, SIGSEGV);
 	if (v->fault_repeats > 64)
 		report__die(v, "page fault loop: the same fault repeats after mapping (VMM bug)", &cp->regs, SIGSEGV);
+	uint64_t t0 = v->stats ? stats__now() : 0;
 	pthread_mutex_lock(&v->vm->mem_lock);
 	int rc = mem__handle_fault(v, cp->arg[0], cp->arg[1]);
 	pthread_mutex_unlock(&v->vm->mem_lock);
+	if (v->stats)
+		stats__fault(v, stats__now() - t0);
 	if (rc == 0) {
 		cp->ret = 0;
 		return;

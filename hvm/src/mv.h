@@ -44,6 +44,8 @@ struct mv_options {
 	int trace;    /* MV_TRACE: log each forwarded call */
 	int announce; /* MV_ANNOUNCE: "MV-HRT vcpus=.. cpl=.." when main starts */
 	int verbose;  /* MV_VERBOSE: Nautilus banner, VM setup details */
+	int stats;    /* MV_STATS: per-run cost summary at exit (stats.c) */
+	char stats_path[256]; /* ... appended to this file; "" = stderr */
 };
 
 struct mv_vm {
@@ -78,6 +80,7 @@ struct mv_vm {
 	uint64_t sigact_known; /* bit sig-1: sigact[sig] read from the host */
 	pthread_mutex_t sig_lock;
 	uint64_t nr_signals;   /* handlers entered in the HRT */
+	uint64_t stats_t0;     /* MV_STATS: when the VM was created (stats__now) */
 };
 
 /* The vCPU as an explicit state machine; vcpu__run drives the transitions. */
@@ -115,6 +118,7 @@ struct mv_vcpu {
 	uint64_t native_mask;    /* ... and its starting signal mask (the creator's) */
 	struct mv_regs native_start; /* ... and its first registers (the clone return) */
 	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
+	struct mv_stats *stats;  /* MV_STATS counters, written by the thread driving this vCPU */
 };
 
 /* vm.c */
@@ -197,6 +201,16 @@ int64_t signal__sigreturn(struct mv_vcpu *v);
 void signal__after_run(struct mv_vcpu *v);
 void signal__after_call(struct mv_vcpu *v, uint32_t op);
 int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr);
+
+/* stats.c: MV_STATS */
+struct mv_stats;
+const char *stats__option(void);
+uint64_t stats__now(void);
+void stats__vcpu_init(struct mv_vcpu *v);
+void stats__syscall(struct mv_vcpu *v, uint64_t nr, uint64_t ns);
+void stats__fault(struct mv_vcpu *v, uint64_t ns);
+void stats__run(struct mv_vcpu *v, uint64_t ns);
+void stats__summary(struct mv_vm *vm);
 
 /* util */
 long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);

@@ -173,6 +173,7 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 	if (n > (int)sizeof buf)
 		n = (int)sizeof buf;
 	mv__raw_syscall(SYS_write, 2, (long)buf, n, 0, 0, 0);
+	stats__summary(v->vm);
 
 	/* Die exactly as the signal would have killed a native process (core
 	 * flag aside): default action, unblocked, raised on this thread. */

@@ -84,12 +84,17 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 		.announce = env__flag("MV_ANNOUNCE"),
 		.verbose = env__flag("MV_VERBOSE"),
 	};
+	const char *stats = stats__option();
 	struct mv_vm *vm = NULL;
 	struct mv_vcpu *v = NULL;
 	struct mv_boot_info *bi;
 	uint64_t fs = 0;
 	int rc;
 
+	if (stats) {
+		opt.stats = 1;
+		snprintf(opt.stats_path, sizeof opt.stats_path, "%s", stats);
+	}
 	mv__pin_vcpu(0);
 	if ((rc = vm__create(&vm, &opt, err, n)) < 0 || (rc = vcpu__create(vm, 0, &v, err, n)) < 0)
 		goto fail;
@@ -109,6 +114,7 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	override__setup(vm, v);
 	rc = vcpu__run(v);
 	if (rc >= 0) {
+		stats__summary(vm);
 		signal__release(vm);
 		return rc; /* main returned: glibc's exit() runs atexit handlers here */
 	}

@@ -43,6 +43,7 @@ int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size
 		snprintf(err, n, "cannot map the vCPU run structure: %s", strerror(errno));
 		return -errno;
 	}
+	stats__vcpu_init(v);
 	rc = cpu__setup(v, vm->entry, MV_KERNEL_VBASE + MV_BOOTINFO_GPA, 0, err, n);
 	if (rc == 0)
 		v->state = MV_VCPU_CREATED;
@@ -110,7 +111,11 @@ int vcpu__run(struct mv_vcpu *v)
 	if (v->state == MV_VCPU_CREATED)
 		v->state = MV_VCPU_BOOTING;
 	for (;;) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		uint64_t t0 = v->stats ? stats__now() : 0;
+		int r = ioctl(v->fd, KVM_RUN, 0);
+		if (v->stats)
+			stats__run(v, stats__now() - t0);
+		if (r < 0) {
 			char what[96];
 			if (errno == EINTR || errno == EAGAIN) {
 				/* A host signal; its handler noted it: the HRT

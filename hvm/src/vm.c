@@ -79,6 +79,7 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 	memset(vm, 0, sizeof *vm);
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->opt = *opt;
+	vm->stats_t0 = opt->stats ? stats__now() : 0;
 	pthread_mutex_init(&vm->vcpu_lock, NULL);
 	pthread_mutex_init(&vm->mem_lock, NULL);
 	signal__init(vm);

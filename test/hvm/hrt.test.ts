@@ -47,7 +47,7 @@ test.serial('init keeps one idle VM open (mv-kvmhold), so program starts patch n
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -142,6 +142,32 @@ for (const v of VARIANTS) {
     t.regex(c.output, /rax [0-9a-f]{16} rbx /);
     t.notRegex(c.output, /^FAIL/m);
   });
+
+  test.serial(`jit${v}: code written into RWX pages, rewritten, remapped, mprotected W^X and moved by mremap, while 4 threads call it`, async (t) => {
+    const c = await getCase(t, `jit${v}`);
+    t.regex(c.output, /^jit: 4 threads, 200 rewrites of 64 functions, wrong results 0$/m, c.output);
+  });
+
+  test.serial(`gcmem${v}: semispace copying with MAP_FIXED reuse, MADV_DONTNEED, a 1 GiB reservation and a write barrier by mprotect`, async (t) => {
+    const c = await getCase(t, `gcmem${v}`);
+    t.regex(c.output, /^gcmem: 3 mutators, 40 collections of 8 segments, bad reads 0$/m, c.output);
+    t.regex(c.output, /^barrier: 8 faults for 8 writes into 8 pages, sum 36$/m);
+  });
+
+  for (const mode of ['ret', 'exit']) {
+    test.serial(`stats${v}: MV_STATS counts every forwarded call of every vCPU by name (summary at ${mode === 'ret' ? "main's return" : 'exit_group'})`, async (t) => {
+      const c = await getCase(t, `stats-${mode}${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^PASS t_stats$/m);
+      const head = c.output.match(/^MV-STATS wall_us=(\d+) vcpus=(\d+) exits=(\d+) guest_us=\d+ syscalls=(\d+) syscall_us=\d+ faults=(\d+) fault_us=\d+ signals=0 overridden=0$/m);
+      t.truthy(head, c.output);
+      t.is(Number(head?.[2]), 2, 'main and the thread each had a vCPU');
+      t.true(Number(head?.[4]) >= 150 + 3 && Number(head?.[3]) >= Number(head?.[4]), 'every forwarded call is an exit');
+      t.regex(c.output, /^MV-STATS-CALL name=getppid n=150 us=\d+$/m, '100 from main, 50 from the thread');
+      t.regex(c.output, /^MV-STATS-CALL name=clone n=1 us=\d+$/m);
+      t.is((c.output.match(/^MV-STATS /gm) ?? []).length, 1, 'one summary');
+    });
+  }
 
   const FAULTS: [string, number, RegExp][] = [
     ['ud2', 132, /vector 6 \(#UD invalid opcode\)[\s\S]*<main\+0x[0-9a-f]+> in [\s\S]*as SIGILL would/],

@@ -62,6 +62,15 @@ for s in "" -static; do
 	cat /tmp/sc.out
 	echo "=== END signal-stopcont$s $st"
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
+	# What Racket CS's JIT and collector do to memory (issue 13).
+	run "jit$s" "$D/t_jit$s" 4
+	run "gcmem$s" "$D/t_gcmem$s" 3
+	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
+	for m in ret exit; do
+		echo "=== BEGIN stats-$m$s"
+		rm -f /tmp/stats.txt; MV_STATS=/tmp/stats.txt "$D/t_stats$s" $m 2>&1; st=$?; cat /tmp/stats.txt
+		echo "=== END stats-$m$s $st"
+	done
 done
 # mvrun: an unmodified program (plain gcc) with its main in the HRT.
 run mvrun env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_plain" 7
