@@ -2,7 +2,7 @@
 // settings measured in one QEMU TCG guest (nested kvm_amd) in one run: native Linux (plain gcc),
 // HRT forwarded (the system-call forms, syscall(2), from main in the HRT; for threads an ordinary
 // HRT thread), HRT without overrides (mv-cc), HRT overridden (mv-cc --mv-override=all); and the
-// Lua suite (bench/programs with examples/lua) natively, in the HRT, and in the HRT with the
+// Lua suite (bench/programs/lua, examples/lua) natively, in the HRT, and in the HRT with the
 // manifest's "overrides". Writes bench/results/overrides.json and .md.
 // Target (issue 9): overridden within 2x of native and at least 10x faster than forwarded.
 // Usage: node dist/bench/overrides/run.js [--rounds N] [--preset small|bench] [--no-lua]

@@ -9,13 +9,17 @@ export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
 export const BUILDERS = ['host', 'docker', 'auto'] as const;
 export const KERNELS = ['debian', 'tuned'] as const;
 
+/** An extra file (or directory tree) for the image. `from` says where `src` is: the package
+ *  directory as given ("package"), or the tree the build ran in, after the build ("build"). */
+export interface FileEntry { src: string; dest: string; from: 'package' | 'build' }
+
 export interface Manifest {
   name: string;
   build: string | null;
   entry: string;
   args: string[];
   env: Record<string, string>;
-  files: { src: string; dest: string }[];
+  files: FileEntry[];
   cmdline: string;
   kernel: (typeof KERNELS)[number];
   onExit: (typeof ON_EXIT)[number];
@@ -38,11 +42,14 @@ export const manifestSchema = {
     env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'environment of the program' },
     files: {
       type: 'array',
-      description: 'extra files for the image: "path" or {"src", "dest"} (src relative to the package, dest absolute in the image)',
+      description: 'extra files or directory trees for the image: "path" or {"src", "dest", "from"} (src relative to the package directory, or with "from": "build" to the tree the build ran in; dest absolute in the image)',
       items: {
         anyOf: [
           { type: 'string', minLength: 1 },
-          { type: 'object', additionalProperties: false, required: ['src', 'dest'], properties: { src: { type: 'string', minLength: 1 }, dest: { type: 'string', pattern: '^/' } } },
+          {
+            type: 'object', additionalProperties: false, required: ['src', 'dest'],
+            properties: { src: { type: 'string', minLength: 1 }, dest: { type: 'string', pattern: '^/' }, from: { enum: ['package', 'build'] } },
+          },
         ],
       },
     },
@@ -110,8 +117,8 @@ export function loadManifest(dir: string): Manifest {
     entry: (raw.entry as string | undefined) ?? name,
     args: (raw.args as string[] | undefined) ?? [],
     env: (raw.env as Record<string, string> | undefined) ?? {},
-    files: ((raw.files as (string | { src: string; dest: string })[] | undefined) ?? []).map((f) =>
-      typeof f === 'string' ? { src: f, dest: '/' + f.replace(/^\.?\/+/, '') } : f),
+    files: ((raw.files as (string | Partial<FileEntry>)[] | undefined) ?? []).map((f): FileEntry =>
+      typeof f === 'string' ? { src: f, dest: '/' + f.replace(/^\.?\/+/, ''), from: 'package' } : { src: f.src!, dest: f.dest!, from: f.from ?? 'package' }),
     cmdline: (raw.cmdline as string | undefined) ?? '',
     kernel: (raw.kernel as Manifest['kernel'] | undefined) ?? 'debian',
     onExit: (raw.onExit as Manifest['onExit'] | undefined) ?? 'poweroff',

@@ -26,8 +26,23 @@ export const msg = {
     new MvError('package', `entry binary ${path} is not an x86-64 ELF executable (${why})`, 'point "entry" at a compiled x86-64 Linux program, not a script or a foreign binary'),
   libraryMissing: (lib: string, from: string) =>
     new MvError('package', `shared library ${lib} needed by ${from} was not found`, 'install the library on the build host or link the program statically'),
-  extraFileMissing: (src: string) =>
-    new MvError('package', `extra file ${src} listed in "files" does not exist`, 'fix the path in mv-image.json (it is relative to the package directory)'),
+  // Package files (src/lib/pkgfiles.ts): `field` names the manifest field, `where` the base directory.
+  pathMissing: (field: string, src: string, where: string) =>
+    new MvError('package', `${field} "${src}" does not exist in ${where}`, `fix the path in mv-image.json (it is relative to ${where})`),
+  pathOutside: (field: string, src: string, real: string, where: string) =>
+    new MvError('package', `${field} "${src}" resolves to ${real}, outside ${where}`, `only files inside ${where} go into the image: copy the file into it (a symlink must stay inside it too)`),
+  symlinkLoop: (field: string, src: string) =>
+    new MvError('package', `${field} "${src}" is a symlink loop`, 'replace the symlink with the file it should point at'),
+  fileSpecial: (field: string, src: string, kind: string) =>
+    new MvError('package', `${field} "${src}" is ${kind}`, 'only regular files and directories go into the image: remove it or list another path'),
+  fileTooLarge: (field: string, src: string, size: number) =>
+    new MvError('package', `${field} "${src}" is ${(size / 2 ** 30).toFixed(1)} GiB, over the 2 GiB a file in the initramfs may have`, 'leave it out of the image, or split it'),
+  dirTooLarge: (field: string, src: string, why: string) =>
+    new MvError('package', `${field} "${src}" is too large for the image: ${why}`, 'list the subdirectories the program needs instead of the whole tree'),
+  destInvalid: (field: string, dest: string, why: string) =>
+    new MvError('manifest', `${field} "${dest}" is not a valid destination: ${why}`, 'use an absolute path such as /app/data/file.txt'),
+  destDuplicate: (dest: string, a: string, b: string) =>
+    new MvError('package', `${a} and ${b} both put a file at ${dest} in the image`, 'give each file its own "dest"'),
   toolMissing: (tool: string, pkg: string) =>
     new MvError('host', `${tool} is not installed`, `run: ${aptLine([pkg])} (or see 'mv-image doctor')`),
   aptDownload: (pkg: string, output: string) =>

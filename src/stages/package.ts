@@ -1,23 +1,25 @@
 // Stage "package": build the package with the toolchain, then collect the entry binary, its
 // shared libraries (resolved like ldd, interpreter included) and the manifest's extra files.
-// The build runs in a copy of the package directory, so the user's tree stays clean and the
-// cache key (a hash of the tree, manifest and toolchain) stays stable.
+// The build runs in a copy of the package directory (or, for a "source" build, of the unpacked
+// source tree, with the package directory beside it as $MV_PACKAGE_DIR), so the user's tree stays
+// clean and the cache key (a hash of what the build sees, the manifest and the toolchain) stays
+// stable. Every path a manifest names is resolved inside its base (src/lib/pkgfiles.ts).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
-import type { Manifest } from '../lib/manifest';
+import type { FileEntry, Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
 import { buildDir } from '../lib/paths';
+import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
 import { hostRunner, Runner, toolchainInputs } from '../builder/runner';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
 import { sourceStage } from './source';
 
-/** A file for the image: where it goes, and where its bytes are now. */
-export interface ImageFile { dest: string; src: string; mode: number }
+export type { ImageFile } from '../lib/pkgfiles';
 
 export interface PackageArtifact {
   cached: boolean;
@@ -30,7 +32,10 @@ export const APP_DIR = '/app';
 /** Manifest fields that only shape the image's init, not the build: changing them reuses the
  *  build (the manifest file itself is keyed through the other fields, not its bytes). */
 const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel']);
-const buildFields = (m: Manifest) => Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k)));
+const buildFields = (m: Manifest, files: FileEntry[]) => ({ ...Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k))), files });
+
+/** Where a source build sees the package directory (minus its "files"): $MV_PACKAGE_DIR. */
+export const PACKAGE_COPY = '.mv-package';
 
 export function checkPackageDir(dir: string): void {
   if (!existsSync(dir)) throw msg.noPackageDir(dir);
@@ -46,52 +51,92 @@ function checkOverrides(manifest: Manifest, toolchain: Toolchain): void {
   if (bad) throw msg.unknownOverride(bad, known);
 }
 
+/** Two files may not land on one path (the last cpio entry would win silently). */
+function checkDestinations(files: Built[]): void {
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const other = seen.get(f.dest);
+    if (other) throw msg.destDuplicate(f.dest, other, f.field);
+    seen.set(f.dest, f.field);
+  }
+}
+
+const PKG_WHERE = 'the package directory', BUILD_WHERE = 'the build tree';
+
+/** An image file with the manifest field (or other origin) it came from, for error lines. */
+type Built = ImageFile & { field: string };
+
 export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain, runner: Runner = hostRunner): Promise<PackageArtifact> {
   checkPackageDir(dir);
   runner.requireTools('package');
-  if (!manifest.build && !existsSync(join(dir, manifest.entry))) throw msg.noBuildCommand(dir);
-  for (const f of manifest.files) if (!existsSync(join(dir, f.src))) throw msg.extraFileMissing(f.src);
+  const pkgDir = realpathSync(dir);
+  if (!manifest.build && !existsSync(join(pkgDir, manifest.entry))) throw msg.noBuildCommand(dir);
+  // Everything about "files" that can be checked before the build is checked now.
+  const specs = manifest.files.map((f, i) => ({ ...f, i, dest: imageDest(f.dest, `files[${i}].dest`) }));
+  const fromPackage = specs.filter((f) => f.from === 'package').flatMap((f) =>
+    collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, field: `files[${f.i}]` })));
   checkOverrides(manifest, toolchain);
-  // With an upstream source the build runs in (a copy of) the unpacked tree; "files" still come
-  // from the package directory, whose tree hash covers them (hashTree follows symlinks).
   const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
-  const key = hashOf({ tree: hashTree(dir, (r) => r === '.git' || r === 'images' || r === 'mv-image.json'), manifest: JSON.stringify(buildFields(manifest)), toolchain: toolchain.id, ...(source ? { source: source.files.map((f) => f.sha256) } : {}) });
+  // A source build does not see the package's "files" (they go into the image, not the build),
+  // so changing them does not rebuild; a plain build sees the whole package directory.
+  const listed = new Set(specs.filter((f) => f.from === 'package').map((f) => relative(pkgDir, resolveInside(pkgDir, f.src, `files[${f.i}].src`, PKG_WHERE))));
+  const hidden = (rel: string) => rel === '.git' || rel === 'images' || (source !== undefined && [...listed].some((l) => rel === l || rel.startsWith(l + sep)));
+  const key = hashOf({
+    tree: hashTree(pkgDir, (r) => hidden(r) || r === 'mv-image.json'),
+    manifest: JSON.stringify(buildFields(manifest, source ? specs.filter((f) => f.from === 'build') : manifest.files)),
+    toolchain: toolchain.id,
+    ...(source ? { source: source.files.map((f) => f.sha256) } : {}),
+  });
 
   const { dir: out, hit } = await cached('package', key, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
     const work = buildDir(`package-${key.slice(0, 16)}`);
     rmSync(work, { recursive: true, force: true });
-    cpSync(source?.dir ?? dir, work, { recursive: true });
+    const copy = (from: string, to: string) => cpSync(from, to, { recursive: true, filter: (p) => !hidden(relative(from, p)) });
+    copy(source?.dir ?? pkgDir, work);
+    const env: Record<string, string> = { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) };
+    if (source) {
+      if (existsSync(join(work, PACKAGE_COPY))) throw msg.buildFailed(manifest.build ?? '', null, `the source tree already has ${PACKAGE_COPY}`);
+      copy(pkgDir, join(work, PACKAGE_COPY));
+      env.MV_PACKAGE_DIR = join(work, PACKAGE_COPY);
+    }
     try {
       if (manifest.build) {
         progress.note(manifest.build);
-        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env: { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) }, dirs: [work], inputs: toolchainInputs(toolchain) });
+        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env, dirs: [work], inputs: toolchainInputs(toolchain) });
         if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
       }
-      const entry = join(work, manifest.entry);
-      if (!existsSync(entry) || !statSync(entry).isFile()) throw msg.entryMissing(manifest.entry);
+      const tree = realpathSync(work);
+      if (!existsSync(join(tree, manifest.entry))) throw msg.entryMissing(manifest.entry);
+      const entry = resolveInside(tree, manifest.entry, 'entry', BUILD_WHERE);
+      if (!statSync(entry).isFile()) throw msg.entryMissing(manifest.entry);
       const bin = readFileSync(entry);
       const why = notX8664Elf(bin);
       if (why) throw msg.entryNotElf(manifest.entry, why);
       const t = readElf(bin).type;
       if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
 
-      const files: ImageFile[] = [];
-      const keep = (src: string, dest: string, mode: number) => {
+      const files: Built[] = [];
+      const keep = (src: string, dest: string, mode: number, field: string) => {
         const local = join(tmp, 'root', dest);
         mkdirSync(dirname(local), { recursive: true });
         cpSync(src, local, { dereference: true });
-        files.push({ dest, src: join('root', dest), mode });
+        files.push({ dest, src: join('root', dest), mode, field });
       };
-      keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755);
-      for (const lib of sharedLibraries(entry)) keep(lib, lib, 0o755);
-      const filesDir = source ? resolve(dir) : work;
-      for (const f of manifest.files) keep(join(filesDir, f.src), f.dest, statSync(join(filesDir, f.src)).mode & 0o777);
+      keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
+      for (const lib of sharedLibraries(entry)) keep(lib, lib, 0o755, `the library ${lib}`);
+      // "files" come from the package directory as given, or with "from": "build" from the tree
+      // the build ran in.
+      for (const f of specs.filter((s) => s.from === 'build')) {
+        for (const x of collectEntry(tree, f.src, f.dest, `files[${f.i}].src`, BUILD_WHERE)) keep(x.src, x.dest, x.mode, `files[${f.i}]`);
+      }
       writeFileSync(join(tmp, 'package.json'), JSON.stringify(files, null, 1));
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
   });
-  const files: ImageFile[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: ImageFile) => ({ ...f, src: resolve(out, f.src) }));
-  return { cached: hit, program: files[0], files: files.slice(1) };
+  const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({ ...f, src: resolve(out, f.src) }));
+  const all = [...built, ...fromPackage];
+  checkDestinations(all);
+  return { cached: hit, program: built[0], files: all.slice(1).map(({ field: _, ...f }) => f) };
 }

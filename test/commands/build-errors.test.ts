@@ -64,7 +64,7 @@ test('an entry that is an object file, not an executable', (t) => {
 });
 
 test('an extra file that does not exist', (t) => {
-  failsWith(t, [pkg({ Makefile: 'all:\n', 'mv-image.json': '{"files": ["missing.txt"]}' })], /extra file missing.txt listed in "files" does not exist/);
+  failsWith(t, [pkg({ Makefile: 'all:\n', 'mv-image.json': '{"files": ["missing.txt"]}' })], /files\[0\]\.src "missing\.txt" does not exist in the package directory/);
 });
 
 test('an unknown override names the known ones, before anything is built', (t) => {

@@ -1,6 +1,6 @@
 // A real language runtime, hybridized without changes: Debian's lua5.4 source (fetched, verified,
 // patched the Debian way) built with mv-cc by examples/lua, then every program of the Lua suite
-// (bench/programs) run in the HRT inside a QEMU TCG guest with nested KVM, small sizes, each
+// (examples/lua/programs, also at bench/programs/lua) run in the HRT inside a QEMU TCG guest with nested KVM, small sizes, each
 // checking its own output digest; the same programs natively in the same guest give identical
 // output. Last, `mv-image build examples/lua` gives an ISO whose init runs the suite in the HRT.
 import test from 'ava';

@@ -21,9 +21,9 @@ test('a directory with only a Makefile gets every default', (t) => {
 });
 
 test('fields given are kept; string files map to the same path in the image', (t) => {
-  const m = loadManifest(pkg({ name: 'x', entry: 'bin/x', args: ['a'], env: { A: 'b' }, files: ['data/f.txt', { src: 'g', dest: '/etc/g' }], onExit: 'shell' }));
+  const m = loadManifest(pkg({ name: 'x', entry: 'bin/x', args: ['a'], env: { A: 'b' }, files: ['data/f.txt', { src: 'g', dest: '/etc/g' }, { src: 'out', dest: '/o', from: 'build' }], onExit: 'shell' }));
   t.is(m.entry, 'bin/x');
-  t.deepEqual(m.files, [{ src: 'data/f.txt', dest: '/data/f.txt' }, { src: 'g', dest: '/etc/g' }]);
+  t.deepEqual(m.files, [{ src: 'data/f.txt', dest: '/data/f.txt', from: 'package' }, { src: 'g', dest: '/etc/g', from: 'package' }, { src: 'out', dest: '/o', from: 'build' }]);
   t.is(m.onExit, 'shell');
 });
 
