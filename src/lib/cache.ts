@@ -2,8 +2,9 @@
 // A stage writes into a temporary sibling and renames it into place, so a half-built entry never
 // looks complete, and two builds racing for the same key both end with a whole entry.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { msg } from './messages';
 import { cacheRoot } from './paths';
 
 export type HashInput = string | Buffer | number | boolean | null | undefined | HashInput[] | { [k: string]: HashInput };
@@ -28,16 +29,30 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** Hash of every file under a directory (relative path + mode + content), skipping `skip` names. */
+/** Hash of every entry under a directory (relative path, type, mode, and a file's content or a
+ *  symlink's target text), skipping `skip` paths. Symlinks are not followed: what a link points
+ *  at outside the tree is not part of it (and may be /dev/zero). Files are read in pieces, so
+ *  size does not matter; FIFOs, sockets and devices are refused (reading one would block). */
 export function hashTree(dir: string, skip: (rel: string) => boolean = () => false): string {
   const h = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
   const walk = (rel: string): void => {
     for (const name of readdirSync(join(dir, rel)).sort()) {
       const r = rel ? `${rel}/${name}` : name;
       if (skip(r)) continue;
-      const st = statSync(join(dir, r));
+      const p = join(dir, r);
+      const st = lstatSync(p);
       if (st.isDirectory()) walk(r);
-      else { h.update(`${r}\0${st.mode & 0o777}\0`); h.update(readFileSync(join(dir, r))); }
+      else if (st.isSymbolicLink()) h.update(`${r}\0link\0${readlinkSync(p)}\0`);
+      else if (st.isFile()) {
+        h.update(`${r}\0${st.mode & 0o777}\0${st.size}\0`);
+        const fd = openSync(p, 'r');
+        try {
+          for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+        } finally {
+          closeSync(fd);
+        }
+      } else throw msg.treeSpecialFile(join(dir, r), st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device');
     }
   };
   walk('');

@@ -2,6 +2,8 @@
 import { MvError } from './errors';
 
 const aptLine = (pkgs: string[]) => `apt-get install -y ${pkgs.join(' ')}`;
+/** A value from a manifest or a package, quoted so that no character of it can break the line. */
+const q = (s: string) => JSON.stringify(s);
 
 export const msg = {
   noPackageDir: (dir: string) =>
@@ -28,19 +30,27 @@ export const msg = {
     new MvError('package', `shared library ${lib} needed by ${from} was not found`, 'install the library on the build host or link the program statically'),
   // Package files (src/lib/pkgfiles.ts): `field` names the manifest field, `where` the base directory.
   pathMissing: (field: string, src: string, where: string) =>
-    new MvError('package', `${field} "${src}" does not exist in ${where}`, `fix the path in mv-image.json (it is relative to ${where})`),
+    new MvError('package', `${field} ${q(src)} does not exist in ${where}`, `fix the path in mv-image.json (it is relative to ${where})`),
   pathOutside: (field: string, src: string, real: string, where: string) =>
-    new MvError('package', `${field} "${src}" resolves to ${real}, outside ${where}`, `only files inside ${where} go into the image: copy the file into it (a symlink must stay inside it too)`),
+    new MvError('package', `${field} ${q(src)} resolves to ${q(real)}, outside ${where}`, `only files inside ${where} go into the image: copy the file into it (a symlink must stay inside it too)`),
   symlinkLoop: (field: string, src: string) =>
-    new MvError('package', `${field} "${src}" is a symlink loop`, 'replace the symlink with the file it should point at'),
+    new MvError('package', `${field} ${q(src)} is a symlink loop`, 'replace the symlink with the file it should point at'),
   fileSpecial: (field: string, src: string, kind: string) =>
-    new MvError('package', `${field} "${src}" is ${kind}`, 'only regular files and directories go into the image: remove it or list another path'),
+    new MvError('package', `${field} ${q(src)} is ${kind}`, 'only regular files and directories go into the image: remove it or list another path'),
   fileTooLarge: (field: string, src: string, size: number) =>
-    new MvError('package', `${field} "${src}" is ${(size / 2 ** 30).toFixed(1)} GiB, over the 2 GiB a file in the initramfs may have`, 'leave it out of the image, or split it'),
+    new MvError('package', `${field} ${q(src)} is ${(size / 2 ** 30).toFixed(1)} GiB, over the 2 GiB a file in the initramfs may have`, 'leave it out of the image, or split it'),
   dirTooLarge: (field: string, src: string, why: string) =>
-    new MvError('package', `${field} "${src}" is too large for the image: ${why}`, 'list the subdirectories the program needs instead of the whole tree'),
+    new MvError('package', `${field} ${q(src)} is too large for the image: ${why}`, 'list the subdirectories the program needs instead of the whole tree'),
   destInvalid: (field: string, dest: string, why: string) =>
-    new MvError('manifest', `${field} "${dest}" is not a valid destination: ${why}`, 'use an absolute path such as /app/data/file.txt'),
+    new MvError('manifest', `${field} ${q(dest)} is not a valid destination: ${why}`, 'use an absolute path such as /app/data/file.txt'),
+  treeSpecialFile: (path: string, kind: string) =>
+    new MvError('package', `${q(path)} is ${kind}`, 'a package holds regular files, directories and symlinks only: remove it from the package directory'),
+  imageCollision: (dest: string, field: string, owner: string) =>
+    new MvError('package', `${field} would replace ${dest} in the image, which is ${owner}`, 'choose another "dest" (the program\'s own files usually go under /app)'),
+  entryOutside: (entry: string) =>
+    new MvError('manifest', `entry ${q(entry)} leaves the build tree`, 'name the program the build makes, relative to the tree the build runs in, without ".." or a leading "/"'),
+  buildAreaUnsafe: (dir: string, why: string) =>
+    new MvError('package', `the build area ${dir} is not private: ${why}`, `remove ${dir} (or set TMPDIR to a directory only you can write) and build again`),
   destDuplicate: (dest: string, a: string, b: string) =>
     new MvError('package', `${a} and ${b} both put a file at ${dest} in the image`, 'give each file its own "dest"'),
   toolMissing: (tool: string, pkg: string) =>

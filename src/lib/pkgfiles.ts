@@ -6,8 +6,9 @@ import { lstatSync, readdirSync, realpathSync, Stats, statSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { msg } from './messages';
 
-/** A file for the image: where it goes, and where its bytes are now. */
-export interface ImageFile { dest: string; src: string; mode: number }
+/** A file for the image: where it goes, and where its bytes are now; `origin` names the manifest
+ *  field (or other source) it came from, for error lines. */
+export interface ImageFile { dest: string; src: string; mode: number; origin?: string }
 
 /** Bounds on one "files" entry that is a directory (a runtime's library tree fits easily). */
 export const DIR_LIMITS = { files: 100_000, depth: 64, bytes: 4 * 2 ** 30 };

@@ -7,7 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { cached, hashOf } from '../lib/cache';
 import { CpioEntry, writeCpio } from '../lib/cpio';
 import { requireTools } from '../lib/hosttools';
+import { msg } from '../lib/messages';
 import { repoPath } from '../lib/paths';
+import { Owned, reservedReason } from '../lib/reserved';
 import type { KernelArtifact } from './kernel';
 import type { ImageFile } from './package';
 
@@ -43,7 +45,30 @@ function skeleton(): CpioEntry[] {
   return out;
 }
 
+/** The image paths mv-image writes itself (everything but the package's files), and what each is. */
+function ownedPaths(i: InitramfsInputs): Owned {
+  const paths = new Map<string, string>();
+  for (const e of skeleton()) if (e.type === 'file') paths.set(`/${e.path}`, "part of the ROS skeleton (ros-initramfs/)");
+  paths.set('/init', 'the ROS init');
+  paths.set(BUSYBOX, 'busybox, which init runs');
+  paths.set('/bin/sh', "init's shell");
+  for (const t of i.initTools ?? []) paths.set(`/sbin/${basename(t)}`, `${basename(t)}, which init runs`);
+  for (const m of i.kernel.modules) paths.set(`/${m.imagePath.replace(/^\/+/, '')}`, `the kernel module ${m.name}`);
+  for (const x of i.extra ?? []) paths.set(x.dest, "mv-image's own");
+  return { paths, busybox: BUSYBOX };
+}
+
+/** No package file may replace one of mv-image's (the last cpio entry would win). */
+export function checkCollisions(i: InitramfsInputs): void {
+  const owned = ownedPaths(i);
+  for (const f of i.files) {
+    const why = reservedReason(f.dest, owned);
+    if (why) throw msg.imageCollision(f.dest, f.origin ?? f.dest, why);
+  }
+}
+
 export function initramfsEntries(i: InitramfsInputs): CpioEntry[] {
+  checkCollisions(i);
   return [
     ...skeleton(),
     ...['proc', 'sys', 'dev', 'run', 'mnt', 'sbin', 'usr/bin', 'usr/sbin'].map((d): CpioEntry => ({ path: d, type: 'dir' })),

@@ -6,11 +6,12 @@
 // stable. Every path a manifest names is resolved inside its base (src/lib/pkgfiles.ts).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
 import type { FileEntry, Manifest } from '../lib/manifest';
+import { MvError } from '../lib/errors';
 import { msg } from '../lib/messages';
 import { buildDir } from '../lib/paths';
 import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
@@ -56,15 +57,14 @@ function checkDestinations(files: Built[]): void {
   const seen = new Map<string, string>();
   for (const f of files) {
     const other = seen.get(f.dest);
-    if (other) throw msg.destDuplicate(f.dest, other, f.field);
-    seen.set(f.dest, f.field);
+    if (other) throw msg.destDuplicate(f.dest, other, f.origin);
+    seen.set(f.dest, f.origin);
   }
 }
 
 const PKG_WHERE = 'the package directory', BUILD_WHERE = 'the build tree';
 
-/** An image file with the manifest field (or other origin) it came from, for error lines. */
-type Built = ImageFile & { field: string };
+type Built = ImageFile & { origin: string };
 
 export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain, runner: Runner = hostRunner): Promise<PackageArtifact> {
   checkPackageDir(dir);
@@ -72,9 +72,14 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
   const pkgDir = realpathSync(dir);
   if (!manifest.build && !existsSync(join(pkgDir, manifest.entry))) throw msg.noBuildCommand(dir);
   // Everything about "files" that can be checked before the build is checked now.
-  const specs = manifest.files.map((f, i) => ({ ...f, i, dest: imageDest(f.dest, `files[${i}].dest`) }));
-  const fromPackage = specs.filter((f) => f.from === 'package').flatMap((f) =>
-    collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, field: `files[${f.i}]` })));
+  // A package file's src is checked before its dest (a string entry's dest is made from its src).
+  const specs = manifest.files.map((f, i) => {
+    if (f.from === 'package') resolveInside(pkgDir, f.src, `files[${i}].src`, PKG_WHERE);
+    return { ...f, i, dest: imageDest(f.dest, `files[${i}].dest`) };
+  });
+  if (isAbsolute(manifest.entry) || normalize(manifest.entry).split(sep)[0] === '..') throw msg.entryOutside(manifest.entry);
+  const fromPackage: Built[] = specs.filter((f) => f.from === 'package').flatMap((f) =>
+    collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, origin: `files[${f.i}]` })));
   checkOverrides(manifest, toolchain);
   const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
   // A source build does not see the package's "files" (they go into the image, not the build),
@@ -113,18 +118,23 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       const bin = readFileSync(entry);
       const why = notX8664Elf(bin);
       if (why) throw msg.entryNotElf(manifest.entry, why);
-      const t = readElf(bin).type;
+      // A damaged ELF (truncated, headers pointing past the end) is the entry's problem, not ours.
+      const damaged = <T>(f: () => T): T => {
+        try { return f(); } catch (e) { if (e instanceof MvError) throw e; throw msg.entryNotElf(manifest.entry, `damaged ELF: ${(e as Error).message}`); }
+      };
+      const t = damaged(() => readElf(bin)).type;
       if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
+      const libs = damaged(() => sharedLibraries(entry));
 
       const files: Built[] = [];
-      const keep = (src: string, dest: string, mode: number, field: string) => {
+      const keep = (src: string, dest: string, mode: number, origin: string) => {
         const local = join(tmp, 'root', dest);
         mkdirSync(dirname(local), { recursive: true });
         cpSync(src, local, { dereference: true });
-        files.push({ dest, src: join('root', dest), mode, field });
+        files.push({ dest, src: join('root', dest), mode, origin });
       };
       keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
-      for (const lib of sharedLibraries(entry)) keep(lib, lib, 0o755, `the library ${lib}`);
+      for (const lib of libs) keep(lib, lib, 0o755, `the library ${lib}`);
       // "files" come from the package directory as given, or with "from": "build" from the tree
       // the build ran in.
       for (const f of specs.filter((s) => s.from === 'build')) {
@@ -138,5 +148,5 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
   const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({ ...f, src: resolve(out, f.src) }));
   const all = [...built, ...fromPackage];
   checkDestinations(all);
-  return { cached: hit, program: built[0], files: all.slice(1).map(({ field: _, ...f }) => f) };
+  return { cached: hit, program: built[0], files: all.slice(1) };
 }

@@ -7,12 +7,12 @@ import { join, resolve } from 'node:path';
 export const repo = resolve(__dirname, '..', '..', '..');
 export const bin = join(repo, 'bin', 'run.js');
 
-export interface CliResult { status: number | null; stdout: string; stderr: string }
+export interface CliResult { status: number | null; stdout: string; stderr: string; pid?: number }
 
 /** `input` is written to the CLI's stdin (default: none, an immediate end of input). */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000, input = ''): CliResult {
   const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeoutMs, input });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, pid: r.pid };
 }
 
 export const tempDir = (prefix = 'mv-test-') => mkdtempSync(join(tmpdir(), prefix));
