@@ -73,6 +73,10 @@ X
 echo "=== BEGIN places"; MV_REQUIRE_HRT=1 MV_ANNOUNCE=1 MV_STATS=1 /app/racket /tmp/places.rkt 2>&1; echo "=== END places $?"
 echo "=== BEGIN places-native"; MV_DISABLE=1 /app/racket /tmp/places.rkt 2>&1; echo "=== END places-native $?"
 echo "=== BEGIN exit"; MV_REQUIRE_HRT=1 /app/racket -l racket/base -e '(with-handlers ([exn:fail? (lambda (e) (displayln (exn-message e)) (exit 3))]) (vector-ref (vector) 1))' 2>&1; echo "=== END exit $?"
+echo "=== BEGIN segv"; MV_REQUIRE_HRT=1 /app/racket -l racket/base -l racket/unsafe/ops -e '(for ([a (list 1000000000001 77777777777)]) (with-handlers ([exn:fail? (lambda (e) (printf "caught: ~a\n" (exn-message e)))]) (unsafe-car a)))' 2>&1; echo "=== END segv $?"
+echo "=== BEGIN break"; MV_REQUIRE_HRT=1 /app/racket -l racket/base -e '(with-handlers ([exn:break? (lambda (e) (displayln "break") (exit 3))]) (displayln "sleeping") (flush-output) (sleep 120))' > /tmp/break.out 2>&1 & p=$!
+i=0; while ! grep -q sleeping /tmp/break.out && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; kill -INT $p; wait $p; st=$?; cat /tmp/break.out; echo "=== END break $st"
+echo "=== BEGIN threads"; MV_REQUIRE_HRT=1 /app/racket -l racket/base -e '(define c (make-channel)) (for ([i 4]) (thread (lambda () (sleep (* 0.01 i)) (channel-put c i)))) (printf "got ~a\n" (sort (for/list ([i 4]) (channel-get c)) <)) (printf "timeout ~a\n" (sync/timeout 0.05 (make-semaphore 0))) (define cu (make-custodian)) (define t (parameterize ([current-custodian cu]) (thread (lambda () (sleep 100))))) (custodian-shutdown-all cu) (sync t) (printf "dead ~a\n" (thread-dead? t))' 2>&1; echo "=== END threads $?"
 `;
 let guest: Promise<GuestResult> | undefined;
 const guestRun = () => (guest ??= (async () => {
@@ -151,6 +155,27 @@ test.serial("a Racket exception and exit status come back as on Linux", async (t
   const s = await sectionOf(t, 'exit');
   t.is(s.status, 3, s.text);
   t.regex(s.text, /^vector-ref: index is out of range/m);
+});
+
+test.serial("Chez's own SIGSEGV handler turns a bad memory reference in the HRT into a Racket exception, twice", async (t) => {
+  t.timeout(SLOW);
+  const s = await sectionOf(t, 'segv');
+  t.is(s.status, 0, s.text);
+  t.is((s.text.match(/^caught: invalid memory reference\./gm) ?? []).length, 2, s.text);
+});
+
+test.serial('SIGINT to racket in the HRT is a break (exn:break), as on Linux', async (t) => {
+  t.timeout(SLOW);
+  const s = await sectionOf(t, 'break');
+  t.is(s.status, 3, s.text);
+  t.regex(s.text, /^sleeping\nbreak$/m);
+});
+
+test.serial("Racket's green threads, channels, timeouts and custodians in the HRT", async (t) => {
+  t.timeout(SLOW);
+  const s = await sectionOf(t, 'threads');
+  t.is(s.status, 0, s.text);
+  t.regex(s.text, /^got \(0 1 2 3\)\ntimeout #f\ndead #t$/m);
 });
 
 test.serial('mv-image build examples/racket gives an ISO whose init runs the whole suite in the HRT', (t) => {
