@@ -23,12 +23,13 @@ export interface ToolchainArtifact extends Toolchain {
 }
 
 const SOURCES = ['nautilus', 'hvm'];
-const skipBuildOutputs = (rel: string) => rel === 'build' || rel.endsWith('/build');
+/** Build outputs, and the READMEs (a documentation change must not rebuild every package). */
+const notInputs = (rel: string) => rel === 'build' || rel.endsWith('/build') || rel.endsWith('.md');
 
 export async function toolchainStage(progress: Progress): Promise<ToolchainArtifact> {
   requireTools('toolchain');
   const cc = await exec('gcc', ['--version']);
-  const key = hashOf({ sources: SOURCES.map((s) => hashTree(repoPath(s), skipBuildOutputs)), cc: cc.stdout.split('\n')[0], format: 1 });
+  const key = hashOf({ sources: SOURCES.map((s) => hashTree(repoPath(s), notInputs)), cc: cc.stdout.split('\n')[0], format: 1 });
   const { dir, hit } = await cached('toolchain', key, async (tmp) => {
     const work = buildDir(`toolchain-${key.slice(0, 16)}`);
     rmSync(work, { recursive: true, force: true });
