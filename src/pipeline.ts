@@ -3,6 +3,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { sha256File } from './lib/cache';
+import { KERNEL_LINE_MAX, parseCmdline } from './lib/cmdline';
+import { msg } from './lib/messages';
 import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
 import { imagesDir } from './lib/paths';
@@ -53,11 +55,17 @@ export interface BuildResult {
 }
 
 /** The kernel command line: console setup lives in grub.cfg, the rest comes from here.
- *  Explicit HRT CPUs are taken away from the ROS scheduler, the tick and RCU callbacks. */
+ *  Explicit HRT CPUs are taken away from the ROS scheduler, the tick and RCU callbacks. The
+ *  manifest's parameters come last, in their canonical form (src/lib/cmdline.ts), which each
+ *  format writes so that the kernel gets this line exactly. */
 export function kernelCmdline(m: Manifest): string {
   const cpus = m.hrt.cpus;
-  const isolate = cpus ? `isolcpus=${cpus} nohz_full=${cpus} rcu_nocbs=${cpus}` : '';
-  return ['panic=10', 'quiet', isolate, m.cmdline].filter(Boolean).join(' ');
+  const isolate = cpus ? [`isolcpus=${cpus}`, `nohz_full=${cpus}`, `rcu_nocbs=${cpus}`] : [];
+  const own = parseCmdline(m.cmdline);
+  if (!Array.isArray(own)) throw msg.manifestRule('mv-image.json', 'cmdline', own.why, own.fix);
+  const line = ['panic=10', 'quiet', ...isolate, ...own].join(' ');
+  if (line.length > KERNEL_LINE_MAX) throw msg.cmdlineTooLong(line.length, KERNEL_LINE_MAX);
+  return line;
 }
 
 export function sourceDateEpoch(): number {
@@ -72,6 +80,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
   const format = o.format ?? 'iso';
   const output = resolve(o.output ?? join(imagesDir(), FORMATS[format].defaultOutput(manifest.name)));
+  const cmdline = kernelCmdline(manifest);
   const runner = await selectRunner(o.builder ?? manifest.builder, progress);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
@@ -92,7 +101,6 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch, initTools: toolchain.initTools,
     extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }],
   }));
-  const cmdline = kernelCmdline(manifest);
   await FORMATS[format].write({ name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress }, output);
 
   const single = statSync(output).isFile();

@@ -3,6 +3,7 @@
 import Ajv, { ErrorObject } from 'ajv';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { checkManifestRules } from './manifest-rules';
 import { msg } from './messages';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
@@ -53,7 +54,7 @@ export const manifestSchema = {
         ],
       },
     },
-    cmdline: { type: 'string', description: 'extra kernel command line' },
+    cmdline: { type: 'string', description: 'extra kernel parameters (printable ASCII, double quotes only around a whole parameter or value; README.md has the rules)' },
     kernel: { enum: [...KERNELS], description: 'ROS kernel flavour' },
     onExit: { enum: [...ON_EXIT], description: 'what init does after the program exits' },
     builder: { enum: [...BUILDERS], description: 'where the package and iso stages run: host, docker (the builder image) or auto (docker when an engine answers)' },
@@ -111,7 +112,7 @@ export function loadManifest(dir: string): Manifest {
   }
   const name = (raw.name as string | undefined) ?? basename(resolve(dir)).replace(/[^A-Za-z0-9._-]/g, '-');
   const hrt = (raw.hrt ?? {}) as Partial<Manifest['hrt']>;
-  return {
+  const m: Manifest = {
     name,
     build: raw.build !== undefined ? (raw.build as string | null) : existsSync(join(dir, 'Makefile')) ? 'make' : null,
     entry: (raw.entry as string | undefined) ?? name,
@@ -127,4 +128,6 @@ export function loadManifest(dir: string): Manifest {
     source: (raw.source as Manifest['source'] | undefined) ?? null,
     overrides: (raw.overrides as string[] | undefined) ?? [],
   };
+  checkManifestRules(m, file);
+  return m;
 }
