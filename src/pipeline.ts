@@ -4,6 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { sha256File } from './lib/cache';
 import { KERNEL_LINE_MAX, parseCmdline } from './lib/cmdline';
+import { cpuProblem, MAX_CPU } from './lib/manifest-rules';
 import { msg } from './lib/messages';
 import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
@@ -80,12 +81,16 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
   const format = o.format ?? 'iso';
   const output = resolve(o.output ?? join(imagesDir(), FORMATS[format].defaultOutput(manifest.name)));
+  // What the manifest's rules cannot know before now: the kernel that --kernel picks.
+  const flavour = o.kernel ?? manifest.kernel;
+  const cpus = cpuProblem(manifest.hrt.cpus, flavour);
+  if (cpus) throw msg.manifestRule(join(o.packageDir, 'mv-image.json'), 'hrt.cpus', cpus, `name CPUs from 1 to ${MAX_CPU[flavour]}, or build with another --kernel`);
   const cmdline = kernelCmdline(manifest);
   const runner = await selectRunner(o.builder ?? manifest.builder, progress);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
   const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner));
-  const kernel = await progress.stage('kernel', () => KERNEL_STAGES[o.kernel ?? manifest.kernel](progress));
+  const kernel = await progress.stage('kernel', () => KERNEL_STAGES[flavour](progress));
   const init = renderInit({
     hostname: manifest.name,
     modules: kernel.modules,

@@ -3,7 +3,7 @@
 import Ajv, { ErrorObject } from 'ajv';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { checkManifestRules } from './manifest-rules';
+import { checkManifestRules, defaultName, NAME_MAX, NAME_PATTERN } from './manifest-rules';
 import { msg } from './messages';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
@@ -36,7 +36,7 @@ export const manifestSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'image and program name (default: the directory name)' },
+    name: { type: 'string', pattern: NAME_PATTERN, maxLength: NAME_MAX, description: 'image and program name, also the hostname (default: the directory name)' },
     build: { type: ['string', 'null'], description: 'build command, run with CC/CXX set (default: "make" when there is a Makefile)' },
     entry: { type: 'string', minLength: 1, description: 'the program to run, relative to the package directory (default: the name)' },
     args: { type: 'array', items: { type: 'string' }, description: 'arguments passed to the program' },
@@ -110,7 +110,7 @@ export function loadManifest(dir: string): Manifest {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw msg.manifestInvalid(file, 'manifest', 'must be a JSON object');
     if (!validate(raw)) throw explain(file, mostSpecific(validate.errors!));
   }
-  const name = (raw.name as string | undefined) ?? basename(resolve(dir)).replace(/[^A-Za-z0-9._-]/g, '-');
+  const name = (raw.name as string | undefined) ?? defaultName(basename(resolve(dir)));
   const hrt = (raw.hrt ?? {}) as Partial<Manifest['hrt']>;
   const m: Manifest = {
     name,

@@ -116,6 +116,8 @@ export const msg = {
     new MvError('kernel', `building the tuned kernel failed at "${step}"`, 'read the compiler output above; run `mv-image doctor` to check bc, bison, flex, libelf-dev and libssl-dev', 1, output.trim().split('\n').slice(-30).join('\n')),  // hostile input (issue 14): manifest rules, the kernel command line, damaged ELF files and images
   manifestRule: (file: string, where: string, problem: string, fix: string) =>
     new MvError('manifest', `${file}: ${where} ${problem}`, fix),
+  noDefaultName: (dir: string) =>
+    new MvError('manifest', `no image name can be made from the directory name "${dir}"`, 'set "name" in mv-image.json (letters, digits, ".", "_" and "-", starting with a letter or digit)'),
   cmdlineTooLong: (length: number, max: number) =>
     new MvError('manifest', `the kernel command line would be ${length} characters, over the ${max} that fit beside what the boot loader adds (the kernel keeps 2048 bytes)`, 'shorten "cmdline" or "hrt.cpus" in mv-image.json'),
   grubCfgInvalid: (output: string) =>
