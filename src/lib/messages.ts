@@ -122,4 +122,8 @@ export const msg = {
     new MvError('manifest', `the kernel command line would be ${length} characters, over the ${max} that fit beside what the boot loader adds (the kernel keeps 2048 bytes)`, 'shorten "cmdline" or "hrt.cpus" in mv-image.json'),
   grubCfgInvalid: (output: string) =>
     new MvError('iso', `grub-script-check rejects the generated grub.cfg: ${output.trim().split('\n').pop() ?? ''}`, 'this is a bug in mv-image: report it with the "cmdline" of mv-image.json'),
+  elfDamaged: (what: string, why: string) =>
+    new MvError('package', `${what} is a damaged ELF file: ${why}`, 'rebuild it; a file cut short or altered after linking cannot be used'),
+  imageDamaged: (path: string, why: string) =>
+    new MvError('inspect', `${path} is damaged: ${why}`, "rebuild it with 'mv-image build'; a copy cut short or altered cannot be read"),
 };
