@@ -63,8 +63,8 @@ export const msg = {
     new MvError('run', `the guest printed no MV-EXIT line within ${seconds} s (serial log: ${log})`, 'raise --timeout, or read the serial log for where the boot stopped', 124),
   kernelPanic: (log: string) =>
     new MvError('run', `the guest kernel panicked (serial log: ${log})`, 'read the serial log; a panic before init usually means a missing module or a bad command line', 125),
-  qemuFailed: (status: number | null, stderr: string) =>
-    new MvError('run', `QEMU exited with status ${status} before the program finished: ${stderr.trim().split('\n').pop() ?? ''}`, "run 'mv-image doctor' and check the QEMU options", 126),
+  qemuFailed: (status: number | null, reason: string, log: string, lastLines: string) =>
+    new MvError('run', `QEMU exited with status ${status} before the program finished: ${reason} (serial log: ${log})`, "read the serial log (its last lines are above); run 'mv-image doctor' and check the QEMU options", 126, lastLines),
   stoppedFromHost: () =>
     new MvError('run', 'the VM was stopped from the host (Ctrl-A x) before the program finished', 'let the program end, or press Ctrl-C to send it SIGINT', 130),
   serialFifo: (path: string, why: string) =>
@@ -126,4 +126,6 @@ export const msg = {
     new MvError('package', `${what} is a damaged ELF file: ${why}`, 'rebuild it; a file cut short or altered after linking cannot be used'),
   imageDamaged: (path: string, why: string) =>
     new MvError('inspect', `${path} is damaged: ${why}`, "rebuild it with 'mv-image build'; a copy cut short or altered cannot be read"),
+  notBootable: (path: string, why: string) =>
+    new MvError('run', `${path} cannot be booted: ${why}`, "pass an ISO or a netboot directory made by 'mv-image build' (build it again if it was cut short)"),
 };

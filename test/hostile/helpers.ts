@@ -44,6 +44,21 @@ export function buildFails(t: ExecutionContext, dir: string, line: string | RegE
   return r;
 }
 
+/** 2048 bytes of real-mode code for an El Torito no-emulation boot: prints `text` on COM1, then
+ *  powers off (ACPI, QEMU's PIIX4 and older ports), with a triple fault as the fallback: either
+ *  way QEMU (-no-reboot) exits with status 0, and no MV-EXIT was printed. */
+export function bootSector(text: string): Buffer {
+  const code = [0xba, 0xf8, 0x03]; // mov dx, 0x3f8
+  for (const c of Buffer.from(text)) code.push(0xb0, c, 0xee); // mov al, c; out dx, al
+  code.push(0xba, 0x04, 0x06, 0xb8, 0x00, 0x20, 0xef); // mov dx, 0x604; mov ax, 0x2000; out dx, ax
+  code.push(0xba, 0x04, 0xb0, 0xef); // mov dx, 0xb004; out dx, ax
+  code.push(0x31, 0xc0, 0x50, 0x50, 0x50, 0x89, 0xe5, 0x0f, 0x01, 0x5e, 0x00, 0xcc); // lidt of a zero IDT; int3
+  code.push(0xf4, 0xeb, 0xfd); // hlt; jmp hlt
+  const img = Buffer.alloc(2048);
+  Buffer.from(code).copy(img);
+  return img;
+}
+
 /** An ISO with `files` (path -> bytes); `boot` makes boot/boot.img its El Torito boot image. */
 export function makeIso(iso: string, files: Record<string, string | Buffer>, boot?: Buffer): string {
   const tree = join(tempDir('mv-iso-tree-'), 'tree');

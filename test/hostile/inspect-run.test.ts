@@ -1,21 +1,29 @@
-// Rule: `inspect` takes any file: it reads with limits (regular files only, what each format says
-// and no more) and reports what it cannot use in one line.
+// Rule: `inspect` and `run` take any file: they read with limits (regular files only, what each
+// format says and no more), refuse what they cannot use at once, in one line, and a QEMU that
+// stops early leaves its serial log, whose last lines are shown.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cli, tempDir } from '../helpers/cli';
+import { cli, repo, tempDir } from '../helpers/cli';
 import { writeCpio } from '../../src/lib/cpio';
 import { MvError } from '../../src/lib/errors';
 import { inspect, LIMITS } from '../../src/inspect';
-import { failure, miniIso, withHrt } from './helpers';
+import { bootSector, failure, makeIso, miniIso, withHrt } from './helpers';
 
 const FIX_INSPECT = '(fix: pass an ISO built by mv-image, or an x86-64 ELF program)';
 const FIX_ELF = '(fix: rebuild it; a file cut short or altered after linking cannot be used)';
 const FIX_DAMAGED = "(fix: rebuild it with 'mv-image build'; a copy cut short or altered cannot be read)";
+const FIX_RUN = "(fix: pass an ISO or a netboot directory made by 'mv-image build' (build it again if it was cut short))";
 
 const inspectFails = (t: import('ava').ExecutionContext, path: string) => failure(t, cli(['inspect', path], {}, 30_000));
+const runFails = (t: import('ava').ExecutionContext, path: string) => {
+  const t0 = Date.now();
+  const last = failure(t, cli(['run', path, '--accel', 'tcg', '--timeout', '300'], {}, 30_000));
+  t.true(Date.now() - t0 < 20_000, 'refused at once, not after the timeout');
+  return last;
+};
 
 test('inspect /dev/zero ends at once: only regular files are read', (t) => {
   t.is(inspectFails(t, '/dev/zero'), `mv-image: inspect: /dev/zero cannot be inspected: it is not a regular file (a device, FIFO or socket) ${FIX_INSPECT}`);
@@ -80,4 +88,58 @@ test('inspect stops unpacking an initramfs at its limit', async (t) => {
   const iso = miniIso(join(tempDir(), 'big.iso'));
   const e = await t.throwsAsync(inspect(iso), { instanceOf: MvError });
   t.regex(e!.line(), /its initramfs \(boot\/initrd\.img\): it unpacks to over 4096 bytes/);
+});
+
+test('run a text file is refused at once, not after the timeout', (t) => {
+  const path = join(repo, 'package.json');
+  t.is(runFails(t, path), `mv-image: run: ${path} cannot be booted: it is not an ISO 9660 image (no primary volume descriptor at byte 32768) ${FIX_RUN}`);
+});
+
+test('run /dev/zero is refused at once', (t) => {
+  t.is(runFails(t, '/dev/zero'), `mv-image: run: /dev/zero cannot be booted: it is not a regular file ${FIX_RUN}`);
+});
+
+test('run an ISO cut short is refused at once', (t) => {
+  const iso = makeIso(join(tempDir(), 'cut.iso'), { 'a.txt': 'a' }, bootSector('never\n'));
+  const size = readFileSync(iso).length;
+  truncateSync(iso, 40_000);
+  t.is(runFails(t, iso), `mv-image: run: ${iso} cannot be booted: it is cut short: the volume has ${size} bytes, the file 40000 ${FIX_RUN}`);
+});
+
+test('run an ISO without a boot record is refused at once', (t) => {
+  const iso = makeIso(join(tempDir(), 'data.iso'), { 'a.txt': 'a' });
+  t.is(runFails(t, iso), `mv-image: run: ${iso} cannot be booted: the ISO has no El Torito boot record ${FIX_RUN}`);
+});
+
+test('run a netboot directory without a kernel is refused at once', (t) => {
+  const dir = join(tempDir(), 'x-netboot');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'boot.ipxe'), '#!ipxe\nkernel vmlinuz\ninitrd initrd.img\nboot\n');
+  writeFileSync(join(dir, 'initrd.img'), 'x');
+  t.is(runFails(t, dir), `mv-image: run: ${dir} cannot be booted: it has no vmlinuz ${FIX_RUN}`);
+});
+
+// A real boot (about a second): the image sits in a directory with a comma (QEMU's option syntax),
+// its boot sector prints a line and powers off before any MV-EXIT.
+test.serial('QEMU stopping early keeps the serial log and shows its last lines', (t) => {
+  const dir = join(tempDir(), 'a,b');
+  mkdirSync(dir);
+  const iso = makeIso(join(dir, 'early,stop.iso'), { 'a.txt': 'a' }, bootSector('MV-TEST boot sector ran\n'));
+  const r = cli(['run', iso, '--accel', 'tcg', '--timeout', '120', '--quiet'], {}, 150_000);
+  const last = failure(t, r, 126);
+  const m = last.match(/^mv-image: run: QEMU exited with status 0 before the program finished: the guest powered off or reset without printing MV-EXIT \(serial log: (\S+)\) \(fix: read the serial log \(its last lines are above\); run 'mv-image doctor' and check the QEMU options\)$/);
+  t.truthy(m, last);
+  t.regex(r.stderr, /^last lines of the serial log:\n {2}MV-TEST boot sector ran\nmv-image: run: /m);
+  t.true(existsSync(m![1]));
+  t.regex(readFileSync(m![1], 'utf8'), /MV-TEST boot sector ran/);
+});
+
+test('an image path with a comma reaches QEMU intact', (t) => {
+  const dir = join(tempDir(), 'x,y');
+  mkdirSync(dir);
+  const iso = join(dir, 'a,b.iso');
+  copyFileSync(makeIso(join(tempDir(), 'plain.iso'), { 'a.txt': 'a' }, bootSector('comma ok\n')), iso);
+  const r = cli(['run', iso, '--accel', 'tcg', '--timeout', '120'], {}, 150_000);
+  t.regex(r.stdout, /^comma ok$/m, r.stderr);
+  t.notRegex(r.stderr, /Could not open/);
 });
