@@ -57,7 +57,8 @@ class Reader {
   }
 }
 
-export function readElf(buf: Buffer, what = 'an ELF file'): ElfInfo {
+/** `what` names the file in errors; the one caller without a name (the package stage) reads the entry. */
+export function readElf(buf: Buffer, what = 'the entry binary'): ElfInfo {
   const why = notX8664Elf(buf);
   if (why) throw msg.elfDamaged(what, why);
   const r = new Reader(buf, what);
