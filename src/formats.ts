@@ -6,6 +6,7 @@ import type { Runner } from './builder/runner';
 import { msg } from './lib/messages';
 import type { Progress } from './lib/progress';
 import { render } from './lib/templates';
+import { ipxeArgs } from './lib/cmdline';
 import { isoStage } from './stages/iso';
 
 export interface FormatInputs {
@@ -42,7 +43,7 @@ export const FORMATS = {
       publishDir(output, (tmp) => {
         copyFileSync(i.vmlinuz, join(tmp, 'vmlinuz'));
         copyFileSync(i.initrd, join(tmp, 'initrd.img'));
-        writeFileSync(join(tmp, 'boot.ipxe'), render('boot.ipxe.ejs', { name: i.name, cmdline: i.cmdline }));
+        writeFileSync(join(tmp, 'boot.ipxe'), render('boot.ipxe.ejs', { name: i.name, args: ipxeArgs(i.cmdline) }));
       });
     },
   },

@@ -1,14 +1,19 @@
 // `mv-image inspect`: what an ISO or a binary carries. For an ISO: kernel version, command line,
 // initramfs contents with sizes, the program, and whether it embeds the HRT. For a binary: its
 // .mv_hrt section (the embedded Nautilus) with version and size.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { readCpio } from './lib/cpio';
+// Any file may be handed to it, so it reads with limits: only regular files, the first bytes to
+// tell the format, at most what each part may need (LIMITS), and a damaged part is one error line.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { CpioError, CpioMember, CpioReader } from './lib/cpio';
 import { notX8664Elf, readElf, sectionData } from './lib/elf';
-import { exec } from './lib/exec';
+import { isMvError, MvError } from './lib/errors';
+import { grubLinuxCmdline } from './lib/cmdline';
 import { requireTools } from './lib/hosttools';
+import { isoVolume, readAt } from './lib/iso9660';
 import { msg } from './lib/messages';
 
 export interface HrtInfo { section: '.mv_hrt'; size: number; nautilusVersion: string | null }
@@ -25,8 +30,23 @@ export interface IsoReport {
 /** Where the image records what it runs (written by the pipeline into the initramfs). */
 export const IMAGE_INFO_PATH = 'etc/mv-image.json';
 
-export function hrtInfo(elf: Buffer): HrtInfo | null {
-  const data = sectionData(elf, readElf(elf), '.mv_hrt');
+export const LIMITS = {
+  /** Enough to tell an ELF (64-byte header) from an ISO (descriptors from byte 32768). */
+  head: 64 * 1024,
+  binary: 1 << 30,
+  grubCfg: 64 * 1024,
+  /** The bzImage header and its version string (kernel_version is a 16-bit offset past 0x200). */
+  kernelHead: 0x10200 + 256,
+  initrd: 1 << 30,
+  /** Unpacked: the initramfs may carry 4 GiB of "files" and more. */
+  initrdUnpacked: 16 * 2 ** 30,
+  imageInfo: 1 << 20,
+  /** Each bsdtar read of the ISO. */
+  timeoutMs: 60_000,
+};
+
+export function hrtInfo(elf: Buffer, what?: string): HrtInfo | null {
+  const data = sectionData(elf, readElf(elf, what), '.mv_hrt');
   if (!data) return null;
   const version = data.toString('latin1').match(/Nautilus-HRT [\x20-\x7e]+/)?.[0] ?? null;
   return { section: '.mv_hrt', size: data.length, nautilusVersion: version };
@@ -36,7 +56,10 @@ export function hrtInfo(elf: Buffer): HrtInfo | null {
 export function bzImageVersion(img: Buffer): string | null {
   if (img.length < 0x210 || img.toString('latin1', 0x202, 0x206) !== 'HdrS') return null;
   const off = img.readUInt16LE(0x20e) + 0x200;
-  return img.toString('latin1', off, img.indexOf(0, off)).split(' ')[0] || null;
+  const end = img.indexOf(0, off);
+  if (off >= img.length || end < 0 || end - off > 256) return null;
+  const v = img.toString('latin1', off, end).split(' ')[0];
+  return /^[\x21-\x7e]+$/.test(v) ? v : null;
 }
 
 function kind(mode: number): string {
@@ -47,40 +70,118 @@ function kind(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
-function inspectBinary(path: string, buf: Buffer): BinaryReport {
-  const info = readElf(buf);
-  return { kind: 'binary', path, elfType: info.type, interp: info.interp ?? null, hrt: hrtInfo(buf) };
+/** Errors from the readers (an ELF's stage is "package") become inspect's own line. */
+function asInspect(e: unknown): unknown {
+  return isMvError(e) && e.stage !== 'inspect' ? new MvError('inspect', e.problem, e.fix, e.exitCode, e.details) : e;
+}
+
+function inspectBinary(path: string, size: number): BinaryReport {
+  if (size > LIMITS.binary) throw msg.notAnImage(path, `it is ${size} bytes, over the ${LIMITS.binary} an ELF program may have here`);
+  const buf = readFileSync(path);
+  const info = readElf(buf, path);
+  return { kind: 'binary', path, elfType: info.type, interp: info.interp ?? null, hrt: hrtInfo(buf, path) };
+}
+
+/** One file of the ISO, through bsdtar, at most `max` bytes (`head`: the first `max` bytes are
+ *  enough; otherwise a larger file is an error). */
+export function isoMember(iso: string, member: string, max: number, head = false): Promise<Buffer> {
+  return new Promise((done, fail) => {
+    const child = spawn('bsdtar', ['-xOf', resolve(iso), member], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let got = 0, stderr = '', over = false, late = false;
+    const timer = setTimeout(() => { late = true; child.kill('SIGKILL'); }, LIMITS.timeoutMs);
+    child.stdout.on('data', (b: Buffer) => {
+      if (over) return;
+      chunks.push(b);
+      got += b.length;
+      if (got >= max) { over = true; child.kill('SIGKILL'); }
+    });
+    child.stderr.on('data', (b: Buffer) => { if (stderr.length < 4096) stderr += b.toString(); });
+    child.on('error', fail);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      const data = Buffer.concat(chunks);
+      if (late) return fail(msg.imageDamaged(iso, `reading ${member} took over ${LIMITS.timeoutMs / 1000} s`));
+      if (over && head) return done(data.subarray(0, max));
+      if (over) return fail(msg.imageDamaged(iso, `${member} is over ${max} bytes`));
+      if (status !== 0) return fail(msg.notAnImage(iso, `${member}: ${stderr.trim().split('\n').pop()?.replace(/^bsdtar: /, '') ?? `bsdtar failed with status ${status}`}`));
+      done(data);
+    });
+  });
+}
+
+/** Lists the gzip'd newc initramfs as it unpacks, keeping the data of the members `keep` picks. */
+async function scanInitrd(iso: string, gz: Buffer, keep: (p: string) => boolean): Promise<CpioMember[]> {
+  const reader = new CpioReader(keep, { members: 1_000_000, keepBytes: LIMITS.binary });
+  let unpacked = 0;
+  try {
+    for await (const chunk of Readable.from([gz]).pipe(createGunzip())) {
+      unpacked += (chunk as Buffer).length;
+      if (unpacked > LIMITS.initrdUnpacked) throw new CpioError(`it unpacks to over ${LIMITS.initrdUnpacked} bytes`);
+      reader.push(chunk as Buffer);
+    }
+    return reader.end();
+  } catch (e) {
+    const why = e instanceof CpioError ? e.message : `it is not gzip data (${(e as Error).message})`;
+    throw msg.imageDamaged(iso, `its initramfs (boot/initrd.img): ${why}`);
+  }
+}
+
+/** The record the pipeline writes at IMAGE_INFO_PATH, checked field by field. */
+function imageInfo(iso: string, data: Buffer): { program: string; args: string[] } {
+  let v: unknown;
+  try { v = JSON.parse(data.toString('utf8')); } catch { v = undefined; }
+  const r = v as { program?: unknown; args?: unknown } | undefined;
+  if (!r || typeof r !== 'object' || typeof r.program !== 'string' || !r.program.startsWith('/') || !Array.isArray(r.args) || !r.args.every((a) => typeof a === 'string')) {
+    throw msg.imageDamaged(iso, `its /${IMAGE_INFO_PATH} is not the record mv-image writes`);
+  }
+  return { program: r.program, args: r.args as string[] };
 }
 
 async function inspectIso(path: string): Promise<IsoReport> {
   requireTools('inspect');
-  const dir = mkdtempSync(join(tmpdir(), 'mv-inspect-'));
-  try {
-    const r = await exec('bsdtar', ['-xf', path, '-C', dir, 'boot/grub/grub.cfg', 'boot/vmlinuz', 'boot/initrd.img']);
-    if (r.status !== 0) throw msg.notAnImage(path, r.output.trim().split('\n').pop() ?? '');
-    const grub = readFileSync(join(dir, 'boot/grub/grub.cfg'), 'utf8');
-    const cmdline = grub.match(/^\s*linux\s+\S+\s*(.*)$/m)?.[1].trim() ?? '';
-    const members = readCpio(gunzipSync(readFileSync(join(dir, 'boot/initrd.img'))));
-    const file = (p: string) => members.find((m) => m.path === p);
-    const meta = file(IMAGE_INFO_PATH);
-    const info = meta ? (JSON.parse(meta.data.toString()) as { program: string; args: string[] }) : null;
-    const prog = info ? file(info.program.replace(/^\//, '')) : undefined;
-    return {
-      kind: 'iso', path,
-      kernelVersion: bzImageVersion(readFileSync(join(dir, 'boot/vmlinuz'))),
-      cmdline,
-      program: info ? { path: info.program, args: info.args, hrt: prog ? hrtInfo(prog.data) : null } : null,
-      initramfs: members.map((m) => ({ path: '/' + m.path, size: m.size, mode: kind(m.mode) })),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const grub = (await isoMember(path, 'boot/grub/grub.cfg', LIMITS.grubCfg)).toString('utf8');
+  const linux = grub.match(/^\s*linux\s.*$/m)?.[0];
+  const kernelHead = await isoMember(path, 'boot/vmlinuz', LIMITS.kernelHead, true);
+  const gz = await isoMember(path, 'boot/initrd.img', LIMITS.initrd);
+  const listing = await scanInitrd(path, gz, (p) => p === IMAGE_INFO_PATH);
+  const meta = listing.find((m) => m.path === IMAGE_INFO_PATH);
+  if (meta && meta.size > LIMITS.imageInfo) throw msg.imageDamaged(path, `its /${IMAGE_INFO_PATH} is ${meta.size} bytes`);
+  const info = meta ? imageInfo(path, meta.data) : null;
+  // A second pass for the program's bytes: its path is known only from the record, which sorts after /app.
+  const progPath = info?.program.replace(/^\/+/, '');
+  const prog = progPath && listing.some((m) => m.path === progPath)
+    ? (await scanInitrd(path, gz, (p) => p === progPath)).find((m) => m.path === progPath) : undefined;
+  return {
+    kind: 'iso', path,
+    kernelVersion: bzImageVersion(kernelHead),
+    cmdline: linux ? grubLinuxCmdline(linux) : '',
+    program: info ? { path: info.program, args: info.args, hrt: prog ? hrtInfo(prog.data, `${path}:${info.program}`) : null } : null,
+    initramfs: listing.map((m) => ({ path: '/' + m.path, size: m.size, mode: kind(m.mode) })),
+  };
+}
+
+/** The first bytes of a regular file, to tell its format. */
+function head(path: string): { size: number; bytes: Buffer } {
+  let st;
+  try { st = statSync(path); } catch { throw msg.inspectMissing(path); }
+  if (!st.isFile()) throw msg.notAnImage(path, `it is ${st.isDirectory() ? 'a directory' : 'not a regular file (a device, FIFO or socket)'}`);
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { throw msg.inspectMissing(path); }
+  try { return { size: st.size, bytes: readAt(fd, 0, LIMITS.head) }; } finally { closeSync(fd); }
 }
 
 export async function inspect(path: string): Promise<IsoReport | BinaryReport> {
-  let buf: Buffer;
-  try { buf = readFileSync(path); } catch { throw msg.inspectMissing(path); }
-  if (!notX8664Elf(buf)) return inspectBinary(path, buf);
-  if (buf.length > 0x8006 && buf.toString('latin1', 0x8001, 0x8006) === 'CD001') return inspectIso(path);
+  const { size, bytes } = head(path);
+  try {
+    if (!notX8664Elf(bytes)) return inspectBinary(path, size);
+    if (bytes.toString('latin1', 0x8001, 0x8006) === 'CD001') {
+      const vol = isoVolume(path);
+      if (typeof vol === 'string') throw msg.imageDamaged(path, vol.replace(/^it is /, ''));
+      return await inspectIso(path);
+    }
+  } catch (e) {
+    throw asInspect(e);
+  }
   throw msg.notAnImage(path, 'neither an ISO 9660 image nor an x86-64 ELF');
 }

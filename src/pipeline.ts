@@ -3,6 +3,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { sha256File } from './lib/cache';
+import { KERNEL_LINE_MAX, parseCmdline } from './lib/cmdline';
+import { cpuProblem, MAX_CPU } from './lib/manifest-rules';
+import { msg } from './lib/messages';
 import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
 import { imagesDir } from './lib/paths';
@@ -53,11 +56,17 @@ export interface BuildResult {
 }
 
 /** The kernel command line: console setup lives in grub.cfg, the rest comes from here.
- *  Explicit HRT CPUs are taken away from the ROS scheduler, the tick and RCU callbacks. */
+ *  Explicit HRT CPUs are taken away from the ROS scheduler, the tick and RCU callbacks. The
+ *  manifest's parameters come last, in their canonical form (src/lib/cmdline.ts), which each
+ *  format writes so that the kernel gets this line exactly. */
 export function kernelCmdline(m: Manifest): string {
   const cpus = m.hrt.cpus;
-  const isolate = cpus ? `isolcpus=${cpus} nohz_full=${cpus} rcu_nocbs=${cpus}` : '';
-  return ['panic=10', 'quiet', isolate, m.cmdline].filter(Boolean).join(' ');
+  const isolate = cpus ? [`isolcpus=${cpus}`, `nohz_full=${cpus}`, `rcu_nocbs=${cpus}`] : [];
+  const own = parseCmdline(m.cmdline);
+  if (!Array.isArray(own)) throw msg.manifestRule('mv-image.json', 'cmdline', own.why, own.fix);
+  const line = ['panic=10', 'quiet', ...isolate, ...own].join(' ');
+  if (line.length > KERNEL_LINE_MAX) throw msg.cmdlineTooLong(line.length, KERNEL_LINE_MAX);
+  return line;
 }
 
 export function sourceDateEpoch(): number {
@@ -72,11 +81,16 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const epoch = o.sourceDateEpoch ?? sourceDateEpoch();
   const format = o.format ?? 'iso';
   const output = resolve(o.output ?? join(imagesDir(), FORMATS[format].defaultOutput(manifest.name)));
+  // What the manifest's rules cannot know before now: the kernel that --kernel picks.
+  const flavour = o.kernel ?? manifest.kernel;
+  const cpus = cpuProblem(manifest.hrt.cpus, flavour);
+  if (cpus) throw msg.manifestRule(join(o.packageDir, 'mv-image.json'), 'hrt.cpus', cpus, `name CPUs from 1 to ${MAX_CPU[flavour]}, or build with another --kernel`);
+  const cmdline = kernelCmdline(manifest);
   const runner = await selectRunner(o.builder ?? manifest.builder, progress);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
   const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner));
-  const kernel = await progress.stage('kernel', () => KERNEL_STAGES[o.kernel ?? manifest.kernel](progress));
+  const kernel = await progress.stage('kernel', () => KERNEL_STAGES[flavour](progress));
   const init = renderInit({
     hostname: manifest.name,
     modules: kernel.modules,
@@ -92,7 +106,6 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch, initTools: toolchain.initTools,
     extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }],
   }));
-  const cmdline = kernelCmdline(manifest);
   await FORMATS[format].write({ name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress }, output);
 
   const single = statSync(output).isFile();

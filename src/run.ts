@@ -1,6 +1,9 @@
-// `mv-image run`: pick an accelerator and boot an ISO with the shared QEMU harness.
-import { existsSync } from 'node:fs';
+// `mv-image run`: check the image, pick an accelerator and boot it with the shared QEMU harness.
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Progress } from './lib/progress';
+import { isoVolume, readAt } from './lib/iso9660';
+import { msg } from './lib/messages';
 import { kernelStage } from './stages/kernel';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
 
@@ -16,7 +19,40 @@ export async function chooseAccel(want: (typeof ACCELS)[number]): Promise<Accel>
   return (await probeKvm(kernel.vmlinuz)) ? 'kvm' : 'tcg';
 }
 
+/** Why a netboot file is not what `build --format netboot` writes, or undefined. */
+function netbootFileProblem(dir: string, name: string, magic: { at: number; text: string } | undefined): string | undefined {
+  const p = join(dir, name);
+  if (!existsSync(p) || !statSync(p).isFile()) return `it has no ${name}`;
+  if (!magic) return statSync(p).size ? undefined : `its ${name} is empty`;
+  const fd = openSync(p, 'r');
+  try {
+    if (readAt(fd, magic.at, magic.text.length).toString('latin1') !== magic.text) return `its ${name} is not ${name === 'vmlinuz' ? 'a Linux kernel (bzImage)' : 'an iPXE script'}`;
+  } finally { closeSync(fd); }
+  return undefined;
+}
+
+/** Refuses at once what cannot boot, rather than letting the firmware wait for the timeout:
+ *  an ISO must be whole (its volume size) and carry an El Torito boot record; a netboot
+ *  directory must hold the iPXE script, a bzImage and an initramfs. */
+export function checkBootable(o: Pick<BootOptions, 'iso' | 'netboot'>): void {
+  const path = o.iso ?? o.netboot;
+  if (!path) return;
+  if (!existsSync(path)) throw msg.imageMissing(path);
+  const st = statSync(path);
+  if (o.netboot) {
+    const why = netbootFileProblem(path, 'boot.ipxe', { at: 0, text: '#!ipxe' }) ?? netbootFileProblem(path, 'vmlinuz', { at: 0x202, text: 'HdrS' })
+      ?? netbootFileProblem(path, 'initrd.img', undefined);
+    if (why) throw msg.notBootable(path, why);
+    return;
+  }
+  if (!st.isFile()) throw msg.notBootable(path, 'it is not a regular file');
+  const vol = isoVolume(path);
+  if (typeof vol === 'string') throw msg.notBootable(path, vol);
+  if (!vol.bootable) throw msg.notBootable(path, 'the ISO has no El Torito boot record');
+}
+
 export async function runImage(o: RunOptions): Promise<BootResult & { accel: Accel }> {
+  checkBootable(o);
   const accel = await chooseAccel(o.accel ?? 'auto');
   const r = await boot({ ...o, accel });
   return { ...r, accel };

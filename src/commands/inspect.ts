@@ -25,7 +25,7 @@ export default class Inspect extends Command {
         this.log(`program:      ${r.program ? shJoin([r.program.path, ...r.program.args]) : 'unknown (not built by this mv-image)'}`);
         this.log(`embedded HRT: ${hrtLine(r.program?.hrt ?? null)}`);
         this.log(`initramfs:    ${r.initramfs.length} entries`);
-        const w = Math.max(...r.initramfs.map((m) => String(m.size).length));
+        const w = r.initramfs.reduce((n, m) => Math.max(n, String(m.size).length), 0);
         for (const m of r.initramfs) this.log(`  ${m.mode.padEnd(4)} ${String(m.size).padStart(w)}  ${m.path}`);
       }
       return r;

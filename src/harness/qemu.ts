@@ -67,7 +67,16 @@ function killOnExit(child: ChildProcess): void {
   }
 }
 
-/** `serial` is the base path of QEMU's pipe chardev: it writes <serial>.out and reads <serial>.in. */
+/** A value inside a QEMU option list (`-drive file=...,media=...`): QEMU reads a comma as the end
+ *  of the value unless it is doubled. Paths are made absolute, so that none reads as a protocol
+ *  prefix ("nbd:", "json:"). */
+export function qemuValue(s: string): string {
+  return s.replace(/,/g, ',,');
+}
+const qemuPath = (p: string) => qemuValue(resolve(p));
+
+/** `serial` is the base path of QEMU's pipe chardev: it writes <serial>.out and reads <serial>.in
+ *  (the `pipe:` form takes the rest of the word as the path, commas included: not escaped). */
 export function qemuArgs(o: BootOptions, scratch: string, serial: string): string[] {
   const accel = o.accel ?? 'tcg';
   const cpus = o.cpus ?? 2;
@@ -89,15 +98,15 @@ export function qemuArgs(o: BootOptions, scratch: string, serial: string): strin
     '-serial', `pipe:${serial}`, '-monitor', 'none',
     '-no-reboot',
   ];
-  if (o.netboot) args.push('-boot', 'n', '-nic', `user,model=virtio-net-pci,tftp=${o.netboot},bootfile=boot.ipxe`);
+  if (o.netboot) args.push('-boot', 'n', '-nic', `user,model=virtio-net-pci,tftp=${qemuPath(o.netboot)},bootfile=boot.ipxe`);
   else args.push('-nic', 'none');
   if (o.uefi) {
     if (!existsSync(OVMF_CODE) || !existsSync(OVMF_VARS)) throw msg.ovmfMissing();
     const vars = join(scratch, 'OVMF_VARS.fd');
     copyFileSync(OVMF_VARS, vars);
-    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuPath(OVMF_CODE)}`, '-drive', `if=pflash,format=raw,unit=1,file=${qemuPath(vars)}`);
   }
-  if (o.iso) args.push('-drive', `file=${o.iso},media=cdrom,readonly=on,format=raw`, '-boot', 'd');
+  if (o.iso) args.push('-drive', `file=${qemuPath(o.iso)},media=cdrom,readonly=on,format=raw`, '-boot', 'd');
   if (o.kernel) args.push('-kernel', o.kernel);
   if (o.initrd) args.push('-initrd', o.initrd);
   if (o.kernel) args.push('-append', o.append ?? 'console=ttyS0,115200');
@@ -160,10 +169,21 @@ export async function boot(o: BootOptions): Promise<BootResult> {
     if (stopped) throw msg.stoppedFromHost();
     if (panic) throw msg.kernelPanic(keepLog());
     if (timedOut) throw msg.bootTimeout(Math.round((o.timeoutMs ?? 300_000) / 1000), keepLog());
-    throw msg.qemuFailed(code, stderr || output.split('\n').slice(-3).join(' '));
+    // QEMU's own complaint if it made one; else the guest stopped by itself (a power-off or, with
+    // -no-reboot, a reset) before MV-EXIT, and only the serial log can say why.
+    const reason = stderr.trim().split('\n').pop() || 'the guest powered off or reset without printing MV-EXIT';
+    throw msg.qemuFailed(code, reason, keepLog(), lastLines(output, 20));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The last `n` non-empty lines of the console, for an error's details. */
+function lastLines(output: string, n: number): string {
+  const lines = output.split('\n').filter((l) => l.trim());
+  // Control characters (a guest's terminal escapes) are shown, not sent to the user's terminal.
+  const shown = lines.slice(-n).map((l) => `  ${l.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?')}`);
+  return lines.length ? ['last lines of the serial log:', ...shown].join('\n') : 'the serial log is empty';
 }
 
 interface SerialPort { base: string; input: ConsoleInput }

@@ -62,20 +62,92 @@ export function writeCpio(entries: CpioEntry[], mtime = 0): Buffer {
 
 export interface CpioMember { path: string; mode: number; size: number; data: Buffer }
 
-/** Reads a newc archive (as written above, or by the kernel's tools). */
-export function readCpio(buf: Buffer): CpioMember[] {
-  const out: CpioMember[] = [];
-  const align = (n: number) => (n + 3) & ~3;
-  for (let off = 0; off + 110 <= buf.length;) {
-    const magic = buf.toString('ascii', off, off + 6);
-    if (magic !== '070701' && magic !== '070702') throw new Error(`bad cpio header at ${off}`);
-    const field = (i: number) => parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
-    const mode = field(1), size = field(6), namesize = field(11);
-    const path = buf.toString('utf8', off + 110, off + 110 + namesize - 1);
-    const dataOff = align(off + 110 + namesize);
-    if (path === 'TRAILER!!!') break;
-    out.push({ path, mode, size, data: buf.subarray(dataOff, dataOff + size) });
-    off = align(dataOff + size);
+/** A newc archive that is not one (damaged, cut short, or over a limit); callers say whose. */
+export class CpioError extends Error {}
+
+export interface CpioLimits {
+  /** Most members it may list. */
+  members: number;
+  /** Most bytes one kept member may have. */
+  keepBytes: number;
+}
+const DEFAULT_LIMITS: CpioLimits = { members: 1_000_000, keepBytes: 1 << 30 };
+const HEADER = 110, NAME_MAX = 4096;
+const pad4 = (n: number) => (4 - (n % 4)) % 4;
+
+/** Reads a newc archive as it streams in (push each chunk, then end()): every member's path,
+ *  mode and size, and the data of the members `keep` picks (others get an empty buffer). Only the
+ *  bytes a header announces are taken, each field is checked, and it stops at TRAILER!!!. */
+export class CpioReader {
+  readonly members: CpioMember[] = [];
+  private pending: Buffer = Buffer.alloc(0);
+  private offset = 0; // of `pending` in the archive, for error messages
+  private data?: { member: CpioMember; left: number; chunks?: Buffer[] };
+  private skip = 0;
+  private done = false;
+
+  constructor(private readonly keep: (path: string) => boolean = () => true, private readonly limits = DEFAULT_LIMITS) {}
+
+  push(chunk: Buffer): void {
+    if (this.done) return;
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    while (!this.done && this.step());
   }
-  return out;
+
+  end(): CpioMember[] {
+    if (!this.done) throw new CpioError(`the archive ends at byte ${this.offset + this.pending.length}, before its TRAILER!!! entry`);
+    return this.members;
+  }
+
+  private take(n: number): Buffer {
+    const b = this.pending.subarray(0, n);
+    this.pending = this.pending.subarray(n);
+    this.offset += n;
+    return b;
+  }
+
+  /** Makes one step of progress; false when it needs more bytes. */
+  private step(): boolean {
+    if (this.data) {
+      const b = this.take(Math.min(this.data.left, this.pending.length));
+      this.data.chunks?.push(Buffer.from(b));
+      this.data.left -= b.length;
+      if (this.data.left > 0) return false;
+      if (this.data.chunks) this.data.member.data = Buffer.concat(this.data.chunks);
+      this.skip = pad4(this.data.member.size);
+      this.data = undefined;
+      return true;
+    }
+    if (this.skip) {
+      this.skip -= this.take(Math.min(this.skip, this.pending.length)).length;
+      return this.skip === 0;
+    }
+    if (this.pending.length < HEADER) return false;
+    const at = this.offset;
+    const head = this.pending.toString('latin1', 0, HEADER);
+    if (!/^07070[12][0-9A-Fa-f]{104}$/.test(head)) throw new CpioError(`the entry header at byte ${at} is damaged`);
+    const field = (i: number) => parseInt(head.slice(6 + i * 8, 14 + i * 8), 16);
+    const mode = field(1), size = field(6), namesize = field(11);
+    if (namesize < 1 || namesize > NAME_MAX) throw new CpioError(`the entry at byte ${at} has a name of ${namesize} bytes`);
+    const nameEnd = HEADER + namesize;
+    if (this.pending.length < nameEnd + pad4(nameEnd)) return false;
+    if (this.pending[nameEnd - 1] !== 0) throw new CpioError(`the entry name at byte ${at} does not end with a NUL`);
+    const path = this.pending.toString('utf8', HEADER, nameEnd - 1);
+    this.take(nameEnd + pad4(nameEnd));
+    if (path === 'TRAILER!!!') { this.done = true; return false; }
+    if (this.members.length >= this.limits.members) throw new CpioError(`it has more than ${this.limits.members} entries`);
+    const kept = this.keep(path);
+    if (kept && size > this.limits.keepBytes) throw new CpioError(`${path} is ${size} bytes, over ${this.limits.keepBytes}`);
+    const member = { path, mode, size, data: Buffer.alloc(0) };
+    this.members.push(member);
+    this.data = { member, left: size, chunks: kept ? [] : undefined };
+    return true;
+  }
+}
+
+/** Reads a whole newc archive held in memory (as written above, or by the kernel's tools). */
+export function readCpio(buf: Buffer, keep?: (path: string) => boolean): CpioMember[] {
+  const r = new CpioReader(keep);
+  r.push(buf);
+  return r.end();
 }

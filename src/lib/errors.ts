@@ -14,11 +14,14 @@ export class MvError extends Error {
     this.name = 'MvError';
   }
 
-  /** The single line the user sees. */
+  /** The single line the user sees: control characters and Unicode line separators from names
+   *  it quotes (a path or a manifest value with a newline) are shown escaped, so it stays one line. */
   line(): string {
-    return `mv-image: ${this.stage}: ${this.problem} (fix: ${this.fix})`;
+    return oneLine(`mv-image: ${this.stage}: ${this.problem} (fix: ${this.fix})`);
   }
 }
+
+const oneLine = (s: string) => s.replace(/[\x00-\x1f\x7f\x85\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 export function isMvError(e: unknown): e is MvError {
   return e instanceof MvError;

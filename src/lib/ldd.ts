@@ -30,11 +30,11 @@ export function sharedLibraries(program: string): string[] {
   const found = new Map<string, string>(); // soname -> path
   const confDirs = ldSoConfDirs();
   const result: string[] = [];
-  const top = readElf(readFileSync(program));
+  const top = readElf(readFileSync(program), program);
   if (top.interp) result.push(top.interp);
 
   const visit = (file: string): void => {
-    const info = readElf(readFileSync(file));
+    const info = readElf(readFileSync(file), file);
     const origin = dirname(file);
     const own = info.runpath.map((d) => d.replace(/\$\{?ORIGIN\}?/g, origin));
     for (const soname of info.needed) {

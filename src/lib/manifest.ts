@@ -3,6 +3,7 @@
 import Ajv, { ErrorObject } from 'ajv';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { checkManifestRules, defaultName, NAME_MAX, NAME_PATTERN } from './manifest-rules';
 import { msg } from './messages';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
@@ -35,7 +36,7 @@ export const manifestSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'image and program name (default: the directory name)' },
+    name: { type: 'string', pattern: NAME_PATTERN, maxLength: NAME_MAX, description: 'image and program name, also the hostname (default: the directory name)' },
     build: { type: ['string', 'null'], description: 'build command, run with CC/CXX set (default: "make" when there is a Makefile)' },
     entry: { type: 'string', minLength: 1, description: 'the program to run, relative to the package directory (default: the name)' },
     args: { type: 'array', items: { type: 'string' }, description: 'arguments passed to the program' },
@@ -53,7 +54,7 @@ export const manifestSchema = {
         ],
       },
     },
-    cmdline: { type: 'string', description: 'extra kernel command line' },
+    cmdline: { type: 'string', description: 'extra kernel parameters (printable ASCII, double quotes only around a whole parameter or value; README.md has the rules)' },
     kernel: { enum: [...KERNELS], description: 'ROS kernel flavour' },
     onExit: { enum: [...ON_EXIT], description: 'what init does after the program exits' },
     builder: { enum: [...BUILDERS], description: 'where the package and iso stages run: host, docker (the builder image) or auto (docker when an engine answers)' },
@@ -109,9 +110,9 @@ export function loadManifest(dir: string): Manifest {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw msg.manifestInvalid(file, 'manifest', 'must be a JSON object');
     if (!validate(raw)) throw explain(file, mostSpecific(validate.errors!));
   }
-  const name = (raw.name as string | undefined) ?? basename(resolve(dir)).replace(/[^A-Za-z0-9._-]/g, '-');
+  const name = (raw.name as string | undefined) ?? defaultName(basename(resolve(dir)));
   const hrt = (raw.hrt ?? {}) as Partial<Manifest['hrt']>;
-  return {
+  const m: Manifest = {
     name,
     build: raw.build !== undefined ? (raw.build as string | null) : existsSync(join(dir, 'Makefile')) ? 'make' : null,
     entry: (raw.entry as string | undefined) ?? name,
@@ -127,4 +128,6 @@ export function loadManifest(dir: string): Manifest {
     source: (raw.source as Manifest['source'] | undefined) ?? null,
     overrides: (raw.overrides as string[] | undefined) ?? [],
   };
+  checkManifestRules(m, file);
+  return m;
 }

@@ -73,8 +73,8 @@ export const msg = {
     new MvError('run', `the guest printed no MV-EXIT line within ${seconds} s (serial log: ${log})`, 'raise --timeout, or read the serial log for where the boot stopped', 124),
   kernelPanic: (log: string) =>
     new MvError('run', `the guest kernel panicked (serial log: ${log})`, 'read the serial log; a panic before init usually means a missing module or a bad command line', 125),
-  qemuFailed: (status: number | null, stderr: string) =>
-    new MvError('run', `QEMU exited with status ${status} before the program finished: ${stderr.trim().split('\n').pop() ?? ''}`, "run 'mv-image doctor' and check the QEMU options", 126),
+  qemuFailed: (status: number | null, reason: string, log: string, lastLines: string) =>
+    new MvError('run', `QEMU exited with status ${status} before the program finished: ${reason} (serial log: ${log})`, "read the serial log (its last lines are above); run 'mv-image doctor' and check the QEMU options", 126, lastLines),
   stoppedFromHost: () =>
     new MvError('run', 'the VM was stopped from the host (Ctrl-A x) before the program finished', 'let the program end, or press Ctrl-C to send it SIGINT', 130),
   serialFifo: (path: string, why: string) =>
@@ -123,5 +123,19 @@ export const msg = {
   kconfigNotApplied: (option: string, fragment: string, want: string, got: string) =>
     new MvError('kernel', `${option}=${want} (kernel-configs/${fragment}) did not survive make olddefconfig: it ended up ${got}`, 'add the options it depends on (see its "depends on" in the Kconfig file) to a fragment, or remove it'),
   kernelBuildFailed: (step: string, output: string) =>
-    new MvError('kernel', `building the tuned kernel failed at "${step}"`, 'read the compiler output above; run `mv-image doctor` to check bc, bison, flex, libelf-dev and libssl-dev', 1, output.trim().split('\n').slice(-30).join('\n')),
+    new MvError('kernel', `building the tuned kernel failed at "${step}"`, 'read the compiler output above; run `mv-image doctor` to check bc, bison, flex, libelf-dev and libssl-dev', 1, output.trim().split('\n').slice(-30).join('\n')),  // hostile input (issue 14): manifest rules, the kernel command line, damaged ELF files and images
+  manifestRule: (file: string, where: string, problem: string, fix: string) =>
+    new MvError('manifest', `${file}: ${where} ${problem}`, fix),
+  noDefaultName: (dir: string) =>
+    new MvError('manifest', `no image name can be made from the directory name "${dir}"`, 'set "name" in mv-image.json (letters, digits, ".", "_" and "-", starting with a letter or digit)'),
+  cmdlineTooLong: (length: number, max: number) =>
+    new MvError('manifest', `the kernel command line would be ${length} characters, over the ${max} that fit beside what the boot loader adds (the kernel keeps 2048 bytes)`, 'shorten "cmdline" or "hrt.cpus" in mv-image.json'),
+  grubCfgInvalid: (output: string) =>
+    new MvError('iso', `grub-script-check rejects the generated grub.cfg: ${output.trim().split('\n').pop() ?? ''}`, 'this is a bug in mv-image: report it with the "cmdline" of mv-image.json'),
+  elfDamaged: (what: string, why: string) =>
+    new MvError('package', `${what} is a damaged ELF file: ${why}`, 'rebuild it; a file cut short or altered after linking cannot be used'),
+  imageDamaged: (path: string, why: string) =>
+    new MvError('inspect', `${path} is damaged: ${why}`, "rebuild it with 'mv-image build'; a copy cut short or altered cannot be read"),
+  notBootable: (path: string, why: string) =>
+    new MvError('run', `${path} cannot be booted: ${why}`, "pass an ISO or a netboot directory made by 'mv-image build' (build it again if it was cut short)"),
 };

@@ -24,5 +24,5 @@ export const BASE_ENV = { PATH: '/bin:/sbin:/usr/bin:/usr/sbin', HOME: '/root', 
 
 export function renderInit(o: InitOptions): string {
   const env = Object.entries({ ...BASE_ENV, ...(o.requireHrt ? { MV_REQUIRE_HRT: '1' } : {}), ...o.env }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
-  return render('init.ejs', { hrtCpus: '', requireHrt: false, ...o, env, command: shJoin(o.argv), cwd: shq(o.cwd) });
+  return render('init.ejs', { hrtCpus: '', requireHrt: false, ...o, hostname: shq(o.hostname), env, command: shJoin(o.argv), cwd: shq(o.cwd) });
 }

@@ -12,6 +12,8 @@ import { cached, hashOf, sha256File } from '../lib/cache';
 import { hostRunner, Runner } from '../builder/runner';
 import { msg } from '../lib/messages';
 import { render } from '../lib/templates';
+import { grubArgs } from '../lib/cmdline';
+import { grubQuote } from '../lib/shell';
 
 export interface IsoInputs {
   title: string;
@@ -25,9 +27,15 @@ export interface IsoInputs {
 
 export interface IsoArtifact { cached: boolean; path: string }
 
+/** `cmdline` is kernelCmdline's canonical line: each parameter becomes a GRUB word that GRUB
+ *  hands to the kernel unchanged (src/lib/cmdline.ts). */
 export function renderGrubCfg(i: Pick<IsoInputs, 'title' | 'cmdline'>): string {
-  return render('grub.cfg.ejs', { title: i.title, cmdline: i.cmdline, timeout: 0 });
+  return render('grub.cfg.ejs', { title: grubQuote(i.title), args: grubArgs(i.cmdline), timeout: 0 });
 }
+
+/** grub-script-check's status when it rejects grub.cfg (it runs first, in the same runner call as
+ *  grub-mkrescue, so a builder container is started once). */
+const GRUB_CFG_REJECTED = 97;
 
 function touchTree(dir: string, t: number): void {
   for (const name of readdirSync(dir)) {
@@ -66,10 +74,13 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
     const bin = wrappers(tmp, i.sourceDateEpoch);
     const env = { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch), TZ: 'UTC' };
     const frozen = new Date(i.sourceDateEpoch * 1000).toISOString().replace('T', ' ').replace(/\..*/, '');
-    const r = await runner.run('faketime', ['-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
+    const check = `grub-script-check "$0" || exit ${GRUB_CFG_REJECTED}; exec "$@"`;
+    const r = await runner.run('sh', ['-c', check, join(tree, 'boot', 'grub', 'grub.cfg'),
+      'faketime', '-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
       '--compress=xz', '--fonts=', '--locales=', '--themes=',
       '-o', out, tree,
     ], { env, path: [bin], dirs: [tmp] });
+    if (r.status === GRUB_CFG_REJECTED) throw msg.grubCfgInvalid(r.output);
     if (r.status !== 0) throw msg.isoFailed(r.output);
     rmSync(tree, { recursive: true, force: true });
     rmSync(bin, { recursive: true, force: true });
