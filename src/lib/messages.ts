@@ -123,7 +123,8 @@ export const msg = {
   kconfigNotApplied: (option: string, fragment: string, want: string, got: string) =>
     new MvError('kernel', `${option}=${want} (kernel-configs/${fragment}) did not survive make olddefconfig: it ended up ${got}`, 'add the options it depends on (see its "depends on" in the Kconfig file) to a fragment, or remove it'),
   kernelBuildFailed: (step: string, output: string) =>
-    new MvError('kernel', `building the tuned kernel failed at "${step}"`, 'read the compiler output above; run `mv-image doctor` to check bc, bison, flex, libelf-dev and libssl-dev', 1, output.trim().split('\n').slice(-30).join('\n')),  // hostile input (issue 14): manifest rules, the kernel command line, damaged ELF files and images
+    new MvError('kernel', `building the tuned kernel failed at "${step}"`, 'read the compiler output above; run `mv-image doctor` to check bc, bison, flex, libelf-dev and libssl-dev', 1, output.trim().split('\n').slice(-30).join('\n')),
+  // hostile input (issue 14): manifest rules, the kernel command line, damaged ELF files and images
   manifestRule: (file: string, where: string, problem: string, fix: string) =>
     new MvError('manifest', `${file}: ${where} ${problem}`, fix),
   noDefaultName: (dir: string) =>

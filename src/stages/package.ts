@@ -11,7 +11,6 @@ import { cached, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
 import type { FileEntry, Manifest } from '../lib/manifest';
-import { MvError } from '../lib/errors';
 import { msg } from '../lib/messages';
 import { buildDir } from '../lib/paths';
 import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
@@ -118,13 +117,10 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       const bin = readFileSync(entry);
       const why = notX8664Elf(bin);
       if (why) throw msg.entryNotElf(manifest.entry, why);
-      // A damaged ELF (truncated, headers pointing past the end) is the entry's problem, not ours.
-      const damaged = <T>(f: () => T): T => {
-        try { return f(); } catch (e) { if (e instanceof MvError) throw e; throw msg.entryNotElf(manifest.entry, `damaged ELF: ${(e as Error).message}`); }
-      };
-      const t = damaged(() => readElf(bin)).type;
+      // A damaged ELF (cut short, headers pointing past the end) is one line naming the entry.
+      const t = readElf(bin, `entry binary ${manifest.entry}`).type;
       if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
-      const libs = damaged(() => sharedLibraries(entry));
+      const libs = sharedLibraries(entry);
 
       const files: Built[] = [];
       const keep = (src: string, dest: string, mode: number, origin: string) => {
