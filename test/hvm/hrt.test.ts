@@ -46,6 +46,11 @@ test.serial('init keeps one idle VM open (mv-kvmhold), so program starts patch n
   t.regex(c.output, /^mv-kvmhold holds: kvm kvm-vcpu:0 kvm-vm $/m, c.output);
 });
 
+test.serial('init makes RCU grace periods expedited (a pooled vCPU run by a new thread waits for one)', async (t) => {
+  const c = await getCase(t, 'kvmhold');
+  t.regex(c.output, /^rcu_expedited: 1$/m, c.output);
+});
+
 const VARIANTS = ['', '-static'];
 const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem'];
 

@@ -15,6 +15,7 @@ echo "=== BEGIN kvmhold"
 for p in /proc/[0-9]*; do
 	[ "$(cat "$p/comm" 2>/dev/null)" = mv-kvmhold ] && echo "mv-kvmhold holds: $(ls -l "$p/fd" | grep -o 'kvm[^ ]*' | sort | tr '\n' ' ')"
 done
+echo "rcu_expedited: $(cat /sys/kernel/rcu_expedited)"
 echo "=== END kvmhold 0"
 for s in "" -static; do
 	run "cpl$s" "$D/t_cpl$s"
