@@ -46,6 +46,19 @@ struct mv_options {
 	int verbose;  /* MV_VERBOSE: Nautilus banner, VM setup details */
 	int stats;    /* MV_STATS: per-run cost summary at exit (stats.c) */
 	char stats_path[256]; /* ... appended to this file; "" = stderr */
+	uint64_t t0;  /* MV_STATS: when __wrap_main started (stats__now) */
+};
+
+/* The steps from __wrap_main to main in the HRT, timed for MV_STATS (stats__mark). */
+enum mv_start_step {
+	MV_START_VM,       /* /dev/kvm opened, KVM_CREATE_VM */
+	MV_START_CPUID,    /* KVM_GET_SUPPORTED_CPUID */
+	MV_START_NAUTILUS, /* HRT memory, memslot 0, Nautilus loaded */
+	MV_START_MAPS,     /* page tables, the VMA mirror from /proc/self/maps */
+	MV_START_VCPU,     /* KVM_CREATE_VCPU and its registers, CPUID, MSRs */
+	MV_START_SERVICES, /* the service page: TSC rate, clock anchors, arena */
+	MV_START_BOOT,     /* first KVM_RUN until Nautilus reports READY */
+	MV_START_N
 };
 
 struct mv_vm {
@@ -80,7 +93,8 @@ struct mv_vm {
 	uint64_t sigact_known; /* bit sig-1: sigact[sig] read from the host */
 	pthread_mutex_t sig_lock;
 	uint64_t nr_signals;   /* handlers entered in the HRT */
-	uint64_t stats_t0;     /* MV_STATS: when the VM was created (stats__now) */
+	uint64_t stats_t0;     /* MV_STATS: when __wrap_main started (stats__now) */
+	uint64_t start_ns[MV_START_N]; /* MV_STATS: when each start step ended */
 };
 
 /* The vCPU as an explicit state machine; vcpu__run drives the transitions. */
@@ -211,6 +225,7 @@ void stats__syscall(struct mv_vcpu *v, uint64_t nr, uint64_t ns);
 void stats__fault(struct mv_vcpu *v, uint64_t ns);
 void stats__run(struct mv_vcpu *v, uint64_t ns);
 void stats__summary(struct mv_vm *vm);
+void stats__mark(struct mv_vm *vm, enum mv_start_step step);
 
 /* util */
 long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);

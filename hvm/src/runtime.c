@@ -79,6 +79,7 @@ static int runtime__main_trampoline(int argc, char **argv, char **envp)
 static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp,
 			     char *err, size_t n)
 {
+	uint64_t t0 = stats__now();
 	struct mv_options opt = {
 		.trace = env__flag("MV_TRACE"),
 		.announce = env__flag("MV_ANNOUNCE"),
@@ -93,11 +94,13 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 
 	if (stats) {
 		opt.stats = 1;
+		opt.t0 = t0;
 		snprintf(opt.stats_path, sizeof opt.stats_path, "%s", stats);
 	}
 	mv__pin_vcpu(0);
 	if ((rc = vm__create(&vm, &opt, err, n)) < 0 || (rc = vcpu__create(vm, 0, &v, err, n)) < 0)
 		goto fail;
+	stats__mark(vm, MV_START_VCPU);
 	v->busy = 1;
 	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	vm->vcpus[0] = v;
@@ -112,6 +115,7 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	bi->stack_top = ((uint64_t)__builtin_frame_address(0) - MV_PARTNER_STACK) & ~15ULL;
 	bi->fs_base = fs;
 	override__setup(vm, v);
+	stats__mark(vm, MV_START_SERVICES);
 	rc = vcpu__run(v);
 	if (rc >= 0) {
 		stats__summary(vm);

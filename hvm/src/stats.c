@@ -5,6 +5,7 @@
  * one summary is written when the process ends:
  *
  *   MV-STATS wall_us=.. vcpus=.. exits=.. guest_us=.. syscalls=.. syscall_us=.. faults=.. fault_us=.. signals=.. overridden=..
+ *   MV-STATS-START total_us=.. vm_us=.. cpuid_us=.. nautilus_us=.. maps_us=.. vcpu_us=.. services_us=.. boot_us=..
  *   MV-STATS-CALL name=read n=1631 us=51234
  *   MV-STATS-OVERRIDE name=clock_gettime n=4000
  *
@@ -62,6 +63,13 @@ void stats__vcpu_init(struct mv_vcpu *v)
 	void *p = mmap(NULL, sizeof(struct mv_stats), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p != MAP_FAILED)
 		v->stats = p;
+}
+
+/* Only vCPU 0's partner starts the VM: no other thread writes these. */
+void stats__mark(struct mv_vm *vm, enum mv_start_step step)
+{
+	if (vm->opt.stats && !vm->start_ns[step])
+		vm->start_ns[step] = stats__now();
 }
 
 static inline void add(uint64_t *c, uint64_t d)
@@ -176,6 +184,19 @@ void stats__summary(struct mv_vm *vm)
 	     (unsigned long long)(call_ns / 1000), (unsigned long long)sum.fault_n,
 	     (unsigned long long)(sum.fault_ns / 1000), (unsigned long long)LD(vm->nr_signals),
 	     (unsigned long long)overridden);
+	if (vm->start_ns[MV_START_BOOT]) {
+		static const char *const names[MV_START_N] = { "vm", "cpuid", "nautilus", "maps", "vcpu", "services", "boot" };
+		uint64_t prev = vm->stats_t0;
+		char line[256];
+		int k = snprintf(line, sizeof line, "MV-STATS-START total_us=%llu",
+				 (unsigned long long)((vm->start_ns[MV_START_BOOT] - vm->stats_t0) / 1000));
+		for (int i = 0; i < MV_START_N && k < (int)sizeof line; i++) {
+			k += snprintf(line + k, sizeof line - (size_t)k, " %s_us=%llu", names[i],
+				      (unsigned long long)((vm->start_ns[i] - prev) / 1000));
+			prev = vm->start_ns[i];
+		}
+		emit(&o, "%s\n", line);
+	}
 	/* By time spent, largest first (a selection: at most a few dozen names). */
 	for (;;) {
 		int best = -1;

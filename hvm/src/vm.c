@@ -79,7 +79,7 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 	memset(vm, 0, sizeof *vm);
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->opt = *opt;
-	vm->stats_t0 = opt->stats ? stats__now() : 0;
+	vm->stats_t0 = opt->t0;
 	pthread_mutex_init(&vm->vcpu_lock, NULL);
 	pthread_mutex_init(&vm->mem_lock, NULL);
 	signal__init(vm);
@@ -94,16 +94,22 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		return vm__fail(err, n, -errno, "KVM_CREATE_VM failed");
+	stats__mark(vm, MV_START_VM);
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size <= 0)
 		return vm__fail(err, n, -EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
 	if ((rc = cpu__supported_cpuid(vm)) < 0)
 		return vm__fail(err, n, rc, "KVM_GET_SUPPORTED_CPUID failed");
+	stats__mark(vm, MV_START_CPUID);
 
 	vm->hrt = mmap(NULL, MV_HRT_MEM_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->hrt == MAP_FAILED)
 		return vm__fail(err, n, -ENOMEM, "cannot map the HRT-private memory");
+	/* 4 KiB pages: the HRT touches about 100 KiB of these 64 MiB (boot info, call pages, the
+	 * kernel, per-vCPU stacks, page tables); with transparent huge pages each first touch
+	 * zeroes 2 MiB (under QEMU TCG, 7 ms for the page-table pool alone) and keeps it. */
+	madvise(vm->hrt, MV_HRT_MEM_SIZE, MADV_NOHUGEPAGE);
 	struct kvm_userspace_memory_region r = {
 		.slot = 0, .guest_phys_addr = 0, .memory_size = MV_HRT_MEM_SIZE,
 		.userspace_addr = (uint64_t)vm->hrt,
@@ -112,9 +118,11 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 		return vm__fail(err, n, -errno, "KVM_SET_USER_MEMORY_REGION (HRT memory) failed");
 	if ((rc = vm__load_nautilus(vm, err, n)) < 0)
 		return rc;
+	stats__mark(vm, MV_START_NAUTILUS);
 	pt__init(vm);
 	if ((rc = mem__init(vm)) < 0)
 		return vm__fail(err, n, rc, "cannot read /proc/self/maps");
+	stats__mark(vm, MV_START_MAPS);
 	vm__boot_info(vm);
 	return 0;
 }
