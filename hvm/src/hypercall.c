@@ -106,6 +106,7 @@ static void hc__ready(struct mv_vcpu *v)
 	if (v->id == 0) {
 		stats__mark(v->vm, MV_START_BOOT);
 		signal__adopt(v->vm); /* main starts in the HRT */
+		poll__start(v->vm);
 	}
 	v->state = MV_VCPU_RUNNING;
 	if (v->vm->opt.announce && !__atomic_exchange_n(&v->vm->announced, 1, __ATOMIC_RELAXED)) {

@@ -93,6 +93,7 @@ struct mv_vm {
 	uint64_t sigact_known; /* bit sig-1: sigact[sig] read from the host */
 	pthread_mutex_t sig_lock;
 	uint64_t nr_signals;   /* handlers entered in the HRT */
+	int poll;              /* poll.c: the exitless-call server runs (set once, before main) */
 	uint64_t stats_t0;     /* MV_STATS: when __wrap_main started (stats__now) */
 	uint64_t start_ns[MV_START_N]; /* MV_STATS: when each start step ended */
 };
@@ -215,6 +216,15 @@ int64_t signal__sigreturn(struct mv_vcpu *v);
 void signal__after_run(struct mv_vcpu *v);
 void signal__after_call(struct mv_vcpu *v, uint32_t op);
 int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr);
+
+/* poll.c: exitless calls */
+void poll__start(struct mv_vm *vm);
+void poll__stop(struct mv_vm *vm);
+void poll__wake(struct mv_vm *vm, uint64_t nr);
+int poll__changes_fds(uint64_t nr, const uint64_t *a);
+void poll__fds_changed(void);
+uint64_t poll__served(uint64_t nr, uint64_t *ns);
+uint64_t poll__declined(uint64_t *sleeps, uint64_t *missed, uint64_t *backoffs);
 
 /* stats.c: MV_STATS */
 struct mv_stats;

@@ -118,6 +118,7 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	stats__mark(vm, MV_START_SERVICES);
 	rc = vcpu__run(v);
 	if (rc >= 0) {
+		poll__stop(vm);
 		stats__summary(vm);
 		signal__release(vm);
 		return rc; /* main returned: glibc's exit() runs atexit handlers here */

@@ -4,9 +4,10 @@
  * and the calls overrides served without an exit. Off by default; when on,
  * one summary is written when the process ends:
  *
- *   MV-STATS wall_us=.. vcpus=.. exits=.. guest_us=.. syscalls=.. syscall_us=.. faults=.. fault_us=.. signals=.. overridden=..
+ *   MV-STATS wall_us=.. vcpus=.. exits=.. guest_us=.. syscalls=.. syscall_us=.. faults=.. fault_us=.. signals=.. overridden=.. exitless=.. declined=.. poll_sleeps=.. poll_missed=.. poll_backoffs=..
  *   MV-STATS-START total_us=.. vm_us=.. cpuid_us=.. nautilus_us=.. maps_us=.. vcpu_us=.. services_us=.. boot_us=..
  *   MV-STATS-CALL name=read n=1631 us=51234
+ *   MV-STATS-EXITLESS name=read n=1200 us=3400     (performed by the poll server, poll.c)
  *   MV-STATS-OVERRIDE name=clock_gettime n=4000
  *
  * to stderr (MV_STATS=1) or appended to a file (MV_STATS=/abs/path), for a
@@ -178,12 +179,16 @@ void stats__summary(struct mv_vm *vm)
 			o.fd = 2;
 		}
 	}
-	emit(&o, "MV-STATS wall_us=%llu vcpus=%d exits=%llu guest_us=%llu syscalls=%llu syscall_us=%llu faults=%llu fault_us=%llu signals=%llu overridden=%llu\n",
+	uint64_t exitless = 0, ens, sleeps, missed, backoffs, declined = poll__declined(&sleeps, &missed, &backoffs);
+	for (int k = 0; k < MV_STATS_NR; k++)
+		exitless += poll__served((uint64_t)k, &ens);
+	emit(&o, "MV-STATS wall_us=%llu vcpus=%d exits=%llu guest_us=%llu syscalls=%llu syscall_us=%llu faults=%llu fault_us=%llu signals=%llu overridden=%llu exitless=%llu declined=%llu poll_sleeps=%llu poll_missed=%llu poll_backoffs=%llu\n",
 	     (unsigned long long)((stats__now() - vm->stats_t0) / 1000), nv, (unsigned long long)sum.exits,
 	     (unsigned long long)(sum.guest_ns / 1000), (unsigned long long)calls,
 	     (unsigned long long)(call_ns / 1000), (unsigned long long)sum.fault_n,
 	     (unsigned long long)(sum.fault_ns / 1000), (unsigned long long)LD(vm->nr_signals),
-	     (unsigned long long)overridden);
+	     (unsigned long long)overridden, (unsigned long long)exitless, (unsigned long long)declined,
+	     (unsigned long long)sleeps, (unsigned long long)missed, (unsigned long long)backoffs);
 	if (vm->start_ns[MV_START_BOOT]) {
 		static const char *const names[MV_START_N] = { "vm", "cpuid", "nautilus", "maps", "vcpu", "services", "boot" };
 		uint64_t prev = vm->stats_t0;
@@ -208,6 +213,12 @@ void stats__summary(struct mv_vm *vm)
 		emit(&o, "MV-STATS-CALL name=%s n=%llu us=%llu\n", best == MV_STATS_NR - 1 ? "other" : syscall__name((uint64_t)best),
 		     (unsigned long long)sum.sys_n[best], (unsigned long long)(sum.sys_ns[best] / 1000));
 		sum.sys_n[best] = 0;
+	}
+	for (int k = 0; k < MV_STATS_NR; k++) {
+		uint64_t n = poll__served((uint64_t)k, &ens);
+		if (n)
+			emit(&o, "MV-STATS-EXITLESS name=%s n=%llu us=%llu\n", syscall__name((uint64_t)k), (unsigned long long)n,
+			     (unsigned long long)(ens / 1000));
 	}
 	for (int i = 0; i < MV_OV_N; i++)
 		if (ov[i])

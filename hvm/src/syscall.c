@@ -151,8 +151,11 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			syscall__trace(v, nr, a, 0);
 		if (nr == SYS_exit_group)
 			stats__summary(v->vm);
+		poll__wake(v->vm, nr);
 		ret = mv__raw_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3],
 				      (long)a[4], (long)a[5]);
+		if (v->vm->poll && poll__changes_fds(nr, a))
+			poll__fds_changed();
 		if (nr == SYS_rseq && v->native)
 			native__rseq(v, a, ret);
 		if (e->post != POST_NONE) {

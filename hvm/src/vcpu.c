@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include "mv.h"
 
 const char *vcpu__state_name(enum mv_vcpu_state s)
@@ -112,19 +113,22 @@ int vcpu__run(struct mv_vcpu *v)
 		v->state = MV_VCPU_BOOTING;
 	for (;;) {
 		uint64_t t0 = v->stats ? stats__now() : 0;
-		int r = ioctl(v->fd, KVM_RUN, 0);
+		/* Raw: glibc's ioctl() would store EINTR in errno, and the partner's errno is the
+		 * program's own (same thread, same TLS): a signal would change it between two of
+		 * the program's statements. */
+		long r = mv__raw_syscall(SYS_ioctl, v->fd, KVM_RUN, 0, 0, 0, 0);
 		if (v->stats)
 			stats__run(v, stats__now() - t0);
 		if (r < 0) {
 			char what[96];
-			if (errno == EINTR || errno == EAGAIN) {
+			if (r == -EINTR || r == -EAGAIN) {
 				/* A host signal; its handler noted it: the HRT
 				 * thread gets its handler now (signal.c). */
 				signal__after_run(v);
 				continue;
 			}
-			snprintf(what, sizeof what, "KVM_RUN failed: %s%s", strerror(errno),
-				 errno == EFAULT ? " (guest touched process memory that is gone)" : "");
+			snprintf(what, sizeof what, "KVM_RUN failed: %s%s", strerror((int)-r),
+				 r == -EFAULT ? " (guest touched process memory that is gone)" : "");
 			if (vcpu__fail(v, what) < 0)
 				return -1;
 			continue;

@@ -1,6 +1,8 @@
-/* syscall.c - the SYSCALL path. Nearly every call is forwarded to the VMM
- * through the call page; the few that only concern HRT CPU state (the FS
- * base) are done here, because the partner thread must keep its own. */
+/* syscall.c - the SYSCALL path. Nearly every call is forwarded to the VMM:
+ * exitless through the poll slot when its server can take it (poll.c), else
+ * through the call page with one exit; the few that only concern HRT CPU
+ * state (the FS base) are done here, because the partner thread must keep its
+ * own. */
 #include <nk/nk.h>
 
 #define NR_ARCH_PRCTL 158
@@ -36,6 +38,11 @@ int64_t syscall__dispatch(struct nk_syscall_frame *f)
 		*(uint64_t *)f->rsi = rdmsr(MSR_FS_BASE); /* may fault: forwarded as a user #PF */
 		return 0;
 	}
+	/* Exitless when the VMM's server can perform it (poll.c). */
+	int64_t ret;
+	const uint64_t a[6] = { f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9 };
+	if (poll__try(f->rax, a, &ret))
+		return ret;
 	cp = percpu__this()->call;
 	cp->arg[2] = f->rsi;
 	cp->arg[3] = f->rdx;

@@ -24,6 +24,8 @@ export interface GuestRun {
   cpus?: number;
   /** Extra -cpu flags, e.g. "-svm" for a guest without nested virtualization. */
   cpuFlags?: string;
+  /** TCG threads with several CPUs (BootOptions.tcgThreads). */
+  tcgThreads?: 'single' | 'multi';
   onLine?: (line: string) => void;
 }
 
@@ -57,7 +59,7 @@ export async function runInGuest(r: GuestRun): Promise<GuestResult> {
   });
   let res: BootResult;
   try {
-    res = await boot({ kernel: kernel.vmlinuz, initrd: initrd.path, append: 'console=ttyS0,115200 panic=-1 quiet', accel: 'tcg', cpus: r.cpus ?? 2, memMiB: r.memMiB ?? 2048, cpuFlags: r.cpuFlags, timeoutMs: r.timeoutMs ?? 300_000, onLine: r.onLine });
+    res = await boot({ kernel: kernel.vmlinuz, initrd: initrd.path, append: 'console=ttyS0,115200 panic=-1 quiet', accel: 'tcg', cpus: r.cpus ?? 2, memMiB: r.memMiB ?? 2048, cpuFlags: r.cpuFlags, tcgThreads: r.tcgThreads, timeoutMs: r.timeoutMs ?? 300_000, onLine: r.onLine });
   } catch (e) {
     return { output: (e as Error).message, status: null, logPath: '', ms: 0 };
   }

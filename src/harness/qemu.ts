@@ -26,6 +26,9 @@ export interface BootOptions {
   cpuFlags?: string;
   memMiB?: number;
   cpus?: number;
+  /** TCG with several CPUs: one host thread for all (default, see qemuArgs) or one per CPU
+   *  ("multi": what a measurement needs whose two sides run on two CPUs at once). */
+  tcgThreads?: 'single' | 'multi';
   timeoutMs?: number;
   /** Every serial line, as it arrives. */
   onLine?: (line: string) => void;
@@ -85,7 +88,7 @@ export function qemuArgs(o: BootOptions, scratch: string, serial: string): strin
     // that another vCPU live-patched (a static key: KVM flips some when a VM comes or goes), and
     // the guest freezes. One TCG thread for all vCPUs cannot race that way, and costs little
     // here: the ROS and HRT CPUs are rarely busy at once (hvm/README.md, "Known problems").
-    '-accel', accel === 'tcg' && cpus > 1 ? 'tcg,thread=single' : accel,
+    '-accel', accel === 'tcg' && cpus > 1 ? `tcg,thread=${o.tcgThreads ?? 'single'}` : accel,
     '-cpu', (accel === 'kvm' ? 'host' : 'max') + (o.cpuFlags ? `,${o.cpuFlags}` : ''),
     '-smp', String(cpus),
     '-m', String(o.memMiB ?? 2048),

@@ -130,7 +130,7 @@ for (const name of PROGRAMS) {
 test.serial('MV_STATS: the suite run forwarded its file I/O, mmap traffic and thread start-up, and counted its HRT page faults', async (t) => {
   t.timeout(SLOW);
   const s = (await sectionOf(t, 'stats')).text;
-  const head = s.match(/^MV-STATS wall_us=\d+ vcpus=(\d+) exits=(\d+) guest_us=\d+ syscalls=(\d+) syscall_us=\d+ faults=(\d+) fault_us=\d+ signals=\d+ overridden=0$/m);
+  const head = s.match(/^MV-STATS wall_us=\d+ vcpus=(\d+) exits=(\d+) guest_us=\d+ syscalls=(\d+) syscall_us=\d+ faults=(\d+) fault_us=\d+ signals=\d+ overridden=0 exitless=\d+ declined=\d+ poll_sleeps=\d+ poll_missed=\d+ poll_backoffs=\d+$/m);
   t.truthy(head, s);
   t.true(Number(head?.[1]) >= 2, 'the futures of parallel.rkt ran on vCPUs of their own');
   t.true(Number(head?.[3]) > 1000 && Number(head?.[2]) >= Number(head?.[3]));

@@ -164,7 +164,7 @@ for (const v of VARIANTS) {
       const c = await getCase(t, `stats-${mode}${v}`);
       t.is(c.status, 0, c.output);
       t.regex(c.output, /^PASS t_stats$/m);
-      const head = c.output.match(/^MV-STATS wall_us=(\d+) vcpus=(\d+) exits=(\d+) guest_us=\d+ syscalls=(\d+) syscall_us=\d+ faults=(\d+) fault_us=\d+ signals=0 overridden=0$/m);
+      const head = c.output.match(/^MV-STATS wall_us=(\d+) vcpus=(\d+) exits=(\d+) guest_us=\d+ syscalls=(\d+) syscall_us=\d+ faults=(\d+) fault_us=\d+ signals=0 overridden=0 exitless=0 declined=0 poll_sleeps=0 poll_missed=0 poll_backoffs=0$/m);
       t.truthy(head, c.output);
       t.is(Number(head?.[2]), 2, 'main and the thread each had a vCPU');
       t.true(Number(head?.[4]) >= 150 + 3 && Number(head?.[3]) >= Number(head?.[4]), 'every forwarded call is an exit');
@@ -173,6 +173,22 @@ for (const v of VARIANTS) {
       t.is((c.output.match(/^MV-STATS /gm) ?? []).length, 1, 'one summary');
     });
   }
+
+  test.serial(`poll${v}: exitless calls from 8 threads, racing a timer signal, a blocking read handed back and interrupted, the server idle and woken; the same output with MV_POLL=0`, async (t) => {
+    const c = await getCase(t, `poll${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^PASS t_poll$/m);
+    t.regex(c.output, /^threads: 8 x 200 rounds, bad results 0, pipe bytes 1600$/m);
+    t.regex(c.output, /^signals: 20\+ timer ticks while making calls, wrong results 0$/m);
+    t.regex(c.output, /^blocking read: returned -1, errno EINTR$/m);
+    t.regex(c.output, /^same output without exitless calls: yes$/m);
+    const head = c.output.match(/^MV-STATS .* exitless=(\d+) declined=(\d+) poll_sleeps=(\d+) poll_missed=\d+ poll_backoffs=\d+$/m);
+    t.truthy(head, c.output);
+    t.true(Number(head?.[1]) > 1000, 'the server performed most calls');
+    t.true(Number(head?.[2]) >= 1, 'the blocking read was handed back');
+    t.true(Number(head?.[3]) >= 1, 'the server slept through the idle time and was woken');
+    for (const call of ['getppid', 'pread64', 'write', 'newfstatat']) t.regex(c.output, new RegExp(`^MV-STATS-EXITLESS name=${call} n=[1-9]\\d* us=\\d+$`, 'm'), call);
+  });
 
   const FAULTS: [string, number, RegExp][] = [
     ['ud2', 132, /vector 6 \(#UD invalid opcode\)[\s\S]*<main\+0x[0-9a-f]+> in [\s\S]*as SIGILL would/],
@@ -200,6 +216,15 @@ for (const v of VARIANTS) {
       t.notRegex(c.output, /^FAIL/m);
     });
   }
+}
+
+for (const name of ['threads', 'signal', 'files', 'stress', 'spawn', 'fork', 'mmap', 'time', 'stdin']) {
+  test.serial(`${name}: passes its own checks with exitless calls on (MV_POLL=1)`, async (t) => {
+    const c = await getCase(t, `polled-${name}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, new RegExp(`^PASS t_${name}$|^got: three$`, 'm'));
+    t.notRegex(c.output, /^FAIL/m);
+  });
 }
 
 test.serial('mvrun: an unmodified dynamic program runs its main (and its threads) in the HRT, with its own status', async (t) => {

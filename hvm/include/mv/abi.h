@@ -51,9 +51,10 @@
 #endif
 
 /* Version 2: thread vCPUs (boot info in the call page, thread_rip/thread_rflags), 128 vCPUs,
- * the full-register SYSCALL frame. Version 3: MV_CALL_RESUME (signal delivery, sigreturn). */
-#define MV_ABI_VERSION 3
-#define MV_ABI_NAME "mv abi 3" /* keep in step with MV_ABI_VERSION: shown by both sides */
+ * the full-register SYSCALL frame. Version 3: MV_CALL_RESUME (signal delivery, sigreturn).
+ * Version 4: exitless calls (the poll slot in each call page, text shrunk to 2 KiB). */
+#define MV_ABI_VERSION 4
+#define MV_ABI_NAME "mv abi 4" /* keep in step with MV_ABI_VERSION: shown by both sides */
 #define MV_BOOT_MAGIC MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
 
 /* Hypercall: fill the vCPU's call page, then `outb %al, $MV_HC_PORT`. */
@@ -88,6 +89,8 @@
 #define MV_MAX_VCPUS       128 /* a power of two (Nautilus masks ids with it) */
 /* A thread vCPU's boot-info block lives at this offset in its call page. */
 #define MV_CP_BOOTINFO_OFF 0xe00
+/* The exitless-call slot (struct mv_poll) lives at this offset in each call page. */
+#define MV_CP_POLL_OFF     0xc00
 #define MV_KERNEL_GPA      MV_U64(0x100000)
 #define MV_HEAP_GPA        MV_U64(0x800000)
 #define MV_HEAP_SIZE       MV_U64(0x1800000)
@@ -140,7 +143,32 @@ struct mv_call_page {
 	int64_t ret;
 	uint64_t seq; /* incremented by Nautilus per hypercall (debugging aid) */
 	struct mv_regs regs;
-	char text[3072]; /* PANIC message / scratch */
+	char text[2048]; /* PANIC message / scratch */
+};
+
+/*
+ * Exitless calls (hvm/src/poll.c). A vCPU makes a system call the VMM's server thread may
+ * perform on its behalf by filling this slot and setting state POSTED, then spinning instead
+ * of executing `out`. The server, polling every running vCPU's slot from a ROS CPU, claims a
+ * call (POSTED -> TAKEN), performs it and publishes DONE with ret, or hands it back
+ * (DECLINED: it could block, or its result would depend on the calling thread). A vCPU whose
+ * call is not claimed within the spin budget takes it back (POSTED -> IDLE) and makes it the
+ * ordinary way, with one `out`; so does a DECLINED one. Only the vCPU writes IDLE/POSTED, only
+ * the server writes TAKEN/DONE/DECLINED (except the vCPU's own cancel, a compare-and-swap).
+ */
+#define MV_POLL_IDLE     0u
+#define MV_POLL_POSTED   1u
+#define MV_POLL_TAKEN    2u
+#define MV_POLL_DONE     3u
+#define MV_POLL_DECLINED 4u
+
+struct mv_poll {
+	uint32_t state;
+	uint32_t pad;
+	uint64_t nr;
+	uint64_t arg[6];
+	int64_t ret;
+	uint64_t count; /* calls this vCPU completed exitless (statistics) */
 };
 
 /* VMM -> Nautilus, at MV_BOOTINFO_GPA. Pointers are guest virtual. */
@@ -225,6 +253,12 @@ struct mv_svc_page {
 	 * native[v] is set by the VMM for pooled vCPUs. */
 	uint8_t native_clone[MV_MAX_VCPUS];
 	uint8_t native[MV_MAX_VCPUS];
+	/* Exitless calls (hvm/src/poll.c): the server is awake and polling (poll_on), how long a
+	 * vCPU spins for it to claim a call (poll_cycles, TSC cycles), and which system call
+	 * numbers may be posted (a bit per number; the server still checks each call). */
+	uint32_t poll_on, poll_pad;
+	uint64_t poll_cycles;
+	uint64_t poll_nr[8];
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
@@ -234,8 +268,8 @@ _Static_assert(__builtin_offsetof(struct mv_call_page, arg) == MV_CP_ARG, "call 
 _Static_assert(__builtin_offsetof(struct mv_call_page, ret) == MV_CP_RET, "call page layout");
 _Static_assert(sizeof(struct mv_call_page) <= 4096, "call page fits a page");
 _Static_assert(sizeof(struct mv_boot_info) <= 4096, "boot info fits a page");
-_Static_assert(sizeof(struct mv_call_page) <= MV_CP_BOOTINFO_OFF &&
-	       MV_CP_BOOTINFO_OFF + sizeof(struct mv_boot_info) <= 4096, "thread boot info fits the call page");
+_Static_assert(sizeof(struct mv_call_page) <= MV_CP_POLL_OFF && MV_CP_POLL_OFF + sizeof(struct mv_poll) <= MV_CP_BOOTINFO_OFF &&
+	       MV_CP_BOOTINFO_OFF + sizeof(struct mv_boot_info) <= 4096, "poll slot and thread boot info fit the call page");
 _Static_assert(MV_CALLPAGE_GPA + MV_MAX_VCPUS * 4096 <= MV_KERNEL_GPA, "call pages below the kernel");
 _Static_assert(MV_CALLPAGE_GPA + MV_MAX_VCPUS * 4096 <= MV_SVC_GPA && MV_SVC_GPA + 4096 <= MV_KERNEL_GPA &&
 	       sizeof(struct mv_svc_page) <= 4096, "service page in the gap below the kernel");

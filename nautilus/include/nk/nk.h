@@ -89,6 +89,9 @@ void cpu__init(const struct mv_boot_info *bi);
 /* syscall.c */
 void syscall__init(void);
 
+/* poll.c: exitless system calls (hvm/src/poll.c serves them). */
+int poll__try(uint64_t nr, const uint64_t a[6], int64_t *ret);
+
 /* svc.c: the service page's fn[] (overrides), when the VMM set it up. */
 void svc__init(void);
 /* svc_clock.c: the clock services (fn[] entries; see mv/abi.h for types). */
