@@ -1,5 +1,5 @@
 // Shared by the benchmarks: medians and a description of the machine they ran on.
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -8,5 +8,5 @@ export function median(xs: number[]): number {
 }
 
 export function hostInfo() {
-  return { cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), date: new Date().toISOString() };
+  return { cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), date: new Date().toISOString(), load1: +loadavg()[0].toFixed(2) };
 }

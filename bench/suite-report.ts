@@ -62,6 +62,8 @@ export interface SuiteResult {
   host: ReturnType<typeof hostInfo>;
   where: { kind: 'direct' | 'guest' | 'image'; detail: string };
   preset: string; runs: number; elapsedS: number;
+  /** The host's 1-minute load average when the run ended (other work spoils TCG timings). */
+  loadAtEnd?: number;
   overrides?: string[];
   programs: ProgramResult[];
   summary: { computeMedianRatio: number; computeTarget: string; allOutputsIdentical: boolean; ovComputeMedianRatio?: number };
@@ -170,7 +172,7 @@ export function markdown(spec: SuiteSpec, r: SuiteResult): string {
   const out = [
     `# ${spec.title}: HRT vs native`,
     '',
-    `- Machine: ${r.host.cpu}, ${r.host.cores} cores, ${r.host.memGiB} GiB, Linux ${r.host.kernel}`,
+    `- Machine: ${r.host.cpu}, ${r.host.cores} cores, ${r.host.memGiB} GiB, Linux ${r.host.kernel}; load average ${r.host.load1 ?? '?'} at the start, ${r.loadAtEnd ?? '?'} at the end`,
     `- Where: ${r.where.kind}: ${r.where.detail}`,
     `- Date: ${r.host.date}; preset \`${r.preset}\`, ${r.runs} runs per mode, rotating which mode goes first (${r.elapsedS} s in all)`,
     `- Time: ${spec.timeNote}, median (min–max) in seconds; wall ratio: the whole process, start-up included`,

@@ -58,6 +58,7 @@ async function hrtUsableHere(program: string): Promise<boolean> {
 
 export async function runSuiteBench(b: SuiteBench, o: BenchOptions): Promise<SuiteResult> {
   const progress = new Progress();
+  const host = hostInfo();
   const dir = repoPath(b.pkg);
   const pkg = await buildPackage(progress, dir);
   const overrides = o.noOverrides || o.image ? undefined : b.overrides;
@@ -94,7 +95,7 @@ export async function runSuiteBench(b: SuiteBench, o: BenchOptions): Promise<Sui
     rmSync(out, { recursive: true, force: true });
   }
   if (!/^MV-BENCH mode=/m.test(output)) throw new Error(`no MV-BENCH lines in the output:\n${output.slice(-3000)}`);
-  const result = summarize(b.spec, { host: hostInfo(), where, preset: o.preset, runs: o.runs, elapsedS: Math.round((Date.now() - t0) / 1000), ...(ov ? { overrides } : {}) }, output);
+  const result = summarize(b.spec, { host, where, preset: o.preset, runs: o.runs, elapsedS: Math.round((Date.now() - t0) / 1000), loadAtEnd: hostInfo().load1, ...(ov ? { overrides } : {}) }, output);
   const written = await writeReports(b.spec, result);
   console.log(readFileSync(written.md, 'utf8'));
   console.error(`wrote ${Object.values(written).join(', ')}`);
