@@ -2,9 +2,12 @@
  * on one machine it measures:
  *   - native getppid round trip;
  *   - a bare KVM exit round trip: a minimal real-mode guest looping on `out`;
- *   - forwarded getppid from the HRT (spawns ./hrt, built with mv-cc);
+ *   - forwarded getppid and 4 KiB pread from the HRT (spawns ./hrt, built with
+ *     mv-cc), by exit (MV_POLL=0) and exitless (MV_POLL=1: the poll server on
+ *     the ROS CPU performs them while the vCPU spins);
  *   - process start: spawn -> first line of main, in the HRT vs MV_DISABLE=1
- *     (same binary, native main) vs a plain binary (this one, --noop).
+ *     (same binary, native main) vs a plain binary (this one, --noop), and the
+ *     HRT's start split into its steps (libmv's MV_STATS, MV-STATS-START).
  * Prints one JSON line ("JSON {...}") and a table. Medians over batches. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -105,8 +108,8 @@ static double native_getppid_us(int batches, int per)
 	return median(v, batches);
 }
 
-/* Spawn argv with extra env, return its stdout (first 4 KiB). */
-static int spawn_read(char *const argv[], const char *env1, char *out, size_t n, double *t_spawn)
+/* Spawn argv with up to two extra env strings, return its stdout (first 4 KiB). */
+static int spawn_read2(char *const argv[], const char *env1, const char *env2, char *out, size_t n, double *t_spawn)
 {
 	int p[2];
 	pid_t pid;
@@ -116,6 +119,8 @@ static int spawn_read(char *const argv[], const char *env1, char *out, size_t n,
 
 	if (env1)
 		envp[k++] = (char *)env1;
+	if (env2)
+		envp[k++] = (char *)env2;
 	for (char **e = environ; *e && k < 254; e++)
 		envp[k++] = *e;
 	envp[k] = NULL;
@@ -140,14 +145,14 @@ static int spawn_read(char *const argv[], const char *env1, char *out, size_t n,
 }
 
 /* Spawn-to-main latency: the child prints CLOCK_MONOTONIC at main's first line. */
-static double start_us(const char *prog, const char *arg, const char *env1, int runs)
+static double start_us(const char *prog, const char *arg, const char *env1, const char *env2, int runs)
 {
 	double *v = calloc((size_t)runs, sizeof *v);
 	char out[4096];
 	for (int i = 0; i < runs; i++) {
 		double t0;
 		char *argv[] = { (char *)prog, (char *)arg, NULL };
-		if (spawn_read(argv, env1, out, sizeof out, &t0) != 0)
+		if (spawn_read2(argv, env1, env2, out, sizeof out, &t0) != 0)
 			return -1;
 		char *m = strstr(out, "MAIN_US ");
 		if (!m)
@@ -155,6 +160,45 @@ static double start_us(const char *prog, const char *arg, const char *env1, int 
 		v[i] = strtod(m + 8, NULL) - t0;
 	}
 	return median(v, runs);
+}
+
+/* `hrt MODE` with MV_REQUIRE_HRT=1 and `poll`: the value it prints after `key`, or -1. */
+static double hrt_us(const char *hrt, const char *mode, const char *poll, const char *key)
+{
+	char out[4096], *argv[] = { (char *)hrt, (char *)mode, NULL };
+	double t0;
+	int rc = spawn_read2(argv, "MV_REQUIRE_HRT=1", poll, out, sizeof out, &t0);
+	char *m = strstr(out, key);
+	return rc == 0 && m ? strtod(m + strlen(key), NULL) : -1;
+}
+
+/* Medians of the MV-STATS-START fields over the runs appended to `file`. */
+#define START_STEPS 8
+static const char *const start_names[START_STEPS] = { "total", "vm", "cpuid", "nautilus", "maps", "vcpu", "services", "boot" };
+static void start_steps(const char *file, double med[START_STEPS])
+{
+	double v[START_STEPS][64];
+	int n = 0;
+	char line[512];
+	FILE *f = fopen(file, "r");
+	for (int k = 0; k < START_STEPS; k++)
+		med[k] = -1;
+	if (!f)
+		return;
+	while (n < 64 && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "MV-STATS-START ", 15) != 0)
+			continue;
+		for (int k = 0; k < START_STEPS; k++) {
+			char key[32], *p;
+			snprintf(key, sizeof key, " %s_us=", start_names[k]);
+			p = strstr(line, key);
+			v[k][n] = p ? strtod(p + strlen(key), NULL) / 1000.0 : -1;
+		}
+		n++;
+	}
+	fclose(f);
+	for (int k = 0; k < START_STEPS && n; k++)
+		med[k] = median(v[k], n);
 }
 
 int main(int argc, char **argv)
@@ -165,38 +209,52 @@ int main(int argc, char **argv)
 	}
 	const char *hrt = argc > 1 ? argv[1] : "./hrt";
 	const int runs = 15;
+	const char *stats_file = "/tmp/mv-bench-start.stats";
 
 	double native = native_getppid_us(31, 2000);
 	double bare_real = bare_exit_us(15, 100, 0);
 	double bare = bare_exit_us(15, 100, 1);
-	char out[4096];
-	double t0;
-	char *a[] = { (char *)hrt, "--getppid", NULL };
-	int rc = spawn_read(a, "MV_REQUIRE_HRT=1", out, sizeof out, &t0);
-	char *m = strstr(out, "FWD_US ");
-	double fwd = rc == 0 && m ? strtod(m + 7, NULL) : -1;
-	char *an[] = { (char *)hrt, "--nop", NULL };
-	rc = spawn_read(an, "MV_REQUIRE_HRT=1", out, sizeof out, &t0);
-	m = strstr(out, "NOP_US ");
-	double nop = rc == 0 && m ? strtod(m + 7, NULL) : -1;
-	double st_hrt = start_us(hrt, "--noop", "MV_REQUIRE_HRT=1", runs);
-	double st_dis = start_us(hrt, "--noop", "MV_DISABLE=1", runs);
-	double st_plain = start_us(argv[0], "--noop", NULL, runs);
+	double fwd = hrt_us(hrt, "--getppid", "MV_POLL=0", "FWD_US ");
+	double fwd_xl = hrt_us(hrt, "--getppid", "MV_POLL=1", "FWD_US ");
+	double rd = hrt_us(hrt, "--read", "MV_POLL=0", "READ_US ");
+	double rd_xl = hrt_us(hrt, "--read", "MV_POLL=1", "READ_US ");
+	double nop = hrt_us(hrt, "--nop", "MV_POLL=0", "NOP_US ");
+	unlink(stats_file);
+	char stats_env[96];
+	snprintf(stats_env, sizeof stats_env, "MV_STATS=%s", stats_file);
+	double st_hrt = start_us(hrt, "--noop", "MV_REQUIRE_HRT=1", stats_env, runs);
+	double st_dis = start_us(hrt, "--noop", "MV_DISABLE=1", NULL, runs);
+	double st_plain = start_us(argv[0], "--noop", NULL, NULL, runs);
+	double steps[START_STEPS];
+	start_steps(stats_file, steps);
+	const double r = bare > 0 ? 1 / bare : -1;
 
 	printf("JSON {\"native_getppid_us\":%.3f,\"bare_exit_real_mode_us\":%.3f,\"bare_exit_us\":%.3f,\"forwarded_getppid_us\":%.3f,"
-	       "\"forwarded_over_bare\":%.3f,\"hrt_nop_hypercall_us\":%.3f,\"start_to_main_hrt_us\":%.1f,\"start_to_main_mv_disabled_us\":%.1f,"
-	       "\"start_to_main_plain_us\":%.1f,\"start_hrt_over_plain\":%.2f}\n",
-	       native, bare_real, bare, fwd, bare > 0 ? fwd / bare : -1, nop, st_hrt, st_dis, st_plain,
+	       "\"forwarded_over_bare\":%.3f,\"exitless_getppid_us\":%.3f,\"exitless_getppid_over_bare\":%.3f,"
+	       "\"forwarded_read4k_us\":%.3f,\"forwarded_read4k_over_bare\":%.3f,\"exitless_read4k_us\":%.3f,\"exitless_read4k_over_bare\":%.3f,"
+	       "\"hrt_nop_hypercall_us\":%.3f,\"start_to_main_hrt_us\":%.1f,\"start_to_main_mv_disabled_us\":%.1f,"
+	       "\"start_to_main_plain_us\":%.1f,\"start_hrt_over_plain\":%.2f,\"start_steps_ms\":{",
+	       native, bare_real, bare, fwd, fwd * r, fwd_xl, fwd_xl * r, rd, rd * r, rd_xl, rd_xl * r, nop, st_hrt, st_dis, st_plain,
 	       st_plain > 0 ? st_hrt / st_plain : -1);
-	printf("%-34s %12s\n", "measure (median)", "microseconds");
-	printf("%-34s %12.3f\n", "native getppid", native);
-	printf("%-34s %12.3f\n", "bare KVM exit, real-mode guest", bare_real);
-	printf("%-34s %12.3f\n", "bare KVM exit, 64-bit paged guest", bare);
-	printf("%-34s %12.3f  (%.2fx bare exit)\n", "forwarded getppid (HRT)", fwd, bare > 0 ? fwd / bare : -1);
-	printf("%-34s %12.3f\n", "NOP hypercall from main (HRT)", nop);
-	printf("%-34s %12.1f\n", "spawn -> main in the HRT", st_hrt);
-	printf("%-34s %12.1f\n", "spawn -> main, MV_DISABLE=1", st_dis);
-	printf("%-34s %12.1f  (HRT %.2fx plain)\n", "spawn -> main, plain binary", st_plain,
-	       st_plain > 0 ? st_hrt / st_plain : -1);
+	for (int k = 0; k < START_STEPS; k++)
+		printf("%s\"%s\":%.2f", k ? "," : "", start_names[k], steps[k]);
+	printf("}}\n");
+	printf("%-40s %12s\n", "measure (median)", "microseconds");
+	printf("%-40s %12.3f\n", "native getppid", native);
+	printf("%-40s %12.3f\n", "bare KVM exit, real-mode guest", bare_real);
+	printf("%-40s %12.3f\n", "bare KVM exit, 64-bit paged guest", bare);
+	printf("%-40s %12.3f  (%.2fx bare exit)\n", "forwarded getppid (HRT), by exit", fwd, fwd * r);
+	printf("%-40s %12.3f  (%.2fx bare exit)\n", "forwarded getppid (HRT), exitless", fwd_xl, fwd_xl * r);
+	printf("%-40s %12.3f  (%.2fx bare exit)\n", "forwarded 4 KiB pread (HRT), by exit", rd, rd * r);
+	printf("%-40s %12.3f  (%.2fx bare exit)\n", "forwarded 4 KiB pread (HRT), exitless", rd_xl, rd_xl * r);
+	printf("%-40s %12.3f\n", "NOP hypercall from main (HRT)", nop);
+	printf("%-40s %12.1f\n", "spawn -> main in the HRT", st_hrt);
+	printf("%-40s %12.1f\n", "spawn -> main, MV_DISABLE=1", st_dis);
+	printf("%-40s %12.1f  (HRT %.2fx plain, +%.1f ms)\n", "spawn -> main, plain binary", st_plain,
+	       st_plain > 0 ? st_hrt / st_plain : -1, (st_hrt - st_plain) / 1000);
+	printf("HRT start, __wrap_main -> main (ms, median):");
+	for (int k = 0; k < START_STEPS; k++)
+		printf(" %s %.2f", start_names[k], steps[k]);
+	printf("\n");
 	return fwd < 0 || bare < 0 || bare_real < 0 ? 1 : 0;
 }

@@ -1,8 +1,10 @@
 /* hrt.c - bench/syscall, the HRT side (built with mv-cc).
  *   --getppid  median forwarded getppid round trip, "FWD_US <us>"
+ *   --read     median 4 KiB pread round trip of a cached file, "READ_US <us>"
  *   --nop      median NOP hypercall round trip from main, "NOP_US <us>"
  *   --noop     prints "MAIN_US <CLOCK_MONOTONIC us>" at main's first line */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -31,6 +33,20 @@ int main(int argc, char **argv)
 				v[b] = (now_us() - t0) / PER;
 		}
 		printf("NOP_US %.3f\n", median(v, BATCHES));
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--read") == 0) {
+		static char buf[4096];
+		int fd = open("/proc/self/exe", O_RDONLY);
+		for (int b = -1; b < BATCHES; b++) {
+			double t0 = now_us();
+			for (int i = 0; i < PER; i++)
+				if (pread(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf)
+					return 1;
+			if (b >= 0)
+				v[b] = (now_us() - t0) / PER;
+		}
+		printf("READ_US %.3f\n", median(v, BATCHES));
 		return 0;
 	}
 	for (int b = -1; b < BATCHES; b++) {
