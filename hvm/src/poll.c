@@ -39,6 +39,7 @@
 #include <sys/uio.h>
 #include <termios.h>
 #include <time.h>
+#include <mv/hrt.h>
 #include "mv.h"
 
 /* What the server checks before it performs a posted call. */
@@ -398,6 +399,11 @@ void poll__start(struct mv_vm *vm)
 	}
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+__attribute__((visibility("default"))) int mv_exitless(void)
+{
+	return srv.vm && srv.vm->poll && !__atomic_load_n(&srv.stop, __ATOMIC_ACQUIRE);
 }
 
 /* main returned: the HRT is done; the server stops polling. */

@@ -16,6 +16,7 @@ int mv_irq_disable(void) __attribute__((weak));
 int mv_irq_enable(void) __attribute__((weak));
 const char *mv_version(void) __attribute__((weak));
 long mv_override_count(const char *name) __attribute__((weak));
+int mv_exitless(void) __attribute__((weak));
 #endif
 static int check_failures;
 /* Entries in a directory such as /proc/self/task or /proc/self/fd (leak checks). */

@@ -26,6 +26,10 @@ int mv_irq_enable(void);
 /* libmv and the embedded Nautilus version strings. */
 const char *mv_version(void);
 
+/* 1 when the exitless-call server runs (one more host thread in the process; hvm/README.md
+ * "Exitless calls"), else 0. */
+int mv_exitless(void);
+
 /* Overrides (mv-cc --mv-override=NAME; hvm/README.md "Overrides").
  * How many calls to NAME were served HRT-natively (all threads; readable
  * anywhere, e.g. after main's calls); -1 for a name with no counter. Names:
