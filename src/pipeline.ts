@@ -10,7 +10,7 @@ import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
 import { imagesDir } from './lib/paths';
 import { Progress, StageTiming } from './lib/progress';
-import { renderInit } from './stages/init';
+import { captureFiles, renderInit } from './stages/init';
 import { initramfsStage } from './stages/initramfs';
 import { FORMATS, FormatName } from './formats';
 import { KernelArtifact, kernelStage } from './stages/kernel';
@@ -102,9 +102,10 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     requireHrt: manifest.hrt.require,
   });
   const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args };
+  const capture = captureFiles([pkg.program, ...pkg.files]);
   const initrd = await progress.stage('initramfs', () => initramfsStage({
-    kernel, init, files: [pkg.program, ...pkg.files], sourceDateEpoch: epoch, initTools: toolchain.initTools,
-    extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }],
+    kernel, init, files: [pkg.program, ...pkg.files, ...capture.libs], sourceDateEpoch: epoch, initTools: toolchain.initTools,
+    extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }, capture.tool],
   }));
   await FORMATS[format].write({ name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress }, output);
 

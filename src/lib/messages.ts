@@ -139,4 +139,43 @@ export const msg = {
     new MvError('inspect', `${path} is damaged: ${why}`, "rebuild it with 'mv-image build'; a copy cut short or altered cannot be read"),
   notBootable: (path: string, why: string) =>
     new MvError('run', `${path} cannot be booted: ${why}`, "pass an ISO or a netboot directory made by 'mv-image build' (build it again if it was cut short)"),
+  // cluster boot (issue 18): mv-image serve, cluster run, node reports (src/serve/, src/cluster/)
+  notRoot: (stage: string, why: string) =>
+    new MvError(stage, `must run as root: ${why}`, 'run it as root (sudo mv-image ...)'),
+  serveNotImage: (path: string, why: string) =>
+    new MvError('serve', `${path} is neither a netboot directory nor an ISO: ${why}`, "pass an ISO or a directory made by 'mv-image build --format netboot'"),
+  serveImageCmdline: (path: string, why: string) =>
+    new MvError('serve', `the kernel command line in ${path} cannot be passed on through iPXE: it ${why}`, "rebuild the image with 'mv-image build'"),
+  noInterface: (name: string, known: string[]) =>
+    new MvError('serve', `there is no network interface ${q(name)}`, `pick one of: ${known.join(', ') || '(none)'} ('ip -br link' lists them)`),
+  interfaceNeeded: (known: string[]) =>
+    new MvError('serve', `no --interface given and ${known.length ? `${known.length} interfaces could serve` : 'no interface has an IPv4 address'}`, `name the interface the nodes are on: --interface ${known[0] ?? 'IF'}${known.length > 1 ? ` (one of ${known.join(', ')})` : ''}`),
+  interfaceNoAddress: (name: string) =>
+    new MvError('serve', `interface ${q(name)} has no IPv4 address`, `give it one on the nodes' network (ip addr add ADDR/PREFIX dev ${name}) and bring it up`),
+  badDhcpRange: (value: string, why: string) =>
+    new MvError('serve', `--dhcp-range ${q(value)} ${why}`, 'give two IPv4 addresses of the interface\'s subnet, first <= last, e.g. --dhcp-range 10.77.0.100,10.77.0.199'),
+  badMac: (value: string) =>
+    new MvError('serve', `--mac ${q(value)} is not a MAC address`, 'write it as six hex pairs separated by colons, e.g. 52:54:00:12:34:56'),
+  portInUse: (port: number, address: string) =>
+    new MvError('serve', `port ${port} on ${address} is already in use`, 'stop what listens there, or pick another --port'),
+  dnsmasqMissing: () =>
+    new MvError('serve', 'dnsmasq is not installed', 'run: apt-get install -y dnsmasq-base (the binary only: no system service is started)'),
+  ipxeMissing: (file: string) =>
+    new MvError('serve', `the iPXE boot file ${file} is missing`, 'run: apt-get install -y ipxe'),
+  dnsmasqFailed: (why: string) =>
+    new MvError('serve', `dnsmasq did not start: ${why}`, 'another DHCP server may already be bound to the interface (use --proxy-dhcp beside a site DHCP server), or see the line above'),
+  nodesMissing: (missing: number, expected: number, timeout: number) =>
+    new MvError('serve', `${missing} of ${expected} expected nodes did not report within ${timeout} s`, "check the nodes' consoles: firmware set to network boot (PXE) on this network, and the server reachable from them"),
+  nodesFailed: (failed: number, total: number) =>
+    new MvError('serve', `${failed} of ${total} nodes failed (see the table above)`, "read each failed node's console tail (--json has it)"),
+  clusterFailed: (failed: number, total: number) =>
+    new MvError('cluster', `${failed} of ${total} nodes failed (see the table above)`, 'read the failed nodes\' serial logs, kept at the paths above'),
+  clusterTool: (tool: string, pkg: string) =>
+    new MvError('cluster', `${tool} is not installed`, `run: ${aptLine([pkg])}`),
+  netnsFailed: (step: string, output: string) =>
+    new MvError('cluster', `${step} failed: ${output.trim().split('\n').pop() ?? ''}`, 'cluster run needs root and a kernel with network namespaces, bridges and tun/tap (modprobe tun bridge)'),
+  badNodeCount: (nodes: number, uefi: number) =>
+    new MvError('cluster', `--uefi-nodes ${uefi} is more than --nodes ${nodes}`, 'give --uefi-nodes at most --nodes'),
+  interrupted: (stage: string) =>
+    new MvError(stage, 'interrupted (Ctrl-C): every node, dnsmasq and the network were stopped and removed', 'run it again', 130),
 };

@@ -1,5 +1,8 @@
 // Stage "init": renders the ROS init script that runs the program at boot.
+import { readFileSync } from 'node:fs';
+import { sharedLibraries } from '../lib/ldd';
 import type { Manifest } from '../lib/manifest';
+import type { ImageFile } from '../lib/pkgfiles';
 import { shJoin, shq } from '../lib/shell';
 import { render } from '../lib/templates';
 import type { KernelModule } from './kernel';
@@ -22,7 +25,19 @@ export interface InitOptions {
  *  MV_ANNOUNCE makes libmv print "MV-HRT vcpus=<n> cpl=<cpl>" when main starts in the HRT. */
 export const BASE_ENV = { PATH: '/bin:/sbin:/usr/bin:/usr/sbin', HOME: '/root', TERM: 'linux', MV_ANNOUNCE: '1' };
 
+/** util-linux's script (Debian's bsdutils) in the image: init runs a cluster node's program under
+ *  it, on a pty, to keep the console's last 64 KiB for the node's report (src/serve/). */
+export const CAPTURE_TOOL = { src: '/usr/bin/script', dest: '/usr/lib/mv-image/script' };
+
 export function renderInit(o: InitOptions): string {
   const env = Object.entries({ ...BASE_ENV, ...(o.requireHrt ? { MV_REQUIRE_HRT: '1' } : {}), ...o.env }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
-  return render('init.ejs', { hrtCpus: '', requireHrt: false, ...o, hostname: shq(o.hostname), env, command: shJoin(o.argv), cwd: shq(o.cwd) });
+  return render('init.ejs', { hrtCpus: '', requireHrt: false, ...o, shq, captureTool: CAPTURE_TOOL.dest, hostname: shq(o.hostname), env, command: shJoin(o.argv), cwd: shq(o.cwd) });
+}
+
+/** The capture tool as an image file of mv-image's own, and the libraries it needs that the
+ *  program's files do not already bring. */
+export function captureFiles(have: ImageFile[]): { tool: { dest: string; data: Buffer; mode: number }; libs: ImageFile[] } {
+  const dests = new Set(have.map((f) => f.dest));
+  const libs = sharedLibraries(CAPTURE_TOOL.src).filter((l) => !dests.has(l)).map((l) => ({ dest: l, src: l, mode: 0o755, origin: `the library ${l} (for ${CAPTURE_TOOL.dest})` }));
+  return { tool: { dest: CAPTURE_TOOL.dest, data: readFileSync(CAPTURE_TOOL.src), mode: 0o755 }, libs };
 }
