@@ -29,6 +29,7 @@ It runs until --until-reports N nodes reported, --timeout, or Ctrl-C, then stops
     json: Flags.boolean({ description: 'one JSON object per node on stdout (progress and the table on stderr)' }),
     verbose: Flags.boolean({ char: 'v', description: 'also show dnsmasq\'s DHCP and TFTP log' }),
     'ready-file': Flags.string({ hidden: true, description: 'written once serving (for cluster run)' }),
+    'no-summary': Flags.boolean({ hidden: true, description: 'no table at the end (for cluster run)' }),
   };
 
   async run() {
@@ -37,7 +38,7 @@ It runs until --until-reports N nodes reported, --timeout, or Ctrl-C, then stops
       const r = await serve({
         image: args.image, iface: flags.interface, proxy: !flags['dhcp-range'], dhcpRange: flags['dhcp-range'], port: flags.port,
         untilReports: flags['until-reports'], macs: flags.mac, timeoutS: flags.timeout, readyFile: flags['ready-file'],
-        json: flags.json, verbose: flags.verbose,
+        json: flags.json, verbose: flags.verbose, noSummary: flags['no-summary'],
         out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n'),
       });
       if (r.error) throw r.error;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { msg } from '../lib/messages';
-import { requireTools } from '../lib/hosttools';
+import { requireTools, which } from '../lib/hosttools';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -17,6 +17,10 @@ export interface BootOptions {
   /** A netboot bundle directory: iPXE in QEMU's NIC ROM fetches boot.ipxe from QEMU's own
    *  built-in TFTP server (user-mode networking, nothing leaves the QEMU process). */
   netboot?: string;
+  /** PXE boot from a tap in a network namespace (mv-image cluster run): the firmware's own
+   *  network boot, SeaBIOS's iPXE option ROM or (with uefi) OVMF's PXE, not QEMU's TFTP. QEMU runs
+   *  inside the namespace and is killed when we die (setpriv --pdeathsig). */
+  pxe?: { netns: string; tap: string; mac: string };
   kernel?: string;
   initrd?: string;
   append?: string;
@@ -102,7 +106,11 @@ export function qemuArgs(o: BootOptions, scratch: string, serial: string): strin
     '-no-reboot',
   ];
   if (o.netboot) args.push('-boot', 'n', '-nic', `user,model=virtio-net-pci,tftp=${qemuPath(o.netboot)},bootfile=boot.ipxe`);
-  else args.push('-nic', 'none');
+  else if (o.pxe) {
+    // Under OVMF no option ROM: its own virtio-net driver and PXE fetch ipxe.efi over TFTP.
+    args.push('-boot', 'n', '-netdev', `tap,id=pxe,ifname=${qemuValue(o.pxe.tap)},script=no,downscript=no`,
+      '-device', `virtio-net-pci,netdev=pxe,mac=${o.pxe.mac},bootindex=1${o.uefi ? ',romfile=' : ''}`);
+  } else args.push('-nic', 'none');
   if (o.uefi) {
     if (!existsSync(OVMF_CODE) || !existsSync(OVMF_VARS)) throw msg.ovmfMissing();
     const vars = join(scratch, 'OVMF_VARS.fd');
@@ -126,7 +134,8 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   let port: SerialPort;
   try { port = serialPort(scratch, logPath); } catch (e) { rmSync(scratch, { recursive: true, force: true }); throw e; }
   const t0 = Date.now();
-  const child = spawn('qemu-system-x86_64', qemuArgs(o, scratch, port.base), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...pre] = o.pxe ? [...(which('setpriv') ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), 'ip', 'netns', 'exec', o.pxe.netns, 'qemu-system-x86_64'] : ['qemu-system-x86_64'];
+  const child = spawn(cmd, [...pre, ...qemuArgs(o, scratch, port.base)], { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   let output = '', stderr = '', pending = '';
   let status: number | undefined, panic = false, timedOut = false, stopped = false, killed = false;

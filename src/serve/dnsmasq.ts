@@ -39,7 +39,7 @@ export function dnsmasqConfig(o: DnsmasqOptions): string {
 
 /** Checks what dnsmasq needs before anything starts. */
 export function checkDnsmasq(): void {
-  if (!which('dnsmasq') && !existsSync('/usr/sbin/dnsmasq')) throw msg.dnsmasqMissing();
+  if (!which('dnsmasq')) throw msg.dnsmasqMissing();
   for (const f of IPXE_FILES) if (!existsSync(join(IPXE_DIR, f))) throw msg.ipxeMissing(join(IPXE_DIR, f));
 }
 
@@ -52,7 +52,7 @@ export function startDnsmasq(o: DnsmasqOptions, bootScript: string): Promise<Dns
   writeFileSync(join(tftp, 'mv-boot.ipxe'), bootScript, { mode: 0o644 });
   const conf = join(o.dir, 'dnsmasq.conf');
   writeFileSync(conf, dnsmasqConfig(o), { mode: 0o644 });
-  const bin = which('dnsmasq') ?? '/usr/sbin/dnsmasq';
+  const bin = which('dnsmasq')!;
   const args = ['--keep-in-foreground', `--conf-file=${conf}`];
   const setpriv = which('setpriv');
   const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })

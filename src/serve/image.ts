@@ -72,22 +72,30 @@ function extract(iso: string, member: string, dest: string, max: number): Promis
   });
 }
 
-/** The boot files of IMAGE; an ISO's are unpacked into `work`. */
-export async function bootFiles(image: string, work: string): Promise<BootFiles> {
+/** What IMAGE is, refusing at once anything that is not a whole netboot directory or ISO. */
+export function checkImage(image: string): 'netboot' | 'iso' {
   if (!existsSync(image)) throw msg.imageMissing(image);
   const st = statSync(image);
-  const name = basename(resolve(image)).replace(/(-netboot|\.iso)$/, '');
   if (st.isDirectory()) {
     try { checkBootable({ netboot: image }); } catch (e) {
       if (isMvError(e)) throw msg.serveNotImage(image, e.problem.replace(/^.* cannot be booted: /, ''));
       throw e;
     }
-    return { name, vmlinuz: resolve(image, 'vmlinuz'), initrd: resolve(image, 'initrd.img'), params: checked(image, ipxeKernelParams(image)) };
+    return 'netboot';
   }
   if (!st.isFile()) throw msg.serveNotImage(image, 'it is not a regular file or a directory');
   if (readHead(image, 0x8006).toString('latin1', 0x8001, 0x8006) !== 'CD001') throw msg.serveNotImage(image, 'it is a file without an ISO 9660 volume descriptor');
   const vol = isoVolume(image);
   if (typeof vol === 'string') throw msg.serveNotImage(image, vol);
+  return 'iso';
+}
+
+/** The boot files of IMAGE; an ISO's are unpacked into `work`. */
+export async function bootFiles(image: string, work: string): Promise<BootFiles> {
+  const name = basename(resolve(image)).replace(/(-netboot|\.iso)$/, '');
+  if (checkImage(image) === 'netboot') {
+    return { name, vmlinuz: resolve(image, 'vmlinuz'), initrd: resolve(image, 'initrd.img'), params: checked(image, ipxeKernelParams(image)) };
+  }
   requireTools('inspect');
   const grub = (await isoMember(image, 'boot/grub/grub.cfg', LIMITS.grubCfg)).toString('utf8');
   const linux = grub.match(/^\s*linux\s.*$/m)?.[0];

@@ -34,6 +34,8 @@ export interface ServeOptions {
   readyFile?: string;
   json: boolean;
   verbose: boolean;
+  /** No table at the end (cluster run prints its own). */
+  noSummary?: boolean;
   /** Ends serving as Ctrl-C does. */
   signal?: AbortSignal;
   out: (line: string) => void;
@@ -178,7 +180,7 @@ function finish(o: ServeOptions, table: NodeTable, error: MvError | undefined): 
   });
   nodes.sort((a, b) => a.index - b.index);
   if (o.json) for (const n of nodes) if (n.status === null) o.out(JSON.stringify(n));
-  if (nodes.length) {
+  if (nodes.length && !o.noSummary) {
     (o.json ? o.err : o.out)(summaryTable(nodes.map((n) => ({
       index: n.index, mac: n.mac, ip: n.ip, hostname: n.hostname ?? undefined,
       result: n.status === null ? n.problem ?? 'no report' : n.status === 0 ? 'MV-EXIT 0' : `MV-EXIT ${n.status} FAILED`,
