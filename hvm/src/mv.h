@@ -49,6 +49,12 @@ struct mv_options {
 	uint64_t t0;  /* MV_STATS: when __wrap_main started (stats__now) */
 };
 
+/* Why KVM_RUN returned, for MV_STATS. */
+enum mv_exit_kind {
+	MV_EXIT_SYSCALL, MV_EXIT_PAGE_FAULT, MV_EXIT_CONSOLE, MV_EXIT_OTHER_HC, MV_EXIT_SIGNAL, MV_EXIT_OTHER,
+	MV_EXIT_KINDS
+};
+
 /* The steps from __wrap_main to main in the HRT, timed for MV_STATS (stats__mark). */
 enum mv_start_step {
 	MV_START_VM,       /* /dev/kvm opened, KVM_CREATE_VM */
@@ -233,7 +239,8 @@ uint64_t stats__now(void);
 void stats__vcpu_init(struct mv_vcpu *v);
 void stats__syscall(struct mv_vcpu *v, uint64_t nr, uint64_t ns);
 void stats__fault(struct mv_vcpu *v, uint64_t ns);
-void stats__run(struct mv_vcpu *v, uint64_t ns);
+void stats__run(struct mv_vcpu *v, uint64_t ns, enum mv_exit_kind why);
+void stats__native(void);
 void stats__summary(struct mv_vm *vm);
 void stats__mark(struct mv_vm *vm, enum mv_start_step step);
 

@@ -145,11 +145,14 @@ int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, c
 	char err[256] = "unknown error";
 	int rc;
 
-	if (env__flag("MV_DISABLE"))
+	if (env__flag("MV_DISABLE")) {
+		stats__native();
 		return main_fn(argc, argv, envp);
+	}
 	rc = runtime__hrt_main(main_fn, argc, argv, envp, err, sizeof err);
 	if (rc >= 0)
 		return rc;
+	stats__native();
 	if (env__flag("MV_REQUIRE_HRT")) {
 		fprintf(stderr, "mv: MV_REQUIRE_HRT is set but the HRT cannot run: %s\n", err);
 		return 126;

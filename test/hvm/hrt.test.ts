@@ -159,20 +159,47 @@ for (const v of VARIANTS) {
     t.regex(c.output, /^barrier: 8 faults for 8 writes into 8 pages, sum 36$/m);
   });
 
+  /** The JSON summary a case printed as "stats: {...}" (MV_STATS=/path). */
+  const statsOf = (t: import('ava').ExecutionContext, out: string) => {
+    const m = out.match(/^stats: (\{.*\})$/m);
+    t.truthy(m, out);
+    return JSON.parse(m?.[1] ?? '{}');
+  };
+
   for (const mode of ['ret', 'exit']) {
     test.serial(`stats${v}: MV_STATS counts every forwarded call of every vCPU by name (summary at ${mode === 'ret' ? "main's return" : 'exit_group'})`, async (t) => {
       const c = await getCase(t, `stats-${mode}${v}`);
       t.is(c.status, 0, c.output);
       t.regex(c.output, /^PASS t_stats$/m);
-      const head = c.output.match(/^MV-STATS wall_us=(\d+) vcpus=(\d+) exits=(\d+) guest_us=\d+ syscalls=(\d+) syscall_us=\d+ faults=(\d+) fault_us=\d+ signals=0 overridden=0 exitless=0 declined=0 poll_sleeps=0 poll_missed=0 poll_backoffs=0$/m);
-      t.truthy(head, c.output);
-      t.is(Number(head?.[2]), 2, 'main and the thread each had a vCPU');
-      t.true(Number(head?.[4]) >= 150 + 3 && Number(head?.[3]) >= Number(head?.[4]), 'every forwarded call is an exit');
-      t.regex(c.output, /^MV-STATS-CALL name=getppid n=150 us=\d+$/m, '100 from main, 50 from the thread');
-      t.regex(c.output, /^MV-STATS-CALL name=clone n=1 us=\d+$/m);
-      t.is((c.output.match(/^MV-STATS /gm) ?? []).length, 1, 'one summary');
+      const s = statsOf(t, c.output);
+      t.true(s.hrt);
+      t.is(s.vcpus, 2, 'main and the thread each had a vCPU');
+      t.true(s.syscalls.n >= 150 + 3 && s.exits.total >= s.syscalls.n, 'every forwarded call is an exit');
+      // Each is a syscall exit; the two that never return (the thread's exit, and exit_group, whose
+      // summary is written before it is made) are counted as exits only.
+      t.true(s.exits.syscall >= s.syscalls.n && s.exits.syscall <= s.syscalls.n + 2, JSON.stringify(s.exits));
+      t.true(s.exits.page_fault === s.faults.n && s.guest_us > 0);
+      t.deepEqual(s.syscalls.by_name.getppid.n, 150, '100 from main, 50 from the thread');
+      t.is(s.syscalls.by_name.clone.n, 1);
+      t.is(s.exitless.n, 0);
+      t.true(s.start_us.total >= s.start_us.boot && s.start_us.vm > 0);
+      t.is((c.output.match(/^stats: /gm) ?? []).length, 1, 'one summary');
     });
   }
+
+  test.serial(`stats${v}: MV_STATS=1 is a table on stderr; natively (MV_DISABLE=1) the same summary, all zero`, async (t) => {
+    const table = await getCase(t, `stats-table${v}`);
+    t.regex(table.output, /^mv-stats: main in the HRT, [\d.]+ ms wall, 2 vCPU\(s\), \d+ exits \(syscall \d+, page fault \d+/m);
+    t.regex(table.output, /^mv-stats: {3}getppid +150 +[\d.]+ +[\d.]+$/m);
+    t.regex(table.output, /^mv-stats: start [\d.]+ ms: vm [\d.]+ cpuid/m);
+    const native = await getCase(t, `stats-native${v}`);
+    t.is(native.status, 0);
+    const s = statsOf(t, native.output);
+    t.false(s.hrt);
+    t.is(s.exits.total, 0);
+    t.is(s.syscalls.n, 0);
+    t.deepEqual(s.syscalls.by_name, {});
+  });
 
   test.serial(`poll${v}: exitless calls from 8 threads, racing a timer signal, a blocking read handed back and interrupted, the server idle and woken; the same output with MV_POLL=0`, async (t) => {
     const c = await getCase(t, `poll${v}`);
@@ -182,12 +209,11 @@ for (const v of VARIANTS) {
     t.regex(c.output, /^signals: 20\+ timer ticks while making calls, wrong results 0$/m);
     t.regex(c.output, /^blocking read: returned -1, errno EINTR$/m);
     t.regex(c.output, /^same output without exitless calls: yes$/m);
-    const head = c.output.match(/^MV-STATS .* exitless=(\d+) declined=(\d+) poll_sleeps=(\d+) poll_missed=\d+ poll_backoffs=\d+$/m);
-    t.truthy(head, c.output);
-    t.true(Number(head?.[1]) > 1000, 'the server performed most calls');
-    t.true(Number(head?.[2]) >= 1, 'the blocking read was handed back');
-    t.true(Number(head?.[3]) >= 1, 'the server slept through the idle time and was woken');
-    for (const call of ['getppid', 'pread64', 'write', 'newfstatat']) t.regex(c.output, new RegExp(`^MV-STATS-EXITLESS name=${call} n=[1-9]\\d* us=\\d+$`, 'm'), call);
+    const s = statsOf(t, c.output);
+    t.true(s.exitless.n > 1000, 'the server performed most calls');
+    t.true(s.exitless.declined >= 1, 'the blocking read was handed back');
+    t.true(s.exitless.sleeps >= 1, 'the server slept through the idle time and was woken');
+    for (const call of ['getppid', 'pread64', 'write', 'newfstatat']) t.true(s.exitless.by_name[call]?.n > 0, call);
   });
 
   const FAULTS: [string, number, RegExp][] = [

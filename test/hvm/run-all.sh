@@ -71,15 +71,20 @@ for s in "" -static; do
 	echo "=== BEGIN poll$s"
 	rm -f /tmp/poll.stats; MV_POLL=1 MV_POLL_NS=20000000 MV_STATS=/tmp/poll.stats "$D/t_poll$s" > /tmp/poll.on 2>&1; st=$?
 	MV_POLL=0 "$D/t_poll$s" > /tmp/poll.off 2>&1
-	cat /tmp/poll.on /tmp/poll.stats
+	cat /tmp/poll.on; echo "stats: $(cat /tmp/poll.stats)"
 	if cmp -s /tmp/poll.on /tmp/poll.off; then echo "same output without exitless calls: yes"; else echo "same output without exitless calls: no"; diff /tmp/poll.on /tmp/poll.off; fi
 	echo "=== END poll$s $st"
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
-		rm -f /tmp/stats.txt; MV_STATS=/tmp/stats.txt "$D/t_stats$s" $m 2>&1; st=$?; cat /tmp/stats.txt
+		rm -f /tmp/stats.txt; MV_STATS=/tmp/stats.txt "$D/t_stats$s" $m 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
 		echo "=== END stats-$m$s $st"
 	done
+	# The same summary as a table on stderr, and natively (MV_DISABLE=1): all zero, same fields.
+	echo "=== BEGIN stats-table$s"; MV_STATS=1 "$D/t_stats$s" ret 2>&1; echo "=== END stats-table$s $?"
+	echo "=== BEGIN stats-native$s"
+	rm -f /tmp/stats.txt; MV_DISABLE=1 MV_STATS=/tmp/stats.txt "$D/t_stats$s" ret 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
+	echo "=== END stats-native$s $st"
 done
 # The C tests for threads, signals, files, children and memory again with exitless calls on
 # (a 2 ms budget: on one CPU most posted calls are taken back after it and go the exit path, so
