@@ -2,7 +2,7 @@
 // initramfs, then the output format (src/formats.ts) writes the image, whole or not at all.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { sha256File } from './lib/cache';
+import { sha256File, sweepLeftovers } from './lib/cache';
 import { KERNEL_LINE_MAX, parseCmdline } from './lib/cmdline';
 import { cpuProblem, MAX_CPU } from './lib/manifest-rules';
 import { msg } from './lib/messages';
@@ -86,6 +86,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const cpus = cpuProblem(manifest.hrt.cpus, flavour);
   if (cpus) throw msg.manifestRule(join(o.packageDir, 'mv-image.json'), 'hrt.cpus', cpus, `name CPUs from 1 to ${MAX_CPU[flavour]}, or build with another --kernel`);
   const cmdline = kernelCmdline(manifest);
+  // What killed or crashed builds left (temp dirs, locks, scratch dirs) goes first.
+  sweepLeftovers();
   const runner = await selectRunner(o.builder ?? manifest.builder, progress);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));

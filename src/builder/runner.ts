@@ -2,12 +2,13 @@
 // Stages call runner.run() where they used to call exec(); everything else they do stays in
 // TypeScript on the host. A docker run gets its directories by putArchive at the same absolute
 // paths (so paths the tools embed match a host build), no network, and gives them back by
-// getArchive; its container is removed on success, on failure and on Ctrl-C.
+// getArchive; its container is removed on success, on failure and on a signal (src/lib/lifecycle.ts).
 import type Docker from 'dockerode';
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { exec, ExecResult } from '../lib/exec';
 import { requireTools } from '../lib/hosttools';
+import { halted, onStop } from '../lib/lifecycle';
 import type { Manifest } from '../lib/manifest';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
@@ -49,24 +50,6 @@ export const hostRunner: Runner = {
 };
 
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Containers alive now, removed by the signal handler when the user presses Ctrl-C. */
-const live = new Set<Docker.Container>();
-
-let handling = false;
-/** Set by Ctrl-C: the stage must not report the killed container as a failed build. */
-let interrupted = false;
-
-/** From the first container on, Ctrl-C (or SIGTERM) removes the live containers before exiting. */
-function removeOnSignal(): void {
-  if (handling) return;
-  handling = true;
-  const stop = (sig: NodeJS.Signals) => {
-    interrupted = true;
-    Promise.allSettled([...live].map((c) => c.remove({ force: true }))).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
 
 export class DockerRunner implements Runner {
   readonly kind = 'docker';
@@ -89,19 +72,22 @@ export class DockerRunner implements Runner {
       Labels: { 'mv-image': 'stage' },
       HostConfig: { NetworkMode: 'none' },
     }).catch(engineError);
-    live.add(c);
-    removeOnSignal();
+    const unstop = onStop(() => c.remove({ force: true }));
     try {
       const into = [...(o.inputs ?? []), ...(o.dirs ?? [])];
       // tar-stream's pack is a streamx stream: it pipes like a Node stream, which is all putArchive does.
       if (into.length) await c.putArchive(packDirs(into) as unknown as NodeJS.ReadableStream, { path: '/' });
       const r = await this.attachAndRun(c);
-      // Removing the container ends wait() early; let the signal handler finish and exit 130.
-      if (interrupted) await new Promise(() => {});
+      // Removing the container on a signal ends wait() early; the signal handler exits.
+      await halted();
       for (const d of o.dirs ?? []) await unpackInto(resolve(d, '..'), await c.getArchive({ path: resolve(d) }));
       return r;
+    } catch (e) {
+      // A signal removed the container under us: the handler reports it, not this error.
+      await halted();
+      throw e;
     } finally {
-      live.delete(c);
+      unstop();
       await c.remove({ force: true }).catch(() => {});
     }
   }

@@ -1,4 +1,5 @@
 // Every user-facing error in one place, so the wording stays consistent.
+import { constants } from 'node:os';
 import { MvError } from './errors';
 
 const aptLine = (pkgs: string[]) => `apt-get install -y ${pkgs.join(' ')}`;
@@ -139,4 +140,7 @@ export const msg = {
     new MvError('inspect', `${path} is damaged: ${why}`, "rebuild it with 'mv-image build'; a copy cut short or altered cannot be read"),
   notBootable: (path: string, why: string) =>
     new MvError('run', `${path} cannot be booted: ${why}`, "pass an ISO or a netboot directory made by 'mv-image build' (build it again if it was cut short)"),
+  // hostile packages (issue 14): signals
+  interrupted: (stage: string, sig: NodeJS.Signals) =>
+    new MvError(stage, `stopped by ${sig}: the build's commands were ended and its temporary files removed`, 'run the build again', 128 + constants.signals[sig]),
 };

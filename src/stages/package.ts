@@ -5,11 +5,12 @@
 // clean and the cache key (a hash of what the build sees, the manifest and the toolchain) stays
 // stable. Every path a manifest names is resolved inside its base (src/lib/pkgfiles.ts).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
+import { scratchDir } from '../lib/lock';
 import type { FileEntry, Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
 import { buildDir } from '../lib/paths';
@@ -95,16 +96,17 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
   const { dir: out, hit } = await cached('package', key, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
     const work = buildDir(`package-${key.slice(0, 16)}`);
-    rmSync(work, { recursive: true, force: true });
-    const copy = (from: string, to: string) => cpSync(from, to, { recursive: true, filter: (p) => !hidden(relative(from, p)) });
-    copy(source?.dir ?? pkgDir, work);
-    const env: Record<string, string> = { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) };
-    if (source) {
-      if (existsSync(join(work, PACKAGE_COPY))) throw msg.buildFailed(manifest.build ?? '', null, `the source tree already has ${PACKAGE_COPY}`);
-      copy(pkgDir, join(work, PACKAGE_COPY));
-      env.MV_PACKAGE_DIR = join(work, PACKAGE_COPY);
-    }
+    // Ours alone while we build (a lock), and removed on every exit, a signal's too.
+    const done = await scratchDir(work);
     try {
+      const copy = (from: string, to: string) => cpSync(from, to, { recursive: true, filter: (p) => !hidden(relative(from, p)) });
+      copy(source?.dir ?? pkgDir, work);
+      const env: Record<string, string> = { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) };
+      if (source) {
+        if (existsSync(join(work, PACKAGE_COPY))) throw msg.buildFailed(manifest.build ?? '', null, `the source tree already has ${PACKAGE_COPY}`);
+        copy(pkgDir, join(work, PACKAGE_COPY));
+        env.MV_PACKAGE_DIR = join(work, PACKAGE_COPY);
+      }
       if (manifest.build) {
         progress.note(manifest.build);
         const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env, dirs: [work], inputs: toolchainInputs(toolchain) });
@@ -138,7 +140,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       }
       writeFileSync(join(tmp, 'package.json'), JSON.stringify(files, null, 1));
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      done();
     }
   });
   const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({ ...f, src: resolve(out, f.src) }));

@@ -5,11 +5,12 @@
 //
 // The build runs in a fixed directory (not a per-process temp dir): libmv keeps debug info, and
 // the paths in it must be the same on every build for images to be reproducible.
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { exec } from '../lib/exec';
 import { requireTools } from '../lib/hosttools';
+import { scratchDir } from '../lib/lock';
 import { msg } from '../lib/messages';
 import { buildDir, repoPath } from '../lib/paths';
 import type { Progress } from '../lib/progress';
@@ -32,16 +33,16 @@ export async function toolchainStage(progress: Progress): Promise<ToolchainArtif
   const key = hashOf({ sources: SOURCES.map((s) => hashTree(repoPath(s), notInputs)), cc: cc.stdout.split('\n')[0], format: 1 });
   const { dir, hit } = await cached('toolchain', key, async (tmp) => {
     const work = buildDir(`toolchain-${key.slice(0, 16)}`);
-    rmSync(work, { recursive: true, force: true });
-    for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/build$/.test(src) });
+    const done = await scratchDir(work);
     try {
+      for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/build$/.test(src) });
       for (const step of [['-C', join(work, 'nautilus')], ['-C', join(work, 'hvm')], ['-C', join(work, 'hvm'), 'install', `PREFIX=${join(tmp, 'root')}`]]) {
         progress.note(`make ${step.slice(2).join(' ') || step[1].replace(/^.*\//, '')}`);
         const r = await exec('make', ['-j2', ...step]);
         if (r.status !== 0) throw msg.toolchainFailed(`make ${step.join(' ')}`, r.output);
       }
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      done();
     }
   });
   const prefix = join(dir, 'root');
