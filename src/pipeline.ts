@@ -86,9 +86,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const cpus = cpuProblem(manifest.hrt.cpus, flavour);
   if (cpus) throw msg.manifestRule(join(o.packageDir, 'mv-image.json'), 'hrt.cpus', cpus, `name CPUs from 1 to ${MAX_CPU[flavour]}, or build with another --kernel`);
   const cmdline = kernelCmdline(manifest);
-  // What killed or crashed builds left (temp dirs, locks, scratch dirs) goes first.
+  // What killed or crashed builds left (temp dirs, locks, scratch dirs, containers) goes first.
   sweepLeftovers();
-  const runner = await selectRunner(o.builder ?? manifest.builder, progress);
+  const runner = await selectRunner(o.builder ?? manifest.builder, progress, manifest.builderLimits);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
   const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner));

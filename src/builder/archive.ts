@@ -1,24 +1,28 @@
-// Directories in and out of a container as tar streams (tar-stream): putArchive takes a tar of
-// host directories at their own absolute paths; getArchive gives a directory back as a tar.
+// Directories in and out of a container as tar streams (tar-stream). A directory goes in as a tar
+// of itself (entries named <basename>/..., owned by the container's user), put at its parent;
+// getArchive gives it back the same way.
 import { createWriteStream, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 
-/** A tar of each directory, its entries named by absolute path (less the leading /), for putArchive at /. */
-export function packDirs(dirs: string[]): tar.Pack {
+export interface Owner { uid: number; gid: number }
+
+/** A tar of `dir`, its entries named <basename>/..., owned by `owner`: for putArchive at its parent. */
+export function packDir(dir: string, owner: Owner): tar.Pack {
   const pack = tar.pack();
-  const add = (abs: string): void => {
+  const add = (abs: string, name: string): void => {
     const st = lstatSync(abs);
-    const base = { name: abs.slice(1), mode: st.mode & 0o7777, mtime: st.mtime, uid: 0, gid: 0 };
+    const base = { name, mode: st.mode & 0o7777, mtime: st.mtime, uid: owner.uid, gid: owner.gid };
     if (st.isDirectory()) {
       pack.entry({ ...base, type: 'directory' });
-      for (const n of readdirSync(abs).sort()) add(join(abs, n));
+      for (const n of readdirSync(abs).sort()) add(join(abs, n), `${name}/${n}`);
     } else if (st.isSymbolicLink()) pack.entry({ ...base, type: 'symlink', linkname: readlinkSync(abs) });
     else if (st.isFile()) pack.entry({ ...base, type: 'file' }, readFileSync(abs));
   };
   // Entries are queued synchronously; tar-stream buffers them until the engine reads.
-  for (const d of dirs) add(resolve(d));
+  const root = resolve(dir);
+  add(root, basename(root));
   pack.finalize();
   return pack;
 }

@@ -82,7 +82,7 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
       'faketime', '-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
       '--compress=xz', '--fonts=', '--locales=', '--themes=',
       '-o', out, tree,
-    ], { env, path: [bin], dirs: [tmp] });
+    ], { env, path: [bin], dirs: [tmp], stage: 'iso', what: 'grub-mkrescue' });
     if (r.status === GRUB_CFG_REJECTED) throw msg.grubCfgInvalid(r.output);
     if (r.status !== 0) throw msg.isoFailed(r.output);
     for (const d of [tree, bin, scratch]) rmSync(d, { recursive: true, force: true });

@@ -32,7 +32,7 @@ export const APP_DIR = '/app';
 
 /** Manifest fields that only shape the image's init, not the build: changing them reuses the
  *  build (the manifest file itself is keyed through the other fields, not its bytes). */
-const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel']);
+const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel', 'builderLimits']);
 const buildFields = (m: Manifest, files: FileEntry[]) => ({ ...Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k))), files });
 
 /** Where a source build sees the package directory (minus its "files"): $MV_PACKAGE_DIR. */
@@ -109,7 +109,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       }
       if (manifest.build) {
         progress.note(manifest.build);
-        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env, dirs: [work], inputs: toolchainInputs(toolchain) });
+        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env, dirs: [work], inputs: toolchainInputs(toolchain), stage: 'package', what: `the build command "${manifest.build}"` });
         if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
       }
       const tree = realpathSync(work);

@@ -6,9 +6,10 @@
 // "Ctrl-C" is a SIGINT to that whole group.
 import test from 'ava';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { repo, tempDir } from '../helpers/cli';
-import { ensureBuilder } from '../builder/helpers';
+import { docker, ensureBuilder } from '../builder/helpers';
 import { buildArea, deadPid, lastLine, leftoverDocker, leftovers, ONE_LINE, pidFrom, pkg, privateEnv, running, start } from './private-build';
 
 /** A package whose build command writes its shell's pid to $MARK, then waits. */
@@ -90,10 +91,14 @@ test.serial('the next build sweeps what a killed build left; what live processes
   // Owned by a live process (this test): kept.
   const live = [join(cache, 'package', `k3.tmp-${process.pid}`), join(cache, 'iso', 'k4.lock')];
   for (const p of live) mk(p, p.endsWith('.lock') ? process.pid : undefined);
+  // A builder container whose mv-image died without removing it.
+  const c = await docker.createContainer({ Image: ensureBuilder(), Cmd: ['sleep', '600'], Labels: { 'mv-image': 'stage', 'mv-image.owner': `${hostname()}:${dead}` }, HostConfig: { NetworkMode: 'none' } });
+  await c.start();
 
   const r = start(['build', pkg({ Makefile: 'all:\n\t@false\n' }), '--builder', 'docker', '-o', join(tempDir(), 'x.iso')], env);
   const res = await r.done;
   t.regex(lastLine(res), /^mv-image: package: build command "make" failed with status 2/);
   t.deepEqual(stale.filter((p) => existsSync(p)), []);
   t.deepEqual(live.filter((p) => !existsSync(p)), []);
+  t.deepEqual(await leftoverDocker(), []);
 });
