@@ -3,10 +3,12 @@
 // TypeScript on the host. The host runner is the invoking user with no confinement at all. A
 // docker run is confined (src/builder/confine.ts): an unprivileged user, no capabilities, no
 // network, a read-only root, limits. Its directories go in by putArchive at the same absolute
-// paths (so paths the tools embed match a host build) and come back by getArchive. Its container
-// and volumes are removed on success, on failure and on a signal (src/lib/lifecycle.ts).
+// paths (so paths the tools embed match a host build) and come back by getArchive, unpacked as
+// hostile input (archive.ts). Its container and volumes are removed on success, on failure and on
+// a signal (src/lib/lifecycle.ts).
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { exec, ExecResult } from '../lib/exec';
@@ -101,7 +103,11 @@ export class DockerRunner implements Runner {
       if (timedOut) throw msg.limitTimeout(stage, what, this.limits.timeoutS, r.output);
       if (r.status !== 0 && (await c.inspect()).State.OOMKilled) throw msg.limitMemory(stage, what, this.limits.memoryMiB, r.output);
       if (r.status !== 0 && r.pidsHit) throw msg.limitPids(stage, what, this.limits.pids, r.output);
-      for (const d of dirs) await unpackInto(dirname(d), await c.getArchive({ path: d }));
+      // The container's copy is the result: the host's is replaced, not merged into.
+      for (const d of dirs) {
+        rmSync(d, { recursive: true, force: true });
+        await unpackInto(dirname(d), await c.getArchive({ path: d }));
+      }
       return r;
     } catch (e) {
       // A signal removed the container under us: the handler reports it, not this error.

@@ -7,7 +7,7 @@
 //    uses each file's mtime, and GRUB's temp files carry the real time).
 // Both tools are wrapped by small scripts first on PATH; grub-mkrescue finds them there.
 // Its own temp files go to a TMPDIR inside the stage's temp dir, so they go with it on any exit.
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cached, hashOf, sha256File } from '../lib/cache';
 import { hostRunner, Runner } from '../builder/runner';
@@ -85,6 +85,8 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
     ], { env, path: [bin], dirs: [tmp], stage: 'iso', what: 'grub-mkrescue' });
     if (r.status === GRUB_CFG_REJECTED) throw msg.grubCfgInvalid(r.output);
     if (r.status !== 0) throw msg.isoFailed(r.output);
+    // What a container gave back is read only as the regular file it must be.
+    if (!lstatSync(out, { throwIfNoEntry: false })?.isFile()) throw msg.isoFailed(`${out} is not a regular file`);
     for (const d of [tree, bin, scratch]) rmSync(d, { recursive: true, force: true });
   });
   return { cached: hit, path: join(dir, 'image.iso') };

@@ -28,5 +28,5 @@ test('an entry outside the target directory is refused', async (t) => {
   pack.entry({ name: '../escaped', type: 'file' }, 'x');
   pack.finalize();
   // As from the engine: a Node stream (getArchive gives an HTTP response).
-  await t.throwsAsync(unpackInto(tempDir(), Readable.from(pack)), { message: /escapes/ });
+  await t.throwsAsync(unpackInto(tempDir(), Readable.from(pack)), { message: /has a "\.\." segment/ });
 });
