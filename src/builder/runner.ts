@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { exec, ExecResult } from '../lib/exec';
+import { FsView, HOST_VIEW, viewOf } from '../lib/fsview';
 import { requireTools } from '../lib/hosttools';
 import { halted, onStop } from '../lib/lifecycle';
 import type { BuilderLimits, Manifest } from '../lib/manifest';
@@ -22,6 +23,7 @@ import { packDir, unpackInto } from './archive';
 import { containerUser, hostConfig, LIMIT_SHIM, pidsLimitHit, removeStale, STAGE_LABELS } from './confine';
 import { connectEngine, engineAnswers, engineError } from './engine';
 import { requireBuilder } from './image';
+import { builderRoot } from './sysroot';
 
 export type BuilderChoice = Manifest['builder'];
 
@@ -47,7 +49,12 @@ export interface Runner {
   run(cmd: string, args: string[], o?: RunOptions): Promise<ExecResult>;
   /** The install line for a missing host tool; a no-op in the builder, which has them all. */
   requireTools(stage: string): void;
+  /** The file system its commands saw, with `dirs` (given to run()) at their paths: where a
+   *  program's libraries and busybox are read from. Without it, the host's (viewFor). */
+  fsView?(dirs: string[]): FsView;
 }
+
+export const viewFor = (runner: Runner, dirs: string[]): FsView => runner.fsView?.(dirs) ?? HOST_VIEW;
 
 export const hostRunner: Runner = {
   kind: 'host',
@@ -57,6 +64,7 @@ export const hostRunner: Runner = {
     env: { ...process.env, ...o.env, PATH: [...(o.path ?? []), process.env.PATH ?? ''].join(':') },
   }),
   requireTools,
+  fsView: () => HOST_VIEW,
 };
 
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -66,11 +74,13 @@ export class DockerRunner implements Runner {
   readonly id: string;
 
   constructor(private readonly docker: Docker, private readonly image: { tag: string; id: string }, private readonly progress: Progress,
-    private readonly limits: BuilderLimits) {
+    private readonly limits: BuilderLimits, private readonly root: string) {
     this.id = `docker ${image.tag} ${image.id}`;
   }
 
   requireTools(): void {}
+
+  fsView(dirs: string[]): FsView { return viewOf(this.root, dirs); }
 
   async run(cmd: string, args: string[], o: RunOptions = {}): Promise<ExecResult> {
     const dirs = (o.dirs ?? []).map((d) => resolve(d)), inputs = (o.inputs ?? []).map((d) => resolve(d));
@@ -166,7 +176,7 @@ export async function selectRunner(choice: BuilderChoice, progress: Progress, li
   const docker = await connectEngine();
   const image = await requireBuilder(docker);
   await removeStale(docker);
-  return new DockerRunner(docker, image, progress, limits);
+  return new DockerRunner(docker, image, progress, limits, await builderRoot(docker, image));
 }
 
 /** A toolchain for a runner: the same compilers, keyed apart when they run in the builder; an

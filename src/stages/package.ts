@@ -9,13 +9,13 @@ import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, wr
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
-import { sharedLibraries } from '../lib/ldd';
+import { libraryFiles } from '../lib/ldd';
 import { scratchDir } from '../lib/lock';
 import type { FileEntry, Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
 import { buildDir } from '../lib/paths';
 import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
-import { hostRunner, Runner, toolchainInputs } from '../builder/runner';
+import { hostRunner, Runner, toolchainInputs, viewFor } from '../builder/runner';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
 import { sourceStage } from './source';
@@ -122,7 +122,8 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       // A damaged ELF (cut short, headers pointing past the end) is one line naming the entry.
       const t = readElf(bin, `entry binary ${manifest.entry}`).type;
       if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
-      const libs = sharedLibraries(entry);
+      // Looked up where the build ran: the host, or the builder image (never the host's files).
+      const libs = libraryFiles(entry, viewFor(runner, [tree, ...toolchainInputs(toolchain)]));
 
       const files: Built[] = [];
       const keep = (src: string, dest: string, mode: number, origin: string) => {
@@ -132,7 +133,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
         files.push({ dest, src: join('root', dest), mode, origin });
       };
       keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
-      for (const lib of libs) keep(lib, lib, 0o755, `the library ${lib}`);
+      for (const lib of libs) keep(lib.src, lib.path, 0o755, `the library ${lib.path}`);
       // "files" come from the package directory as given, or with "from": "build" from the tree
       // the build ran in.
       for (const f of specs.filter((s) => s.from === 'build')) {
