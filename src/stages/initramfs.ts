@@ -57,7 +57,7 @@ function ownedPaths(i: InitramfsInputs): Owned {
   for (const t of i.initTools ?? []) paths.set(`/sbin/${basename(t)}`, `${basename(t)}, which init runs`);
   for (const m of i.kernel.modules) paths.set(`/${m.imagePath.replace(/^\/+/, '')}`, `the kernel module ${m.name}`);
   for (const x of i.extra ?? []) paths.set(x.dest, "mv-image's own");
-  return { paths, busybox: BUSYBOX };
+  return { paths, busybox: i.busybox ?? BUSYBOX };
 }
 
 /** No package file may replace one of mv-image's (the last cpio entry would win). */
