@@ -36,7 +36,7 @@ function freshCache(): string {
 interface Stage { stage: string; ms: number; cached: boolean }
 
 function report(t: import('ava').ExecutionContext, what: string, r: { status: number | null; stdout: string; stderr: string }, t0: number): Stage[] {
-  t.is(r.status, 0, r.stderr);
+  t.is(r.status, 0, `${r.stderr}\n${r.stdout}`.trim());
   const stages: Stage[] = JSON.parse(r.stdout).stages;
   t.log(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s (${stages.map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}${s.cached ? ' cached' : ''}`).join(', ')})`);
   return stages;
