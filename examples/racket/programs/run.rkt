@@ -85,6 +85,27 @@
                     (let-values ([(dir file _) (split-path self)]) (build-path dir (format "~a-ov" file)))
                     self)))
   (define stats (build-path (find-system-path 'temp-dir) (format "mv-stats-~a-~a-~a" mode name r)))
+  (when (file-exists? stats) (delete-file stats))
+  (define env (environment-variables-copy (current-environment-variables)))
+  (cond
+    [(equal? mode "native") (environment-variables-set! env #"MV_DISABLE" #"1")]
+    [else (environment-variables-set! env #"MV_DISABLE" #"0")
+          (environment-variables-set! env #"MV_REQUIRE_HRT" #"1")
+          (environment-variables-set! env #"MV_STATS" (path->bytes stats))])
+  (define t0 (current-inexact-milliseconds))
+  (define-values (p out in err)
+    (parameterize ([current-environment-variables env])
+      (subprocess #f #f 'stdout exe (build-path here "run.rkt") (symbol->string name) (number->string n))))
+  (close-output-port in)
+  (define output (read-all out))
+  (close-input-port out)
+  (subprocess-wait p)
+  (define wall (/ (- (current-inexact-milliseconds) t0) 1000.0))
+  (define line (regexp-match #rx"MV-BENCH (name=[^\n]*)" output))
+  (for ([l (in-list (regexp-split #rx"\n" output))] #:unless (or (equal? l "") (regexp-match? #rx"^MV-BENCH " l)))
+    (printf "MV-BENCH-LOG mode=~a name=~a run=~a ~a\n" mode name r l))
+  (printf "MV-BENCH mode=~a run=~a status=~a wall_s=~a ~a\n" mode r (subprocess-status p) (real->decimal-string wall 3)
+          (if line (cadr line) (format "name=~a n=~a check=none" name n)))
   ;; libmv's MV_STATS summary: one JSON object per process, passed on as it is.
   (when (file-exists? stats)
     (for ([l (in-list (call-with-input-file stats (lambda (i) (regexp-split #rx"\n" (read-all i)))))]
