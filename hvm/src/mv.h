@@ -140,6 +140,9 @@ struct mv_vcpu {
 	struct mv_regs native_start; /* ... and its first registers (the clone return) */
 	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
 	struct mv_stats *stats;  /* MV_STATS counters, written by the thread driving this vCPU */
+	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
+	int gdb_parked, gdb_kick, gdb_step;
+	uint64_t gdb_gen;
 };
 
 /* vm.c */
@@ -222,6 +225,15 @@ int64_t signal__sigreturn(struct mv_vcpu *v);
 void signal__after_run(struct mv_vcpu *v);
 void signal__after_call(struct mv_vcpu *v, uint32_t op);
 int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr);
+
+/* gdb.c: the GDB stub (MV_GDB) */
+int gdb__start(struct mv_vm *vm, uint64_t main_addr);
+int gdb__active(void);
+void gdb__before_run(struct mv_vcpu *v);
+int gdb__trap(struct mv_vcpu *v);
+void gdb__signal(struct mv_vcpu *v, int sig);
+void gdb__exit(int status, int sig);
+int gdb__is_kick(struct mv_vcpu *v, int sig);
 
 /* poll.c: exitless calls */
 void poll__start(struct mv_vm *vm);

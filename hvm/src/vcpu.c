@@ -127,6 +127,7 @@ int vcpu__run(struct mv_vcpu *v)
 	if (v->state == MV_VCPU_CREATED)
 		v->state = MV_VCPU_BOOTING;
 	for (;;) {
+		gdb__before_run(v);
 		uint64_t t0 = v->stats ? stats__now() : 0;
 		/* Raw: glibc's ioctl() would store EINTR in errno, and the partner's errno is the
 		 * program's own (same thread, same TLS): a signal would change it between two of

@@ -9,15 +9,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInGuest, GuestResult } from '../../src/harness/guest';
 import { buildC as build, Case, parseCases, repo } from './cases';
+import { gdbFiles } from './gdb-minimal';
 
 const tdir = join(repo, 'test', 'hvm');
 const bdir = join(tdir, 'build');
 
 
-function guestFiles() {
+async function guestFiles() {
   const hvm = join(repo, 'hvm', 'build');
   return readdirSync(bdir).filter((f) => f.startsWith('t_')).map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
-    .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })));
+    .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })))
+    .concat(readdirSync(join(tdir, 'gdb')).map((f) => ({ src: join(tdir, 'gdb', f), dest: `/mv/t/${f}`, mode: 0o644 })))
+    .concat(await gdbFiles('/mv/t/gdb'));
 }
 
 let hrt: Promise<{ run: GuestResult; cases: Map<string, Case> }> | undefined;
@@ -28,7 +31,7 @@ function hrtRun() {
     // then before init held a VM open (hvm/README.md, "Known problems").
     // No la57: 4-level paging, as on most hardware, where the user half ends at 2^47 - 4 KiB
     // and KVM refuses a memslot that reaches past it (t_mmap maps the highest page).
-    const run = await runInGuest({ files: guestFiles(), script: readFileSync(join(tdir, 'run-all.sh'), 'utf8'), cpus: 1, cpuFlags: '-la57', timeoutMs: 600_000 });
+    const run = await runInGuest({ files: await guestFiles(), script: readFileSync(join(tdir, 'run-all.sh'), 'utf8'), cpus: 1, cpuFlags: '-la57', timeoutMs: 900_000 });
     return { run, cases: parseCases(run.output) };
   })();
   return hrt;
@@ -252,6 +255,68 @@ for (const name of ['threads', 'signal', 'files', 'stress', 'spawn', 'fork', 'mm
     t.notRegex(c.output, /^FAIL/m);
   });
 }
+
+// gdb (MV_GDB): Debian's gdb against t_gdb, built with mv-cc (dynamic and -static) and unmodified
+// under mvrun (test/hvm/gdb/*.gdb, run by run-all.sh).
+for (const v of ['', '-static', 'mvrun']) {
+  const name = v === 'mvrun' ? 'mvrun' : `main${v}`;
+  test.serial(`gdb ${v || 'dynamic'}: stops at main at CPL 0, breakpoint + backtrace + arguments, next + a local, threads, a watchpoint, exit status`, async (t) => {
+    const c = await getCase(t, `gdb-${name}`);
+    t.is(c.status, 7, c.output);
+    t.regex(c.output, /^program: mv: waiting for gdb on 127\.0\.0\.1:\d+/m);
+    t.regex(c.output, /^main \(.*\) at t_gdb\.c:\d+$/m, 'stopped at main before it ran');
+    t.regex(c.output, /^\$1 = 8$/m, 'p $cs: the kernel code selector, CPL 0');
+    t.regex(c.output, /hit Breakpoint 1(\.1)?, add \(a=(a@entry=)?2, b=(b@entry=)?3\) at t_gdb\.c:\d+/);
+    t.regex(c.output, /^#1 +0x[0-9a-f]+ in main \(.*\) at t_gdb\.c:\d+$/m, 'the backtrace reaches main');
+    t.regex(c.output, /^a = 2\nb = 3$/m);
+    t.regex(c.output, /^\$2 = 5$/m, 'p sum after next');
+    t.regex(c.output, /^\* 1 +Thread 1 +add /m);
+    t.regex(c.output, /^ {2}3 +Thread 3 +.*pthread_barrier_wait/m, 'three threads, one per vCPU, the others waiting in the barrier');
+    t.regex(c.output, /Watchpoint 2: watched\n\nOld value = 0\nNew value = 5/);
+    t.regex(c.output, /^\[Inferior 1 \(Remote target\) exited with code 07\]$/m);
+    t.regex(c.output, /^program: result 10$/m);
+  });
+}
+
+for (const v of ['', '-static']) {
+  test.serial(`gdb${v}: a fault in HRT code stops with SIGSEGV at the faulting instruction; continuing delivers it`, async (t) => {
+    const c = await getCase(t, `gdb-fault${v}`);
+    t.is(c.status, 139, c.output);
+    t.regex(c.output, /received signal SIGSEGV, Segmentation fault\.\nfault_here \(p=(p@entry=)?0x0\) at t_gdb\.c:\d+/);
+    t.regex(c.output, /^#1 +0x[0-9a-f]+ in main /m);
+    t.regex(c.output, /^=> 0x[0-9a-f]+ <fault_here(\+\d+)?>:\s+movl +\$0x1,\(%rdi\)$/m);
+    t.regex(c.output, /^Program terminated with signal SIGSEGV, Segmentation fault\.$/m);
+  });
+
+  test.serial(`gdb${v}: stepi, finish, kill`, async (t) => {
+    const c = await getCase(t, `gdb-step${v}`);
+    t.regex(c.output, /hit Breakpoint 1(\.1)?, add /);
+    t.regex(c.output, /^\$1 = 1$/m, 'two stepi stay inside add');
+    t.regex(c.output, /^Value returned is \$2 = 10$/m);
+    t.regex(c.output, /\[Inferior 1 \(Remote target\) killed\]/);
+    t.is(c.status, 137, c.output);
+  });
+}
+
+test.serial('gdb: a breakpoint at an unmapped address is refused; gdb detaches and the program runs on', async (t) => {
+  const c = await getCase(t, 'gdb-badbp');
+  t.is(c.status, 7, c.output);
+  t.regex(c.output, /Cannot insert breakpoint 1\.\nCannot access memory at address 0x10/);
+  t.regex(c.output, /^program: mv: gdb: detached; the program runs on$/m);
+  t.regex(c.output, /^program: result 10$/m);
+});
+
+test.serial('gdb: bad clients (a wrong checksum, a packet cut off by a disconnect) and a port in use: one line each, and the program runs on', async (t) => {
+  const bad = await getCase(t, 'gdb-badclient');
+  t.is(bad.status, 7, bad.output);
+  t.regex(bad.output, /^mv: gdb: the debugger went away \(.*\); the program runs on$/m);
+  t.regex(bad.output, /^result 10$/m);
+  t.regex(bad.output, /^replies: -/m, 'the packet with the wrong checksum was refused');
+  const busy = await getCase(t, 'gdb-portinuse');
+  t.is(busy.status, 7, busy.output);
+  t.regex(busy.output, /^mv: MV_GDB=12450: cannot listen \(Address already in use\); running without the debugger$/m);
+  t.regex(busy.output, /^result 10$/m);
+});
 
 test.serial('mvrun: an unmodified dynamic program runs its main (and its threads) in the HRT, with its own status', async (t) => {
   const c = await getCase(t, 'mvrun');
