@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInGuest } from '../../src/harness/guest';
 import { exec } from '../../src/lib/exec';
+import { requireTools } from '../../src/lib/hosttools';
 import { Progress } from '../../src/lib/progress';
 import { sourceStage } from '../../src/stages/source';
 import { hostInfo } from '../stats';
-import { PYTHON, STDLIB, pythonFiles } from './files';
+import { PYTHON, pythonFiles } from './files';
 import { ModuleRun, parseGuestOutput } from './parse';
 import { ConformanceResult, recount, summarize, writeReports } from './report';
 import { guestScript, Mode } from './script';
@@ -58,9 +59,7 @@ async function guestRuns(o: ConformanceOptions, modules: string[], extra: Map<st
 }
 
 export async function conformance(o: ConformanceOptions): Promise<{ result: ConformanceResult; runs: ModuleRun[] }> {
-  if (!existsSync(PYTHON) || !existsSync(join(STDLIB, 'test', 'libregrtest'))) {
-    throw new Error(`${PYTHON} and its test package are needed (fix: apt-get install python3.11 libpython3.11-testsuite)`);
-  }
+  requireTools('conformance');
   const version = (await exec(PYTHON, ['-c', 'import sys; print(sys.version.split()[0])'])).stdout.trim();
   const t0 = Date.now();
   const extra = new Map<string, string>();
