@@ -75,6 +75,8 @@ export function pythonFiles(modules: string[], extraTests = new Map<string, stri
   // glibc dlopens libgcc_s for pthread_exit and thread cancellation (no ELF names it).
   libs.add(LIBGCC_S);
   for (const l of [...libs].sort()) if (!files.some((f) => f.dest === l)) files.push({ src: l, dest: l, mode: 0o755 });
+  // Service and protocol names (getservbyname, getaddrinfo with a service), as on any Debian.
+  for (const f of ['/etc/services', '/etc/protocols']) if (existsSync(f)) files.push({ src: f, dest: f, mode: 0o644 });
   for (const f of ['mvrun', 'libmv-preload.so']) {
     const src = repoPath('hvm', 'build', f);
     if (!existsSync(src)) throw new Error(`${src} is missing: run npm run build:c`);

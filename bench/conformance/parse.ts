@@ -27,7 +27,7 @@ export interface ModuleRun {
 
 const START = /^(?:\S+ \(([\w.]+)\)|(Doctest: \S+)) \.\.\. ?(.*)$/;
 // A test with a docstring: "name (id)" alone, then "First line of the doc ... ok".
-const NAMED = /^\S+ \(([\w.]+)\)$/;
+const NAMED = /^\S+ \(([\w.]*)\)$/;
 const SUB = /^  (\S+) \(([\w.]+)\) \(.*\) \.\.\. (.*)$/;
 /** The exception line of a traceback ("AssertionError: 1 != 2"). */
 const EXC = /^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Interrupt|Failure|Timeout)\b/;
@@ -62,6 +62,7 @@ export function parseLog(log: string): { tests: Record<string, Outcome>; why: Re
     return k;
   };
   let pending: string | undefined;
+  let named = false; // the line before was a "name (id)" line
   const finish = (o: Outcome) => { tests[pending!] = o; pending = undefined; };
   const lines = log.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -75,19 +76,24 @@ export function parseLog(log: string): { tests: Record<string, Outcome>; why: Re
     }
     const st = line.match(START);
     if (st) {
-      if (pending && !(pending in tests)) tests[pending] = 'error';
+      // A doctest's "Doctest: name ... ok" follows its "name (module.Class)" line: one test.
+      const sameTest = st[2] && named;
+      if (pending && !(pending in tests) && !sameTest) tests[pending] = 'error';
+      named = false;
       pending = keyFor(st[1] ?? st[2]);
       const o = statusOf(st[3]);
       if (o === 'skip') why[pending] = st[3].trim().replace(/^skipped /, 'skipped: ');
       if (o) finish(o);
       continue;
     }
-    const named = line.match(NAMED);
-    if (named) {
+    const nm = line.match(NAMED);
+    if (nm) {
       if (pending && !(pending in tests)) tests[pending] = 'error';
-      pending = keyFor(named[1]);
+      pending = keyFor(nm[1]);
+      named = true;
       continue;
     }
+    named = false;
     if (pending && !(pending in tests)) {
       const o = statusOf(line);
       if (o === 'skip') why[pending] = line.replace(/^.* \.\.\. skipped /, 'skipped: ');

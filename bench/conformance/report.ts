@@ -38,6 +38,8 @@ export interface ConformanceResult {
   selection: string;
   timeoutS: number;
   elapsedS: number;
+  /** Where a module's tests came from when not from Debian's test package, and the like. */
+  notes: string[];
   modules: ModuleResult[];
   total: { native: Counts; hrt: Counts; nativeSecs: number; hrtSecs: number; hrtOnly: number; exceptions: number; flaky: number; unexplained: number };
 }
@@ -102,6 +104,7 @@ export function markdown(r: ConformanceResult): string {
     `- Where: ${r.where}`,
     `- Python: ${r.python}; selection: ${r.selection}; each module \`python3.11 -m test -v\` in a process of its own, natively (\`MV_DISABLE=1 mvrun\`) then in the HRT (\`MV_REQUIRE_HRT=1 mvrun\`), limit ${r.timeoutS} s`,
     `- Date: ${r.host.date} (${r.elapsedS} s in all)`,
+    ...r.notes.map((n) => `- Note: ${n}`),
     '',
     'Counts are run / passed / failed / errors / skipped (unittest\'s: an expected failure passes, an unexpected success fails; a test with a failed subtest fails). Time: the module\'s whole process, from /proc/uptime.',
     '',

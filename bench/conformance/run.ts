@@ -7,8 +7,8 @@
 // bench/results/conformance.{json,md} and the README's Results block; the logs go to a temp dir.
 //
 // Usage: node dist/bench/conformance/run.js [--only test_a,test_b] [--smoke] [--timeout S]
-//          [--reruns N] [--sqlite3-tests DIR] [--no-report]
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+//          [--reruns N] [--sqlite3-tests DIR] [--from guest-1.txt,...] [--no-report]
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInGuest } from '../../src/harness/guest';
@@ -26,6 +26,9 @@ import { FULL, SMOKE } from './select';
 export interface ConformanceOptions {
   modules: string[]; selection: string; timeoutS: number; reruns: number;
   sqlite3Tests?: string; memMiB: number; cpus: number;
+  /** Guest outputs saved by an earlier run (guest-*.txt in its log dir), read instead of
+   *  running the first pass; a later file's run of a module replaces an earlier one's. */
+  from?: string[];
   onLine?: (l: string) => void;
 }
 
@@ -58,26 +61,39 @@ async function guestRuns(o: ConformanceOptions, modules: string[], extra: Map<st
   return { runs, output: r.output };
 }
 
-export async function conformance(o: ConformanceOptions): Promise<{ result: ConformanceResult; runs: ModuleRun[] }> {
+export async function conformance(o: ConformanceOptions): Promise<{ result: ConformanceResult; runs: ModuleRun[]; outputs: string[] }> {
   requireTools('conformance');
   const version = (await exec(PYTHON, ['-c', 'import sys; print(sys.version.split()[0])'])).stdout.trim();
   const t0 = Date.now();
   const extra = new Map<string, string>();
   const unavailable = new Map<string, string>();
+  const notes: string[] = [];
   if (o.modules.includes('test_sqlite3')) {
     const s = await sqlite3Tests(o);
-    if (s.dir) extra.set('test_sqlite3', s.dir);
+    if (s.dir) { extra.set('test_sqlite3', s.dir); notes.push(`test_sqlite3 is not in Debian's libpython3.11-testsuite: its tests came from ${s.dir}`); }
     else unavailable.set('test_sqlite3', s.why!);
   }
   const modules = o.modules.filter((m) => !unavailable.has(m));
-  const { runs } = await guestRuns(o, modules, extra);
-  let result = summarize({ host: hostInfo(), where: '', python: '', selection: '', timeoutS: o.timeoutS, elapsedS: 0 }, o.modules, runs, unavailable);
+  const outputs: string[] = [];
+  let runs: ModuleRun[] = [];
+  if (o.from) {
+    for (const f of o.from) {
+      const more = parseGuestOutput(readFileSync(f, 'utf8'));
+      runs = runs.filter((r) => !more.some((m) => m.module === r.module && m.mode === r.mode)).concat(more);
+    }
+  } else {
+    const first = await guestRuns(o, modules, extra);
+    runs = first.runs;
+    outputs.push(first.output);
+  }
+  let result = summarize({ host: hostInfo(), where: '', python: '', selection: '', timeoutS: o.timeoutS, elapsedS: 0, notes }, o.modules, runs, unavailable);
   // Run each difference again, both ways, N times: does it come back?
   const differing = result.modules.filter((m) => m.hrtOnly.length);
   if (o.reruns > 0 && differing.length) {
     const again = differing.flatMap((m) => Array<string>(o.reruns).fill(m.module));
     const match = Object.fromEntries(differing.map((m) => [m.module, m.hrtOnly.map((d) => d.id.replace(/#\d+$/, ''))]));
     const re = await guestRuns(o, again, extra, match);
+    outputs.push(re.output);
     for (const m of differing) {
       for (const d of m.hrtOnly) {
         const id = d.id.replace(/#\d+$/, '');
@@ -95,7 +111,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
     where: `QEMU 7.2 TCG -cpu max -smp ${o.cpus}, ${o.memMiB} MiB, nested KVM (kvm_amd) in the guest; kernel + initramfs as in an image`,
     python: `Debian python3.11 ${version}`, selection: o.selection, elapsedS: Math.round((Date.now() - t0) / 1000),
   };
-  return { result, runs };
+  return { result, runs, outputs };
 }
 
 function option(argv: string[], f: string): string | undefined {
@@ -110,11 +126,12 @@ async function main(argv: string[]): Promise<void> {
   const o: ConformanceOptions = {
     modules, selection: only ? `${modules.length} modules (--only)` : smoke ? `the quick selection (${modules.length} modules)` : `the full selection (${modules.length} modules)`,
     timeoutS: Number(option(argv, '--timeout') ?? 1200), reruns: Number(option(argv, '--reruns') ?? 2),
-    sqlite3Tests: option(argv, '--sqlite3-tests'), ...GUEST,
+    sqlite3Tests: option(argv, '--sqlite3-tests'), from: option(argv, '--from')?.split(','), ...GUEST,
     onLine: (l) => { if (/^MV-CONF-END /.test(l)) console.error(l); },
   };
-  const { result, runs } = await conformance(o);
+  const { result, runs, outputs } = await conformance(o);
   const logs = mkdtempSync(join(tmpdir(), 'mv-conformance-logs-'));
+  for (const [i, out] of outputs.entries()) writeFileSync(join(logs, `guest-${i + 1}.txt`), out);
   for (const [i, r] of runs.entries()) writeFileSync(join(logs, `${String(i).padStart(3, '0')}-${r.mode}-${r.module}.log`), r.log);
   if (!argv.includes('--no-report')) {
     const files = writeReports(result);

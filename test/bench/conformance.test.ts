@@ -21,6 +21,8 @@ test_e (test.test_x.A.test_e) ... noise from a child
 ok
 test_e (test.test_x.A.test_e) ... expected failure
 Doctest: x.y ... ok
+encode (x.Encoder)
+Doctest: x.Encoder.encode ... ok
 test_f (test.test_x.A.test_f) ... unexpected success
 
 ======================================================================
@@ -50,7 +52,7 @@ test('a verbose log gives one outcome per test run, with why', (t) => {
   const r = parseLog(LOG);
   t.deepEqual(r.tests, {
     'test.test_x.A.test_a': 'pass', 'test.test_x.A.test_b': 'fail', 'test.test_x.A.test_c': 'skip', 'test.test_x.A.test_d': 'error',
-    'test.test_x.A.test_e': 'pass', 'test.test_x.A.test_e#2': 'pass', 'Doctest: x.y': 'pass', 'test.test_x.A.test_f': 'fail',
+    'test.test_x.A.test_e': 'pass', 'test.test_x.A.test_e#2': 'pass', 'Doctest: x.y': 'pass', 'Doctest: x.Encoder.encode': 'pass', 'test.test_x.A.test_f': 'fail',
   });
   t.is(r.why['test.test_x.A.test_b'], 'AssertionError: 1 != 2');
   t.is(r.why['test.test_x.A.test_c'], "skipped: 'not on Windows'");
@@ -72,7 +74,7 @@ test('the guest output: each framed log decoded; the HRT run found in the HRT; t
   const runs = parseGuestOutput(['MV-BOOT x', frame('native', 'test_x', nat, 2), frame('hrt', 'test_x', hrt, 2), 'MV-CONF-DONE'].join('\n'));
   t.is(runs.length, 2);
   t.deepEqual(runs.map((r) => [r.mode, r.inHrt, r.status, r.secs]), [['native', false, 2, 12.5], ['hrt', true, 2, 12.5]]);
-  t.deepEqual(runs[0].counts, { run: 8, passed: 4, failed: 2, errors: 1, skipped: 1 });
+  t.deepEqual(runs[0].counts, { run: 9, passed: 5, failed: 2, errors: 1, skipped: 1 });
   const c = compareModule('test_x', runs[0], runs[1]);
   t.deepEqual(c.hrtOnly.map((d) => [d.id, d.hrt, d.exception]), [['test.test_x.A.test_a', 'error', false]]);
   t.false(c.ok);
@@ -83,7 +85,7 @@ test('the guest output: each framed log decoded; the HRT run found in the HRT; t
 test('a module killed at its time limit, and one not available, are reported as such', (t) => {
   const runs = parseGuestOutput([frame('native', 'test_y', 'test_a (m.A.test_a) ... ok\n'), frame('hrt', 'test_y', 'MV-HRT vcpus=1 cpl=0\ntest_a (m.A.test_a) ... ', 137)].join('\n'));
   t.is(runs[1].verdict, 'KILLED at the time limit');
-  const meta = { host: { cpu: 'cpu', cores: 2, memGiB: 24, kernel: 'k', date: '2026-01-01T00:00:00Z' }, where: 'guest', python: '3.11.2', selection: 'two', timeoutS: 60, elapsedS: 1 };
+  const meta = { host: { cpu: 'cpu', cores: 2, memGiB: 24, kernel: 'k', date: '2026-01-01T00:00:00Z' }, where: 'guest', python: '3.11.2', selection: 'two', timeoutS: 60, elapsedS: 1, notes: [] };
   const r = summarize(meta, ['test_y', 'test_z'], runs, new Map([['test_z', 'not shipped']]));
   t.is(r.total.hrtOnly, 1);
   t.is(r.total.unexplained, 1);
