@@ -65,6 +65,8 @@ for s in "" -static; do
 	# What Racket CS's JIT and collector do to memory (issue 13).
 	run "jit$s" "$D/t_jit$s" 4
 	run "gcmem$s" "$D/t_gcmem$s" 3
+	# mmap, write, munmap at one address, 1600 times (CPython's test_mmap, issue 16).
+	run "remap$s" "$D/t_remap$s" 3
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
