@@ -7,7 +7,7 @@
 // bench/results/conformance.{json,md} and the README's Results block; the logs go to a temp dir.
 //
 // Usage: node dist/bench/conformance/run.js [--only test_a,test_b] [--smoke] [--timeout S]
-//          [--reruns N] [--sqlite3-tests DIR] [--from guest-1.txt,...] [--no-report]
+//          [--reruns N] [--guests N] [--sqlite3-tests DIR] [--from guest-1.txt,...] [--no-report]
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,13 +26,15 @@ import { FULL, SMOKE } from './select';
 export interface ConformanceOptions {
   modules: string[]; selection: string; timeoutS: number; reruns: number;
   sqlite3Tests?: string; memMiB: number; cpus: number;
+  /** Guests booted side by side, each running its share of the modules. */
+  guests: number;
   /** Guest outputs saved by an earlier run (guest-*.txt in its log dir), read instead of
    *  running the first pass; a later file's run of a module replaces an earlier one's. */
   from?: string[];
   onLine?: (l: string) => void;
 }
 
-export const GUEST = { memMiB: 3072, cpus: 2 };
+export const GUEST = { memMiB: 3072, cpus: 2, guests: 1 };
 
 /** test_sqlite3: Debian's binary test package leaves it out; take it from Debian's source of
  *  python3.11 when the mirror serves it, or from a directory given with --sqlite3-tests. */
@@ -47,7 +49,16 @@ async function sqlite3Tests(o: ConformanceOptions): Promise<{ dir?: string; why?
   }
 }
 
-async function guestRuns(o: ConformanceOptions, modules: string[], extra: Map<string, string>, match?: Record<string, string[]>): Promise<{ runs: ModuleRun[]; output: string }> {
+/** The modules dealt round-robin to o.guests guests booted side by side (one TCG thread each:
+ *  two cores, two guests); a module's two runs stay together in one guest, back to back. */
+async function guestRuns(o: ConformanceOptions, modules: string[], extra: Map<string, string>, match?: Record<string, string[]>): Promise<{ runs: ModuleRun[]; outputs: string[] }> {
+  const n = Math.max(1, Math.min(o.guests, modules.length));
+  const groups = Array.from({ length: n }, (_, i) => modules.filter((_m, j) => j % n === i));
+  const done = await Promise.all(groups.map((g) => oneGuest(o, g, extra, match)));
+  return { runs: done.flatMap((d) => d.runs), outputs: done.map((d) => d.output) };
+}
+
+async function oneGuest(o: ConformanceOptions, modules: string[], extra: Map<string, string>, match?: Record<string, string[]>): Promise<{ runs: ModuleRun[]; output: string }> {
   const modes: Mode[] = ['native', 'hrt'];
   const script = guestScript({ modules, modes, timeoutS: o.timeoutS, match });
   // Every module twice, plus boot; a guest that never finishes is a defect, not a slow test.
@@ -84,7 +95,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
   } else {
     const first = await guestRuns(o, modules, extra);
     runs = first.runs;
-    outputs.push(first.output);
+    outputs.push(...first.outputs);
   }
   let result = summarize({ host: hostInfo(), where: '', python: '', selection: '', timeoutS: o.timeoutS, elapsedS: 0, notes }, o.modules, runs, unavailable);
   // Run each difference again, both ways, N times: does it come back?
@@ -93,7 +104,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
     const again = differing.flatMap((m) => Array<string>(o.reruns).fill(m.module));
     const match = Object.fromEntries(differing.map((m) => [m.module, m.hrtOnly.map((d) => d.id.replace(/#\d+$/, ''))]));
     const re = await guestRuns(o, again, extra, match);
-    outputs.push(re.output);
+    outputs.push(...re.outputs);
     for (const m of differing) {
       for (const d of m.hrtOnly) {
         const id = d.id.replace(/#\d+$/, '');
@@ -108,7 +119,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
   }
   result = {
     ...result,
-    where: `QEMU 7.2 TCG -cpu max -smp ${o.cpus}, ${o.memMiB} MiB, nested KVM (kvm_amd) in the guest; kernel + initramfs as in an image`,
+    where: `QEMU 7.2 TCG -cpu max -smp ${o.cpus}, ${o.memMiB} MiB, nested KVM (kvm_amd) in the guest; kernel + initramfs as in an image${o.guests > 1 ? `; ${o.guests} guests side by side, each with its share of the modules` : ''}`,
     python: `Debian python3.11 ${version}`, selection: o.selection, elapsedS: Math.round((Date.now() - t0) / 1000),
   };
   return { result, runs, outputs };
@@ -127,6 +138,7 @@ async function main(argv: string[]): Promise<void> {
     modules, selection: only ? `${modules.length} modules (--only)` : smoke ? `the quick selection (${modules.length} modules)` : `the full selection (${modules.length} modules)`,
     timeoutS: Number(option(argv, '--timeout') ?? 1200), reruns: Number(option(argv, '--reruns') ?? 2),
     sqlite3Tests: option(argv, '--sqlite3-tests'), from: option(argv, '--from')?.split(','), ...GUEST,
+    guests: Number(option(argv, '--guests') ?? 2),
     onLine: (l) => { if (/^MV-CONF-END /.test(l)) console.error(l); },
   };
   const { result, runs, outputs } = await conformance(o);
