@@ -21,10 +21,12 @@ import { PYTHON, pythonFiles } from './files';
 import { ModuleRun, parseGuestOutput } from './parse';
 import { ConformanceResult, recount, summarize, writeReports } from './report';
 import { guestScript, Mode } from './script';
-import { FULL, SMOKE } from './select';
+import { FULL, SMOKE, SMOKE_MATCH } from './select';
 
 export interface ConformanceOptions {
   modules: string[]; selection: string; timeoutS: number; reruns: number;
+  /** regrtest -m patterns per module (default: every test). */
+  match?: Record<string, string[]>;
   sqlite3Tests?: string; memMiB: number; cpus: number;
   /** Guests booted side by side, each running its share of the modules. */
   guests: number;
@@ -93,7 +95,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
       runs = runs.filter((r) => !more.some((m) => m.module === r.module && m.mode === r.mode)).concat(more);
     }
   } else {
-    const first = await guestRuns(o, modules, extra);
+    const first = await guestRuns(o, modules, extra, o.match);
     runs = first.runs;
     outputs.push(...first.outputs);
   }
@@ -134,8 +136,9 @@ async function main(argv: string[]): Promise<void> {
   const only = option(argv, '--only');
   const smoke = argv.includes('--smoke');
   const modules = only ? only.split(',') : smoke ? SMOKE : FULL;
+  const match = smoke && !only ? SMOKE_MATCH : undefined;
   const o: ConformanceOptions = {
-    modules, selection: only ? `${modules.length} modules (--only)` : smoke ? `the quick selection (${modules.length} modules)` : `the full selection (${modules.length} modules)`,
+    modules, match, selection: only ? `${modules.length} modules (--only)` : smoke ? `the quick selection (${modules.length} modules)` : `the full selection (${modules.length} modules)`,
     timeoutS: Number(option(argv, '--timeout') ?? 1200), reruns: Number(option(argv, '--reruns') ?? 2),
     sqlite3Tests: option(argv, '--sqlite3-tests'), from: option(argv, '--from')?.split(','), ...GUEST,
     guests: Number(option(argv, '--guests') ?? 2),

@@ -10,6 +10,13 @@ export const FULL = [
   'test_zlib', 'test_sqlite3', 'test_ctypes', 'test_concurrent_futures',
 ];
 
-/** A few minutes of guest time: signals, threads, fork, mmap, poll/epoll, fcntl, pty, resource,
- *  and one module where everything stays in the HRT. */
-export const SMOKE = ['test_signal', 'test_thread', 'test_fork1', 'test_mmap', 'test_poll', 'test_epoll', 'test_fcntl', 'test_pty', 'test_resource', 'test_json'];
+/** A few minutes of guest time: signals, threads, fork, mmap, select/poll/epoll, fcntl, pty,
+ *  resource, file I/O and time. */
+export const SMOKE = ['test_signal', 'test_thread', 'test_fork1', 'test_mmap', 'test_select', 'test_poll', 'test_epoll',
+  'test_fcntl', 'test_pty', 'test_resource', 'test_fileio', 'test_time'];
+
+/** Within the quick selection, only the test_signal classes that run in the process itself
+ *  (most of the others start a child python, which runs natively anyway). */
+export const SMOKE_MATCH: Record<string, string[]> = {
+  test_signal: ['test.test_signal.PosixTests.*', 'test.test_signal.PendingSignalsTests.*', 'test.test_signal.ItimerTest.*', 'test.test_signal.RaiseSignalTest.*'],
+};
