@@ -139,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
   const match = smoke && !only ? SMOKE_MATCH : undefined;
   const o: ConformanceOptions = {
     modules, match, selection: only ? `${modules.length} modules (--only)` : smoke ? `the quick selection (${modules.length} modules)` : `the full selection (${modules.length} modules)`,
-    timeoutS: Number(option(argv, '--timeout') ?? 1200), reruns: Number(option(argv, '--reruns') ?? 2),
+    timeoutS: Number(option(argv, '--timeout') ?? 1800), reruns: Number(option(argv, '--reruns') ?? 2),
     sqlite3Tests: option(argv, '--sqlite3-tests'), from: option(argv, '--from')?.split(','), ...GUEST,
     guests: Number(option(argv, '--guests') ?? 2),
     onLine: (l) => { if (/^MV-CONF-END /.test(l)) console.error(l); },
