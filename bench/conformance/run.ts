@@ -7,7 +7,7 @@
 // bench/results/conformance.{json,md} and the README's Results block; the logs go to a temp dir.
 //
 // Usage: node dist/bench/conformance/run.js [--only test_a,test_b] [--smoke] [--timeout S]
-//          [--reruns N] [--guests N] [--sqlite3-tests DIR] [--from guest-1.txt,...] [--no-report]
+//          [--reruns N] [--guests N] [--sqlite3-tests DIR] [--from guest-1.txt,...] [--rerun-from guest-3.txt,...] [--no-report]
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,10 @@ export interface ConformanceOptions {
   /** Guest outputs saved by an earlier run (guest-*.txt in its log dir), read instead of
    *  running the first pass; a later file's run of a module replaces an earlier one's. */
   from?: string[];
+  /** The reruns' guest outputs saved by that run, read instead of booting for them. */
+  rerunFrom?: string[];
+  /** With from: how long that run took, for the report. */
+  elapsedS?: number;
   onLine?: (l: string) => void;
 }
 
@@ -90,6 +94,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
   const outputs: string[] = [];
   let runs: ModuleRun[] = [];
   if (o.from) {
+    notes.push(`read from the saved guest output of an earlier run (${o.from.length} files), not run again`);
     for (const f of o.from) {
       const more = parseGuestOutput(readFileSync(f, 'utf8'));
       runs = runs.filter((r) => !more.some((m) => m.module === r.module && m.mode === r.mode)).concat(more);
@@ -105,7 +110,9 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
   if (o.reruns > 0 && differing.length) {
     const again = differing.flatMap((m) => Array<string>(o.reruns).fill(m.module));
     const match = Object.fromEntries(differing.map((m) => [m.module, m.hrtOnly.map((d) => d.id.replace(/#\d+$/, ''))]));
-    const re = await guestRuns(o, again, extra, match);
+    const re = o.rerunFrom
+      ? { runs: o.rerunFrom.flatMap((f) => parseGuestOutput(readFileSync(f, 'utf8'))), outputs: [] }
+      : await guestRuns(o, again, extra, match);
     outputs.push(...re.outputs);
     for (const m of differing) {
       for (const d of m.hrtOnly) {
@@ -115,6 +122,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
         const passes = (xs: string[]) => xs.filter((x) => x === 'pass').length;
         d.rerun = `HRT ${passes(h)}/${h.length} passed, native ${passes(n)}/${n.length}`;
         d.flaky = h.length > 0 && passes(h) === h.length;
+        d.unstable = n.length > 0 && passes(n) < n.length;
       }
     }
     result = recount(result);
@@ -122,7 +130,7 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
   result = {
     ...result,
     where: `QEMU 7.2 TCG -cpu max -smp ${o.cpus}, ${o.memMiB} MiB, nested KVM (kvm_amd) in the guest; kernel + initramfs as in an image${o.guests > 1 ? `; ${o.guests} guests side by side, each with its share of the modules` : ''}`,
-    python: `Debian python3.11 ${version}`, selection: o.selection, elapsedS: Math.round((Date.now() - t0) / 1000),
+    python: `Debian python3.11 ${version}`, selection: o.selection, elapsedS: o.elapsedS ?? Math.round((Date.now() - t0) / 1000),
   };
   return { result, runs, outputs };
 }
@@ -140,7 +148,8 @@ async function main(argv: string[]): Promise<void> {
   const o: ConformanceOptions = {
     modules, match, selection: only ? `${modules.length} modules (--only)` : smoke ? `the quick selection (${modules.length} modules)` : `the full selection (${modules.length} modules)`,
     timeoutS: Number(option(argv, '--timeout') ?? 1800), reruns: Number(option(argv, '--reruns') ?? 2),
-    sqlite3Tests: option(argv, '--sqlite3-tests'), from: option(argv, '--from')?.split(','), ...GUEST,
+    sqlite3Tests: option(argv, '--sqlite3-tests'), from: option(argv, '--from')?.split(','), rerunFrom: option(argv, '--rerun-from')?.split(','),
+    elapsedS: option(argv, '--elapsed') ? Number(option(argv, '--elapsed')) : undefined, ...GUEST,
     guests: Number(option(argv, '--guests') ?? 2),
     onLine: (l) => { if (/^MV-CONF-END /.test(l)) console.error(l); },
   };
