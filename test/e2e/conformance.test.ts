@@ -35,8 +35,10 @@ for (const name of SMOKE) {
     t.notRegex(m.native!.verdict + m.hrt!.verdict, /KILLED|TIMEOUT|NO HRT/);
     const bad = m.hrtOnly.filter((d) => !d.exception && !d.flaky && !d.unstable);
     t.deepEqual(bad.map((d) => `${d.id}: ${d.hrt}, ${d.why} (run again: ${d.rerun ?? 'no'})`), []);
-    // The counts: HRT passes == native passes less the documented exceptions (and reruns).
-    t.is(m.hrt!.counts.passed - m.nativeOnly.length, m.native!.counts.passed - m.hrtOnly.length);
+    // The counts: HRT passes >= native passes less the documented exceptions and the
+    // differences the reruns explained (more when a test passed only in the HRT).
+    const explained = m.hrtOnly.length - bad.length;
+    t.true(m.hrt!.counts.passed >= m.native!.counts.passed - explained, `HRT ${m.hrt!.counts.passed}, native ${m.native!.counts.passed}, explained ${explained}`);
     const documented = m.hrtOnly.filter((d) => d.exception).map((d) => d.id);
     t.true(documented.every((id) => EXCEPTIONS.some((e) => id.startsWith(e.id))));
     t.log(`${name}: native ${m.native!.counts.passed}/${m.native!.counts.run}, HRT ${m.hrt!.counts.passed}/${m.hrt!.counts.run}, ${m.native!.secs.toFixed(0)} s / ${m.hrt!.secs.toFixed(0)} s`);
