@@ -268,7 +268,8 @@ export function readmeBlock(spec: SuiteSpec, r: SuiteResult): string {
 
 export function updateReadme(id: string, text: string, block: string): string {
   const { begin, end } = markers(id);
-  const a = text.indexOf(begin.slice(0, begin.indexOf(' '))), b = text.indexOf(end);
+  // The begin marker up to its first space after the id: "<!-- results:<id>:begin".
+  const a = text.indexOf(begin.slice(0, begin.indexOf(' ', 5))), b = text.indexOf(end);
   if (a >= 0 && b > a) return text.slice(0, a) + block + text.slice(b + end.length);
   if (/^## Results$/m.test(text)) return text.replace(/^## Results\n/m, `## Results\n\n${block}\n`);
   return text.replace(/\n*$/, `\n\n## Results\n\n${block}\n`);

@@ -58,6 +58,10 @@ test('the README block is added under "## Results" once, then replaced in place;
   const both = updateReadme('racket', twice, readmeBlock(RACKET, summarize(RACKET, meta, '')));
   t.is(both.match(/results:lua:begin/g)?.length, 1);
   t.is(both.match(/results:racket:begin/g)?.length, 1);
+  // The new block went first; replacing the later one (lua) leaves it alone.
+  const again = updateReadme('lua', both, readmeBlock(LUA, r).replace('nbody 1.000', 'nbody 2.000'));
+  t.is(again.match(/results:racket:begin/g)?.length, 1, again);
+  t.is(again, both);
 });
 
 // Racket: three modes, the time is real_s, and the HRT modes carry MV_STATS lines.

@@ -55,7 +55,7 @@ test.serial('init makes RCU grace periods expedited (a pooled vCPU run by a new 
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -120,6 +120,13 @@ for (const v of VARIANTS) {
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^t_signal kick: 300 of 300 timer handlers ran$/m);
     t.log(c.output.match(/^signals that landed inside Nautilus: \d+$/m)?.[0] ?? '');
+  });
+
+  test.serial(`remap${v}: a page mapped, written and unmapped at one address 1600 times is writable each time (no false fault loop)`, async (t) => {
+    const c = await getCase(t, `remap${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^remap: 1605 mappings, 0 bad$/m);
+    t.notRegex(c.output, /fault loop/);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

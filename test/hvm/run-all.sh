@@ -74,6 +74,8 @@ for s in "" -static; do
 	cat /tmp/poll.on; echo "stats: $(cat /tmp/poll.stats)"
 	if cmp -s /tmp/poll.on /tmp/poll.off; then echo "same output without exitless calls: yes"; else echo "same output without exitless calls: no"; diff /tmp/poll.on /tmp/poll.off; fi
 	echo "=== END poll$s $st"
+	# mmap, write, munmap at one address, 1600 times (CPython's test_mmap, issue 16).
+	run "remap$s" "$D/t_remap$s" 3
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
