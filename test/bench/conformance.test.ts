@@ -85,7 +85,7 @@ test('the guest output: each framed log decoded; the HRT run found in the HRT; t
 test('a module killed at its time limit, and one not available, are reported as such', (t) => {
   const runs = parseGuestOutput([frame('native', 'test_y', 'test_a (m.A.test_a) ... ok\n'), frame('hrt', 'test_y', 'MV-HRT vcpus=1 cpl=0\ntest_a (m.A.test_a) ... ', 137)].join('\n'));
   t.is(runs[1].verdict, 'KILLED at the time limit');
-  const meta = { host: { cpu: 'cpu', cores: 2, memGiB: 24, kernel: 'k', date: '2026-01-01T00:00:00Z' }, where: 'guest', python: '3.11.2', selection: 'two', timeoutS: 60, elapsedS: 1, notes: [] };
+  const meta = { host: { cpu: 'cpu', cores: 2, memGiB: 24, kernel: 'k', date: '2026-01-01T00:00:00Z', load1: 0.5 }, where: 'guest', python: '3.11.2', selection: 'two', timeoutS: 60, elapsedS: 1, notes: [] };
   const r = summarize(meta, ['test_y', 'test_z'], runs, new Map([['test_z', 'not shipped']]));
   t.is(r.total.hrtOnly, 1);
   t.is(r.total.unexplained, 1);
