@@ -3,11 +3,9 @@
 // (gnuplot's pngcairo terminal draws it) and the README's generated "Results" block. One module
 // for every suite; a SuiteSpec says what differs (the time field, the program kinds, the names).
 //
-// Driver lines (one per process; the HRT modes also give MV_STATS lines):
+// Driver lines (one per process; the HRT modes also give libmv's MV_STATS JSON summary):
 //   MV-BENCH mode=native|hrt|hrt-ov run=R status=S wall_s=W name=N n=K <time>=T ... digest=D check=C
-//   MV-BENCH-STATS mode=M run=R name=N wall_us=.. vcpus=.. exits=.. guest_us=.. syscalls=.. ...
-//   MV-BENCH-CALL mode=M run=R name=N call=read n=.. us=..
-//   MV-BENCH-OVERRIDE mode=M run=R name=N call=clock_gettime n=..
+//   MV-BENCH-STATS mode=M run=R name=N {"hrt":true,"wall_us":..,"syscalls":{"n":..,"by_name":{..}},..}
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,29 +80,30 @@ export function parseRuns(output: string, spec: Pick<SuiteSpec, 'timeField'>): R
   return runs;
 }
 
-/** MV-BENCH-STATS/CALL/OVERRIDE lines of one program and mode, as medians over its runs. */
+/** libmv's MV_STATS summary (hvm/README.md, "Statistics"), the fields the report reads. */
+interface MvStats {
+  vcpus: number; exits: { total: number }; syscalls: { n: number; us: number; by_name: Record<string, { n: number; us: number }> };
+  faults: { n: number; us: number }; overridden: Record<string, number>;
+}
+
+/** The MV-BENCH-STATS summaries of one program and mode, as medians over its runs. */
 export function parseForwarded(output: string, name: string, mode: Mode): Forwarded | undefined {
-  const lines = output.split('\n').filter((l) => l.includes(` mode=${mode} `) && l.includes(` name=${name} `));
-  const heads = lines.filter((l) => l.startsWith('MV-BENCH-STATS ')).map(fields);
-  if (!heads.length) return undefined;
-  const med = (k: string) => median(heads.map((h) => Number(h[k])));
-  const perName = (prefix: string) => {
-    const by = new Map<string, { n: number[]; us: number[] }>();
-    for (const f of lines.filter((l) => l.startsWith(prefix)).map(fields)) {
-      const e = by.get(f.call) ?? { n: [], us: [] };
-      e.n.push(Number(f.n));
-      e.us.push(Number(f.us ?? 0));
-      by.set(f.call, e);
-    }
-    // a call a run did not make counts 0 there
-    const pad = (xs: number[]) => xs.concat(Array(Math.max(0, heads.length - xs.length)).fill(0));
-    return [...by].map(([call, e]) => ({ name: call, n: median(pad(e.n)), ms: median(pad(e.us)) / 1000 }));
-  };
+  const runs: MvStats[] = [];
+  for (const l of output.split('\n')) {
+    if (!l.startsWith('MV-BENCH-STATS ') || !l.includes(` mode=${mode} `) || !l.includes(` name=${name} `)) continue;
+    try { runs.push(JSON.parse(l.slice(l.indexOf('{')))); } catch { /* a cut line: not counted */ }
+  }
+  if (!runs.length) return undefined;
+  const med = (f: (s: MvStats) => number) => median(runs.map(f));
+  const names = (pick: (s: MvStats) => Record<string, number>) => [...new Set(runs.flatMap((s) => Object.keys(pick(s))))];
+  const calls = names((s) => Object.fromEntries(Object.entries(s.syscalls.by_name).map(([k, v]) => [k, v.n]))).map((c) => ({
+    name: c, n: med((s) => s.syscalls.by_name[c]?.n ?? 0), ms: med((s) => s.syscalls.by_name[c]?.us ?? 0) / 1000,
+  }));
+  const ov = names((s) => s.overridden).filter((k) => k !== 'n').map((k) => ({ name: k, n: med((s) => s.overridden[k] ?? 0) }));
   return {
-    syscalls: med('syscalls'), syscallMs: med('syscall_us') / 1000, faults: med('faults'), faultMs: med('fault_us') / 1000,
-    exits: med('exits'), vcpus: med('vcpus'),
-    calls: perName('MV-BENCH-CALL ').sort((a, b) => b.ms - a.ms),
-    overridden: perName('MV-BENCH-OVERRIDE ').map(({ name, n }) => ({ name, n })).sort((a, b) => b.n - a.n),
+    syscalls: med((s) => s.syscalls.n), syscallMs: med((s) => s.syscalls.us) / 1000, faults: med((s) => s.faults.n),
+    faultMs: med((s) => s.faults.us) / 1000, exits: med((s) => s.exits.total), vcpus: med((s) => s.vcpus),
+    calls: calls.sort((a, b) => b.ms - a.ms), overridden: ov.sort((a, b) => b.n - a.n),
   };
 }
 
@@ -269,7 +268,8 @@ export function readmeBlock(spec: SuiteSpec, r: SuiteResult): string {
 
 export function updateReadme(id: string, text: string, block: string): string {
   const { begin, end } = markers(id);
-  const a = text.indexOf(begin.slice(0, begin.indexOf(' '))), b = text.indexOf(end);
+  // The begin marker up to its first space after the id: "<!-- results:<id>:begin".
+  const a = text.indexOf(begin.slice(0, begin.indexOf(' ', 5))), b = text.indexOf(end);
   if (a >= 0 && b > a) return text.slice(0, a) + block + text.slice(b + end.length);
   if (/^## Results$/m.test(text)) return text.replace(/^## Results\n/m, `## Results\n\n${block}\n`);
   return text.replace(/\n*$/, `\n\n## Results\n\n${block}\n`);

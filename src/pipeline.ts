@@ -2,8 +2,9 @@
 // initramfs, then the output format (src/formats.ts) writes the image, whole or not at all.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { sha256File } from './lib/cache';
+import { sha256File, sweepLeftovers } from './lib/cache';
 import { KERNEL_LINE_MAX, parseCmdline } from './lib/cmdline';
+import { fileIn } from './lib/fsview';
 import { cpuProblem, MAX_CPU } from './lib/manifest-rules';
 import { msg } from './lib/messages';
 import { IMAGE_INFO_PATH } from './inspect';
@@ -11,13 +12,13 @@ import { loadManifest, Manifest } from './lib/manifest';
 import { imagesDir } from './lib/paths';
 import { Progress, StageTiming } from './lib/progress';
 import { captureFiles, renderInit } from './stages/init';
-import { initramfsStage } from './stages/initramfs';
+import { BUSYBOX, initramfsStage } from './stages/initramfs';
 import { FORMATS, FormatName } from './formats';
 import { KernelArtifact, kernelStage } from './stages/kernel';
 import { tunedKernelStage } from './stages/tuned-kernel';
 import { toolchainStage } from './stages/toolchain';
 import { checkPackageDir, packageStage } from './stages/package';
-import { BuilderChoice, runnerToolchain, selectRunner } from './builder/runner';
+import { BuilderChoice, runnerToolchain, selectRunner, viewFor } from './builder/runner';
 
 /** The ROS kernel flavours (manifest "kernel", build --kernel). Each gives the same artefact shape,
  *  so the stages after it do not care which one ran. */
@@ -86,9 +87,14 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const cpus = cpuProblem(manifest.hrt.cpus, flavour);
   if (cpus) throw msg.manifestRule(join(o.packageDir, 'mv-image.json'), 'hrt.cpus', cpus, `name CPUs from 1 to ${MAX_CPU[flavour]}, or build with another --kernel`);
   const cmdline = kernelCmdline(manifest);
-  const runner = await selectRunner(o.builder ?? manifest.builder, progress);
+  // What killed or crashed builds left (temp dirs, locks, scratch dirs, containers) goes first.
+  sweepLeftovers();
+  const runner = await selectRunner(o.builder ?? manifest.builder, progress, manifest.builderLimits);
+  // A docker build takes busybox, like everything else in the image, from the builder image.
+  const busybox = runner.kind === 'host' ? undefined : fileIn(viewFor(runner, []), BUSYBOX);
+  if (runner.kind !== 'host' && !busybox) throw msg.builderRootFailed(runner.id, `it has no ${BUSYBOX}`);
 
-  const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
+  const toolchain = await progress.stage('toolchain', () => toolchainStage(progress, runner));
   const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner));
   const kernel = await progress.stage('kernel', () => KERNEL_STAGES[flavour](progress));
   const init = renderInit({
@@ -102,9 +108,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     requireHrt: manifest.hrt.require,
   });
   const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args };
-  const capture = captureFiles([pkg.program, ...pkg.files]);
+  const capture = captureFiles([pkg.program, ...pkg.files], viewFor(runner, []), runner.kind === 'host' ? 'the host' : runner.id);
   const initrd = await progress.stage('initramfs', () => initramfsStage({
-    kernel, init, files: [pkg.program, ...pkg.files, ...capture.libs], sourceDateEpoch: epoch, initTools: toolchain.initTools,
+    kernel, init, files: [pkg.program, ...pkg.files, ...capture.libs], sourceDateEpoch: epoch, initTools: toolchain.initTools, busybox,
     extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }, capture.tool],
   }));
   await FORMATS[format].write({ name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress }, output);

@@ -172,26 +172,28 @@ static double hrt_us(const char *hrt, const char *mode, const char *poll, const 
 	return rc == 0 && m ? strtod(m + strlen(key), NULL) : -1;
 }
 
-/* Medians of the MV-STATS-START fields over the runs appended to `file`. */
+/* Medians of the start steps over the MV_STATS summaries appended to `file` (one JSON object
+ * per line; its "start_us" object holds the steps). */
 #define START_STEPS 8
 static const char *const start_names[START_STEPS] = { "total", "vm", "cpuid", "nautilus", "maps", "vcpu", "services", "boot" };
 static void start_steps(const char *file, double med[START_STEPS])
 {
 	double v[START_STEPS][64];
 	int n = 0;
-	char line[512];
+	char line[8192];
 	FILE *f = fopen(file, "r");
 	for (int k = 0; k < START_STEPS; k++)
 		med[k] = -1;
 	if (!f)
 		return;
 	while (n < 64 && fgets(line, sizeof line, f)) {
-		if (strncmp(line, "MV-STATS-START ", 15) != 0)
+		char *start = strstr(line, "\"start_us\":{");
+		if (!start)
 			continue;
 		for (int k = 0; k < START_STEPS; k++) {
 			char key[32], *p;
-			snprintf(key, sizeof key, " %s_us=", start_names[k]);
-			p = strstr(line, key);
+			snprintf(key, sizeof key, "\"%s\":", start_names[k]);
+			p = strstr(start, key);
 			v[k][n] = p ? strtod(p + strlen(key), NULL) / 1000.0 : -1;
 		}
 		n++;

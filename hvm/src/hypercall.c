@@ -92,6 +92,8 @@ static void hc__panic(struct mv_vcpu *v)
 	int sig = SIGSEGV;
 
 	cp->text[sizeof cp->text - 1] = 0;
+	if (cp->arg[1] && gdb__trap(v))
+		return; /* a breakpoint, step or watchpoint of gdb's: the program resumes (gdb.c) */
 	if (cp->arg[1] && cp->regs.vector < 32 && vec_sig[cp->regs.vector]) {
 		sig = vec_sig[cp->regs.vector];
 		/* An exception in program code: its handler, if it has one. */

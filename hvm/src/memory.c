@@ -251,6 +251,13 @@ void mem__apply(struct mv_vcpu *v, uint64_t start, uint64_t end, uint32_t prot)
 	mem__vma_set(vm, start, end, prot, 0);
 	if (pt__protect_range(vm, start, end, prot))
 		mem__shootdown(v);
+	/* The mappings changed: the next fault at an address that faulted before
+	 * is a new one, not a loop (mmap, write, munmap at one address over and
+	 * over faults at the same rip and address each time). */
+	int n = __atomic_load_n(&vm->nvcpus, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++)
+		if (vm->vcpus[i])
+			__atomic_store_n(&vm->vcpus[i]->fault_repeats, 0, __ATOMIC_RELAXED);
 }
 
 /*

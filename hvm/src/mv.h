@@ -49,6 +49,12 @@ struct mv_options {
 	uint64_t t0;  /* MV_STATS: when __wrap_main started (stats__now) */
 };
 
+/* Why KVM_RUN returned, for MV_STATS. */
+enum mv_exit_kind {
+	MV_EXIT_SYSCALL, MV_EXIT_PAGE_FAULT, MV_EXIT_CONSOLE, MV_EXIT_OTHER_HC, MV_EXIT_SIGNAL, MV_EXIT_OTHER,
+	MV_EXIT_KINDS
+};
+
 /* The steps from __wrap_main to main in the HRT, timed for MV_STATS (stats__mark). */
 enum mv_start_step {
 	MV_START_VM,       /* /dev/kvm opened, KVM_CREATE_VM */
@@ -134,6 +140,9 @@ struct mv_vcpu {
 	struct mv_regs native_start; /* ... and its first registers (the clone return) */
 	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
 	struct mv_stats *stats;  /* MV_STATS counters, written by the thread driving this vCPU */
+	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
+	int gdb_parked, gdb_kick, gdb_step;
+	uint64_t gdb_gen;
 };
 
 /* vm.c */
@@ -217,6 +226,15 @@ void signal__after_run(struct mv_vcpu *v);
 void signal__after_call(struct mv_vcpu *v, uint32_t op);
 int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr);
 
+/* gdb.c: the GDB stub (MV_GDB) */
+int gdb__start(struct mv_vm *vm, uint64_t main_addr);
+int gdb__active(void);
+void gdb__before_run(struct mv_vcpu *v);
+int gdb__trap(struct mv_vcpu *v);
+void gdb__signal(struct mv_vcpu *v, int sig);
+void gdb__exit(int status, int sig);
+int gdb__is_kick(struct mv_vcpu *v, int sig);
+
 /* poll.c: exitless calls */
 void poll__start(struct mv_vm *vm);
 void poll__stop(struct mv_vm *vm);
@@ -233,7 +251,8 @@ uint64_t stats__now(void);
 void stats__vcpu_init(struct mv_vcpu *v);
 void stats__syscall(struct mv_vcpu *v, uint64_t nr, uint64_t ns);
 void stats__fault(struct mv_vcpu *v, uint64_t ns);
-void stats__run(struct mv_vcpu *v, uint64_t ns);
+void stats__run(struct mv_vcpu *v, uint64_t ns, enum mv_exit_kind why);
+void stats__native(void);
 void stats__summary(struct mv_vm *vm);
 void stats__mark(struct mv_vm *vm, enum mv_start_step step);
 

@@ -138,6 +138,7 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 	int n = 0;
 	sigset_t set;
 
+	gdb__signal(v, sig); /* gdb sees the fault where it happened, before the process ends */
 	APPEND("mv: HRT %s\n", what);
 	if (r) {
 		if (r->vector < 32)
@@ -174,6 +175,7 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 		n = (int)sizeof buf;
 	mv__raw_syscall(SYS_write, 2, (long)buf, n, 0, 0, 0);
 	stats__summary(v->vm);
+	gdb__exit(0, sig);
 
 	/* Die exactly as the signal would have killed a native process (core
 	 * flag aside): default action, unblocked, raised on this thread. */

@@ -116,8 +116,10 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	bi->fs_base = fs;
 	override__setup(vm, v);
 	stats__mark(vm, MV_START_SERVICES);
+	gdb__start(vm, (uint64_t)main_fn);
 	rc = vcpu__run(v);
 	if (rc >= 0) {
+		gdb__exit(rc, 0);
 		poll__stop(vm);
 		stats__summary(vm);
 		signal__release(vm);
@@ -145,11 +147,14 @@ int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, c
 	char err[256] = "unknown error";
 	int rc;
 
-	if (env__flag("MV_DISABLE"))
+	if (env__flag("MV_DISABLE")) {
+		stats__native();
 		return main_fn(argc, argv, envp);
+	}
 	rc = runtime__hrt_main(main_fn, argc, argv, envp, err, sizeof err);
 	if (rc >= 0)
 		return rc;
+	stats__native();
 	if (env__flag("MV_REQUIRE_HRT")) {
 		fprintf(stderr, "mv: MV_REQUIRE_HRT is set but the HRT cannot run: %s\n", err);
 		return 126;

@@ -120,6 +120,8 @@ static void signal__host(int sig, siginfo_t *info, void *uc)
 	if (v) {
 		if (info->si_code == SI_TIMER && info->si_value.sival_ptr == (void *)v)
 			return; /* our own kick (signal__kick): KVM_RUN is interrupted, that is all */
+		if (gdb__is_kick(v, sig))
+			return; /* gdb's kick (gdb.c), for the same reason */
 		memcpy(v->sig_info[sig], info, sizeof v->sig_info[sig]);
 		__atomic_fetch_or(&v->sig_pending, SIGBIT(sig), __ATOMIC_RELEASE);
 		return;
@@ -525,6 +527,7 @@ int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr)
 	pthread_mutex_unlock(&v->vm->sig_lock);
 	if (!sig__is_handler(&a))
 		return -1;
+	gdb__signal(v, sig); /* gdb sees the fault before the program's handler does */
 	memset(&info, 0, sizeof info);
 	info.si_signo = sig;
 	info.si_code = code;

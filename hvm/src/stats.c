@@ -1,17 +1,15 @@
 /* stats.c - what the HRT cost, per program run (MV_STATS): the forwarded
  * system calls by name (count and the partner's time performing them), the
- * HRT page faults (count and time), the VM exits, the signal handlers entered
- * and the calls overrides served without an exit. Off by default; when on,
- * one summary is written when the process ends:
- *
- *   MV-STATS wall_us=.. vcpus=.. exits=.. guest_us=.. syscalls=.. syscall_us=.. faults=.. fault_us=.. signals=.. overridden=.. exitless=.. declined=.. poll_sleeps=.. poll_missed=.. poll_backoffs=..
- *   MV-STATS-START total_us=.. vm_us=.. cpuid_us=.. nautilus_us=.. maps_us=.. vcpu_us=.. services_us=.. boot_us=..
- *   MV-STATS-CALL name=read n=1631 us=51234
- *   MV-STATS-EXITLESS name=read n=1200 us=3400     (performed by the poll server, poll.c)
- *   MV-STATS-OVERRIDE name=clock_gettime n=4000
- *
- * to stderr (MV_STATS=1) or appended to a file (MV_STATS=/abs/path), for a
- * harness that keeps the program's own stderr apart.
+ * HRT page faults (count and time), the VM exits by reason, the time in the
+ * HRT (inside KVM_RUN), the signal handlers entered, the calls overrides
+ * served, the exitless calls, and the steps of the start. Off by default;
+ * when on, one summary is written when the process ends (at exit_group, when
+ * main returns, before a fatal report):
+ *   MV_STATS=1          a table on stderr;
+ *   MV_STATS=/abs/path  one JSON object (one line) appended to that file, for
+ *                       a harness that keeps the program's own stderr apart.
+ * Under MV_DISABLE=1 (or the native fallback) the same summary comes at exit,
+ * with "hrt": false and zero counts, so the two runs compare field by field.
  *
  * Threading: each vCPU's counters are written only by the host thread that
  * drives it (its partner, or its runner for a native thread; hand-overs
@@ -38,6 +36,12 @@ struct mv_stats {
 	uint64_t sys_n[MV_STATS_NR], sys_ns[MV_STATS_NR];
 	uint64_t fault_n, fault_ns;
 	uint64_t exits, guest_ns;
+	uint64_t why[MV_EXIT_KINDS];
+};
+
+static const char *const exit_names[MV_EXIT_KINDS] = {
+	[MV_EXIT_SYSCALL] = "syscall", [MV_EXIT_PAGE_FAULT] = "page_fault", [MV_EXIT_CONSOLE] = "console",
+	[MV_EXIT_OTHER_HC] = "other_hypercall", [MV_EXIT_SIGNAL] = "signal", [MV_EXIT_OTHER] = "other",
 };
 
 uint64_t stats__now(void)
@@ -95,18 +99,19 @@ void stats__fault(struct mv_vcpu *v, uint64_t ns)
 	add(&v->stats->fault_ns, ns);
 }
 
-void stats__run(struct mv_vcpu *v, uint64_t ns)
+void stats__run(struct mv_vcpu *v, uint64_t ns, enum mv_exit_kind why)
 {
 	if (!v->stats)
 		return;
 	add(&v->stats->exits, 1);
 	add(&v->stats->guest_ns, ns);
+	add(&v->stats->why[why], 1);
 }
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 struct out {
-	char buf[3072];
+	char buf[4096];
 	int n, fd;
 };
 
@@ -115,7 +120,7 @@ struct out {
 static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void emit(struct out *o, const char *fmt, ...)
 {
-	char line[256];
+	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof line, fmt, ap);
@@ -130,100 +135,201 @@ static void emit(struct out *o, const char *fmt, ...)
 	o->n += n;
 }
 
-/* Once per process: at exit_group, when main returns, before a fatal report. */
-void stats__summary(struct mv_vm *vm)
-{
-	static int done;
+/* Everything the summary shows, gathered once. */
+struct summary {
+	int hrt, nvcpus;
+	uint64_t wall_ns, calls, call_ns, signals, overridden;
 	struct mv_stats sum;
-	struct out o = { .fd = 2 };
-	uint64_t calls = 0, call_ns = 0, overridden = 0;
-	int nv;
+	uint64_t ov[MV_OV_N];
+	uint64_t xl_n[MV_STATS_NR], xl_ns[MV_STATS_NR], exitless, declined, sleeps, missed, backoffs;
+	int has_start;
+	uint64_t start_ns[MV_START_N + 1]; /* [0] total, then each step */
+};
 
-	if (!vm || !vm->opt.stats || __atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
-		return;
-	memset(&sum, 0, sizeof sum);
+static const char *const ov_names[MV_OV_N] = { MV_OV_NAMES };
+static const char *const start_names[MV_START_N + 1] = { "total", "vm", "cpuid", "nautilus", "maps", "vcpu", "services", "boot" };
+
+static const char *call_name(int k) { return k == MV_STATS_NR - 1 ? "other" : syscall__name((uint64_t)k); }
+
+static void gather(struct mv_vm *vm, struct summary *S)
+{
+	memset(S, 0, sizeof *S);
+	S->hrt = 1;
 	pthread_mutex_lock(&vm->vcpu_lock);
-	nv = vm->nvcpus;
-	for (int i = 0; i < nv; i++) {
+	S->nvcpus = vm->nvcpus;
+	for (int i = 0; i < S->nvcpus; i++) {
 		struct mv_stats *s = vm->vcpus[i] ? vm->vcpus[i]->stats : NULL;
 		if (!s)
 			continue;
 		for (int k = 0; k < MV_STATS_NR; k++) {
-			sum.sys_n[k] += LD(s->sys_n[k]);
-			sum.sys_ns[k] += LD(s->sys_ns[k]);
+			S->sum.sys_n[k] += LD(s->sys_n[k]);
+			S->sum.sys_ns[k] += LD(s->sys_ns[k]);
 		}
-		sum.fault_n += LD(s->fault_n);
-		sum.fault_ns += LD(s->fault_ns);
-		sum.exits += LD(s->exits);
-		sum.guest_ns += LD(s->guest_ns);
+		S->sum.fault_n += LD(s->fault_n);
+		S->sum.fault_ns += LD(s->fault_ns);
+		S->sum.exits += LD(s->exits);
+		S->sum.guest_ns += LD(s->guest_ns);
+		for (int k = 0; k < MV_EXIT_KINDS; k++)
+			S->sum.why[k] += LD(s->why[k]);
 	}
 	pthread_mutex_unlock(&vm->vcpu_lock);
 	for (int k = 0; k < MV_STATS_NR; k++) {
-		calls += sum.sys_n[k];
-		call_ns += sum.sys_ns[k];
+		S->calls += S->sum.sys_n[k];
+		S->call_ns += S->sum.sys_ns[k];
+		S->xl_n[k] = poll__served((uint64_t)k, &S->xl_ns[k]);
+		S->exitless += S->xl_n[k];
 	}
-	uint64_t ov[MV_OV_N] = { 0 };
-	static const char *const ov_names[MV_OV_N] = { MV_OV_NAMES };
 	for (int c = 0; c < MV_MAX_VCPUS; c++)
 		for (int i = 0; i < MV_OV_N; i++)
-			ov[i] += LD(mv__ov_counts[c][i]);
+			S->ov[i] += LD(mv__ov_counts[c][i]);
 	for (int i = 0; i < MV_OV_N; i++)
-		overridden += ov[i];
+		S->overridden += S->ov[i];
+	S->declined = poll__declined(&S->sleeps, &S->missed, &S->backoffs);
+	S->signals = LD(vm->nr_signals);
+	S->wall_ns = stats__now() - vm->stats_t0;
+	if ((S->has_start = vm->start_ns[MV_START_BOOT] != 0)) {
+		uint64_t prev = vm->stats_t0;
+		S->start_ns[0] = vm->start_ns[MV_START_BOOT] - vm->stats_t0;
+		for (int i = 0; i < MV_START_N; i++) {
+			S->start_ns[i + 1] = vm->start_ns[i] - prev;
+			prev = vm->start_ns[i];
+		}
+	}
+}
 
-	if (vm->opt.stats_path[0]) {
+/* Call numbers by time spent, largest first. */
+static int next_call(const uint64_t *n, const uint64_t *ns, uint8_t *done)
+{
+	int best = -1;
+	for (int k = 0; k < MV_STATS_NR; k++)
+		if (n[k] && !done[k] && (best < 0 || ns[k] > ns[best]))
+			best = k;
+	if (best >= 0)
+		done[best] = 1;
+	return best;
+}
+
+#define U(x) ((unsigned long long)(x))
+#define MS(ns) ((double)(ns) / 1e6)
+
+static void render_table(struct out *o, const struct summary *S)
+{
+	uint8_t done[MV_STATS_NR] = { 0 };
+	emit(o, "mv-stats: %s, %.1f ms wall, %d vCPU(s), %llu exits (syscall %llu, page fault %llu, console %llu, "
+		"other hypercalls %llu, signal %llu, other %llu)\n", S->hrt ? "main in the HRT" : "main native (no HRT)",
+	     MS(S->wall_ns), S->nvcpus, U(S->sum.exits), U(S->sum.why[MV_EXIT_SYSCALL]), U(S->sum.why[MV_EXIT_PAGE_FAULT]),
+	     U(S->sum.why[MV_EXIT_CONSOLE]), U(S->sum.why[MV_EXIT_OTHER_HC]), U(S->sum.why[MV_EXIT_SIGNAL]), U(S->sum.why[MV_EXIT_OTHER]));
+	emit(o, "mv-stats: in the HRT %.1f ms; forwarded calls %llu, %.1f ms; page faults %llu, %.1f ms; signals handled %llu\n",
+	     MS(S->sum.guest_ns), U(S->calls), MS(S->call_ns), U(S->sum.fault_n), MS(S->sum.fault_ns), U(S->signals));
+	emit(o, "mv-stats: exitless calls %llu (handed back %llu, by exit while on %llu, server sleeps %llu, back-offs %llu); "
+		"overridden calls %llu\n", U(S->exitless), U(S->declined), U(S->missed), U(S->sleeps), U(S->backoffs), U(S->overridden));
+	if (S->has_start) {
+		emit(o, "mv-stats: start %.2f ms:", MS(S->start_ns[0]));
+		for (int i = 1; i <= MV_START_N; i++)
+			emit(o, " %s %.2f", start_names[i], MS(S->start_ns[i]));
+		emit(o, "\n");
+	}
+	if (S->calls)
+		emit(o, "mv-stats:   %-20s %10s %12s %10s\n", "forwarded call", "count", "total ms", "mean us");
+	for (int k; (k = next_call(S->sum.sys_n, S->sum.sys_ns, done)) >= 0;)
+		emit(o, "mv-stats:   %-20s %10llu %12.2f %10.1f\n", call_name(k), U(S->sum.sys_n[k]), MS(S->sum.sys_ns[k]),
+		     (double)S->sum.sys_ns[k] / 1e3 / (double)S->sum.sys_n[k]);
+	memset(done, 0, sizeof done);
+	if (S->exitless)
+		emit(o, "mv-stats:   %-20s %10s %12s %10s\n", "exitless call", "count", "total ms", "mean us");
+	for (int k; (k = next_call(S->xl_n, S->xl_ns, done)) >= 0;)
+		emit(o, "mv-stats:   %-20s %10llu %12.2f %10.1f\n", call_name(k), U(S->xl_n[k]), MS(S->xl_ns[k]),
+		     (double)S->xl_ns[k] / 1e3 / (double)S->xl_n[k]);
+	for (int i = 0; i < MV_OV_N; i++)
+		if (S->ov[i])
+			emit(o, "mv-stats:   override %-11s %10llu\n", ov_names[i], U(S->ov[i]));
+}
+
+static void render_calls_json(struct out *o, const uint64_t *n, const uint64_t *ns)
+{
+	uint8_t done[MV_STATS_NR] = { 0 };
+	const char *sep = "";
+	emit(o, "{");
+	for (int k; (k = next_call(n, ns, done)) >= 0; sep = ",")
+		emit(o, "%s\"%s\":{\"n\":%llu,\"us\":%llu}", sep, call_name(k), U(n[k]), U(ns[k] / 1000));
+	emit(o, "}");
+}
+
+static void render_json(struct out *o, const struct summary *S)
+{
+	emit(o, "{\"hrt\":%s,\"wall_us\":%llu,\"vcpus\":%d,\"guest_us\":%llu,\"exits\":{\"total\":%llu", S->hrt ? "true" : "false",
+	     U(S->wall_ns / 1000), S->nvcpus, U(S->sum.guest_ns / 1000), U(S->sum.exits));
+	for (int k = 0; k < MV_EXIT_KINDS; k++)
+		emit(o, ",\"%s\":%llu", exit_names[k], U(S->sum.why[k]));
+	emit(o, "},\"syscalls\":{\"n\":%llu,\"us\":%llu,\"by_name\":", U(S->calls), U(S->call_ns / 1000));
+	render_calls_json(o, S->sum.sys_n, S->sum.sys_ns);
+	emit(o, "},\"faults\":{\"n\":%llu,\"us\":%llu},\"signals\":%llu,\"exitless\":{\"n\":%llu,\"declined\":%llu,"
+		"\"missed\":%llu,\"sleeps\":%llu,\"backoffs\":%llu,\"by_name\":", U(S->sum.fault_n), U(S->sum.fault_ns / 1000),
+	     U(S->signals), U(S->exitless), U(S->declined), U(S->missed), U(S->sleeps), U(S->backoffs));
+	render_calls_json(o, S->xl_n, S->xl_ns);
+	emit(o, "},\"overridden\":{\"n\":%llu", U(S->overridden));
+	for (int i = 0; i < MV_OV_N; i++)
+		if (S->ov[i])
+			emit(o, ",\"%s\":%llu", ov_names[i], U(S->ov[i]));
+	emit(o, "}");
+	if (S->has_start) {
+		emit(o, ",\"start_us\":{");
+		for (int i = 0; i <= MV_START_N; i++)
+			emit(o, "%s\"%s\":%llu", i ? "," : "", start_names[i], U(S->start_ns[i] / 1000));
+		emit(o, "}");
+	}
+	emit(o, "}\n");
+}
+
+static void write_summary(const char *path, const struct summary *S)
+{
+	struct out o = { .fd = 2 };
+	if (path[0]) {
 		/* Raw calls: glibc's would write errno, which is the program's. */
-		o.fd = (int)mv__raw_syscall(SYS_openat, AT_FDCWD, (long)vm->opt.stats_path,
-					    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, 0, 0);
+		o.fd = (int)mv__raw_syscall(SYS_openat, AT_FDCWD, (long)path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, 0, 0);
 		if (o.fd < 0) {
-			mv__log("mv: MV_STATS=%s: cannot open it; the summary goes to stderr\n", vm->opt.stats_path);
+			mv__log("mv: MV_STATS=%s: cannot open it; the summary goes to stderr\n", path);
 			o.fd = 2;
 		}
 	}
-	uint64_t exitless = 0, ens, sleeps, missed, backoffs, declined = poll__declined(&sleeps, &missed, &backoffs);
-	for (int k = 0; k < MV_STATS_NR; k++)
-		exitless += poll__served((uint64_t)k, &ens);
-	emit(&o, "MV-STATS wall_us=%llu vcpus=%d exits=%llu guest_us=%llu syscalls=%llu syscall_us=%llu faults=%llu fault_us=%llu signals=%llu overridden=%llu exitless=%llu declined=%llu poll_sleeps=%llu poll_missed=%llu poll_backoffs=%llu\n",
-	     (unsigned long long)((stats__now() - vm->stats_t0) / 1000), nv, (unsigned long long)sum.exits,
-	     (unsigned long long)(sum.guest_ns / 1000), (unsigned long long)calls,
-	     (unsigned long long)(call_ns / 1000), (unsigned long long)sum.fault_n,
-	     (unsigned long long)(sum.fault_ns / 1000), (unsigned long long)LD(vm->nr_signals),
-	     (unsigned long long)overridden, (unsigned long long)exitless, (unsigned long long)declined,
-	     (unsigned long long)sleeps, (unsigned long long)missed, (unsigned long long)backoffs);
-	if (vm->start_ns[MV_START_BOOT]) {
-		static const char *const names[MV_START_N] = { "vm", "cpuid", "nautilus", "maps", "vcpu", "services", "boot" };
-		uint64_t prev = vm->stats_t0;
-		char line[256];
-		int k = snprintf(line, sizeof line, "MV-STATS-START total_us=%llu",
-				 (unsigned long long)((vm->start_ns[MV_START_BOOT] - vm->stats_t0) / 1000));
-		for (int i = 0; i < MV_START_N && k < (int)sizeof line; i++) {
-			k += snprintf(line + k, sizeof line - (size_t)k, " %s_us=%llu", names[i],
-				      (unsigned long long)((vm->start_ns[i] - prev) / 1000));
-			prev = vm->start_ns[i];
-		}
-		emit(&o, "%s\n", line);
-	}
-	/* By time spent, largest first (a selection: at most a few dozen names). */
-	for (;;) {
-		int best = -1;
-		for (int k = 0; k < MV_STATS_NR; k++)
-			if (sum.sys_n[k] && (best < 0 || sum.sys_ns[k] > sum.sys_ns[best]))
-				best = k;
-		if (best < 0)
-			break;
-		emit(&o, "MV-STATS-CALL name=%s n=%llu us=%llu\n", best == MV_STATS_NR - 1 ? "other" : syscall__name((uint64_t)best),
-		     (unsigned long long)sum.sys_n[best], (unsigned long long)(sum.sys_ns[best] / 1000));
-		sum.sys_n[best] = 0;
-	}
-	for (int k = 0; k < MV_STATS_NR; k++) {
-		uint64_t n = poll__served((uint64_t)k, &ens);
-		if (n)
-			emit(&o, "MV-STATS-EXITLESS name=%s n=%llu us=%llu\n", syscall__name((uint64_t)k), (unsigned long long)n,
-			     (unsigned long long)(ens / 1000));
-	}
-	for (int i = 0; i < MV_OV_N; i++)
-		if (ov[i])
-			emit(&o, "MV-STATS-OVERRIDE name=%s n=%llu\n", ov_names[i], (unsigned long long)ov[i]);
+	if (o.fd == 2)
+		render_table(&o, S);
+	else
+		render_json(&o, S);
 	mv__raw_syscall(SYS_write, o.fd, (long)o.buf, o.n, 0, 0, 0);
 	if (o.fd != 2)
 		mv__raw_syscall(SYS_close, o.fd, 0, 0, 0, 0, 0);
+}
+
+static int summarized;
+
+/* Once per process: at exit_group, when main returns, before a fatal report. */
+void stats__summary(struct mv_vm *vm)
+{
+	struct summary S;
+	if (!vm || !vm->opt.stats || __atomic_exchange_n(&summarized, 1, __ATOMIC_ACQ_REL))
+		return;
+	gather(vm, &S);
+	write_summary(vm->opt.stats_path, &S);
+}
+
+/* main ran natively (MV_DISABLE=1, or no usable KVM): the same summary at exit, all zero. */
+static uint64_t native_t0;
+static void stats__native_summary(void)
+{
+	const char *path = stats__option();
+	struct summary S;
+	if (!path || __atomic_exchange_n(&summarized, 1, __ATOMIC_ACQ_REL))
+		return;
+	memset(&S, 0, sizeof S);
+	S.wall_ns = stats__now() - native_t0;
+	write_summary(path, &S);
+}
+
+void stats__native(void)
+{
+	if (!stats__option())
+		return;
+	native_t0 = stats__now();
+	atexit(stats__native_summary);
 }

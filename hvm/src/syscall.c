@@ -149,8 +149,10 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 		}
 		if (v->vm->opt.trace && (nr == SYS_exit || nr == SYS_exit_group))
 			syscall__trace(v, nr, a, 0);
-		if (nr == SYS_exit_group)
+		if (nr == SYS_exit_group) {
 			stats__summary(v->vm);
+			gdb__exit((int)a[0], 0);
+		}
 		poll__wake(v->vm, nr);
 		ret = mv__raw_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3],
 				      (long)a[4], (long)a[5]);

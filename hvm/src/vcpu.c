@@ -105,6 +105,21 @@ static int vcpu__exit(struct mv_vcpu *v)
 	}
 }
 
+/* For MV_STATS: why KVM_RUN returned. */
+static enum mv_exit_kind vcpu__exit_kind(struct mv_vcpu *v, long r)
+{
+	if (r < 0)
+		return r == -EINTR || r == -EAGAIN ? MV_EXIT_SIGNAL : MV_EXIT_OTHER;
+	if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port != MV_HC_PORT)
+		return MV_EXIT_OTHER;
+	switch (v->cp->op) {
+	case MV_OP_SYSCALL: return MV_EXIT_SYSCALL;
+	case MV_OP_PAGE_FAULT: return MV_EXIT_PAGE_FAULT;
+	case MV_OP_CONSOLE: return MV_EXIT_CONSOLE;
+	default: return MV_EXIT_OTHER_HC;
+	}
+}
+
 /* Run until main returns (status >= 0) or the probe fails (-1). Fatal
  * conditions do not return: report__die ends the process. */
 int vcpu__run(struct mv_vcpu *v)
@@ -112,13 +127,14 @@ int vcpu__run(struct mv_vcpu *v)
 	if (v->state == MV_VCPU_CREATED)
 		v->state = MV_VCPU_BOOTING;
 	for (;;) {
+		gdb__before_run(v);
 		uint64_t t0 = v->stats ? stats__now() : 0;
 		/* Raw: glibc's ioctl() would store EINTR in errno, and the partner's errno is the
 		 * program's own (same thread, same TLS): a signal would change it between two of
 		 * the program's statements. */
 		long r = mv__raw_syscall(SYS_ioctl, v->fd, KVM_RUN, 0, 0, 0, 0);
 		if (v->stats)
-			stats__run(v, stats__now() - t0);
+			stats__run(v, stats__now() - t0, vcpu__exit_kind(v, r));
 		if (r < 0) {
 			char what[96];
 			if (r == -EINTR || r == -EAGAIN) {

@@ -1,7 +1,9 @@
 /* trap.c - exception dispatch. User-half page faults go to the VMM, which
  * maps the process page and lets us retry, or ends the process with SIGSEGV
  * semantics. Everything else is reported to the VMM as a PANIC with the full
- * register frame; the VMM never resumes it. */
+ * register frame; the VMM resumes it only at another context (a signal
+ * handler's, or, for gdb's breakpoints and steps, the program's own again:
+ * MV_CALL_RESUME). For #DB, cr2 carries DR6. */
 #include <nk/nk.h>
 
 /* Layout pushed by nk_trap_common (entry.S) over the stub and CPU frames. */
@@ -11,6 +13,7 @@ struct nk_trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
+#define VEC_DB 1
 #define VEC_PF 14
 
 static void trap__fill_regs(struct mv_regs *r, const struct nk_trap_frame *f)
@@ -31,6 +34,12 @@ void trap__dispatch(struct nk_trap_frame *f)
 	struct mv_call_page *cp = percpu__this()->call;
 
 	trap__fill_regs(&cp->regs, f);
+	if (f->vector == VEC_DB) {
+		/* Which debug condition (a step, a debug register): in cr2, which #DB does not use;
+		 * DR6's bits are sticky, so they are cleared for the next one. */
+		cp->regs.cr2 = read_dr6();
+		write_dr6(0xffff0ff0);
+	}
 	if (f->vector == VEC_PF && cp->regs.cr2 < MV_USER_TOP) {
 		/* Returning from here retries the access: the VMM either mapped
 		 * the page (flushing the TLB if it changed a live entry) or it

@@ -3,11 +3,11 @@
 // the API's image import (no registry, no docker CLI). Its tag is a hash of the suite and package
 // list, so a changed list makes a new image and an unchanged one is found again (cached).
 import type Docker from 'dockerode';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashOf } from '../lib/cache';
-import { exec } from '../lib/exec';
+import { exec, spawnChild } from '../lib/exec';
+import { trackPath } from '../lib/lifecycle';
 import { hostTools, requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
 import { cacheRoot } from '../lib/paths';
@@ -80,6 +80,7 @@ export async function createBuilder(docker: Docker, progress: Progress): Promise
   requireTools('builder');
   const root = join(cacheRoot(), `builder-rootfs.tmp-${process.pid}`);
   rmSync(root, { recursive: true, force: true });
+  const untrack = trackPath(root);
   try {
     progress.note(`debootstrap ${SUITE} from ${debianMirror()}`);
     const r = await exec('debootstrap', ['--variant=minbase', `--include=${pkgs.join(',')}`, SUITE, root, debianMirror()],
@@ -90,6 +91,7 @@ export async function createBuilder(docker: Docker, progress: Progress): Promise
     await importRoot(docker, root, tag);
   } finally {
     rmSync(root, { recursive: true, force: true });
+    untrack();
   }
   const made = await findBuilder(docker, tag);
   if (!made) throw msg.builderCreateFailed('image import', `the engine has no ${tag} after the import`);
@@ -100,11 +102,11 @@ export async function createBuilder(docker: Docker, progress: Progress): Promise
 async function importRoot(docker: Docker, root: string, tag: string): Promise<void> {
   // GNU tar, not a JS walker: debootstrap's tree has hard links, device nodes and root-owned
   // files whose owners must be kept as numbers.
-  const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tar = spawnChild('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  tar.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  tar.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
   const [repo, version] = tag.split(':');
-  const stream = await docker.importImage(tar.stdout, { repo, tag: version });
+  const stream = await docker.importImage(tar.stdout!, { repo, tag: version });
   const events: { error?: string }[] = await new Promise((res, rej) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => (err ? rej(err) : res(out))));
   const failed = events.find((e) => e.error);
   if (failed) throw msg.builderCreateFailed('image import', failed.error!);

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { boot } from '../harness/qemu';
 import { isMvError, MvError } from '../lib/errors';
 import { requireTools, which } from '../lib/hosttools';
+import { onStop, setStage, trackPath } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { repoPath } from '../lib/paths';
 import { checkDnsmasq } from '../serve/dnsmasq';
@@ -79,13 +80,11 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
     }
     if (net) removeNet(net);
   };
-  const onSignal = () => {
-    teardown();
-    if (!o.logs) rmSync(logs, { recursive: true, force: true });
-    process.stderr.write(msg.interrupted('cluster').line() + '\n');
-    process.exit(130);
-  };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  // SIGINT/SIGTERM/SIGHUP: lifecycle (src/lib/lifecycle.ts) runs the teardown, removes the
+  // temporary log directory, prints its one line and exits 128 + the signal's number.
+  setStage('cluster');
+  const untrackLogs = o.logs ? () => {} : trackPath(logs);
+  const unstop = onStop(async () => teardown());
   process.on('exit', teardown);
   try {
     const stale = removeStale();
@@ -144,9 +143,11 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
     const seconds = Math.round((Date.now() - servedAt) / 100) / 10;
     const failed = nodes.filter((n) => !n.ok).length;
     if (!failed && !o.logs) rmSync(logs, { recursive: true, force: true });
+    // The failed nodes' logs are kept (and named above).
+    untrackLogs();
     return { nodes, seconds, error: failed ? msg.clusterFailed(failed, nodes.length) : undefined };
   } finally {
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
+    unstop();
     teardown();
     process.off('exit', teardown);
   }

@@ -12,7 +12,7 @@ BIOS PXE clients get iPXE (undionly.kpxe), UEFI ones ipxe.efi, over TFTP; iPXE (
 
 When the program ends, the node's init reports its hostname, MAC, address, MV-EXIT status, times and the last 64 KiB of its console; serve prints a line per report and a table at the end (with --json, one JSON object per node on stdout). A node that cannot reach the server still prints MV-EXIT and powers off.
 
-It runs until --until-reports N nodes reported, --timeout, or Ctrl-C, then stops dnsmasq and removes its run directory. Exit status: 0 when every expected node reported MV-EXIT 0, 1 when one failed or did not report, 130 on Ctrl-C before the expected nodes reported. Needs root (DHCP and TFTP ports).`;
+It runs until --until-reports N nodes reported, --timeout, or Ctrl-C, then stops dnsmasq and removes its run directory. Exit status: 0 when every expected node reported MV-EXIT 0, 1 when one failed or did not report, 128 + the signal's number (130) on Ctrl-C, after the table. Needs root (DHCP and TFTP ports).`;
   static override examples = [
     { description: 'Beside the site\'s DHCP server, until 4 nodes reported:', command: '<%= config.bin %> serve images/hello-netboot --interface eth1 --until-reports 4 --timeout 600' },
     { description: 'As the DHCP server of a network of your own:', command: '<%= config.bin %> serve images/hello.iso --interface br0 --dhcp-range 10.77.0.100,10.77.0.199 --json' },

@@ -1,11 +1,14 @@
 // Content-addressed stage cache: <cacheRoot>/<stage>/<key>/ holds a stage's artefacts.
 // A stage writes into a temporary sibling and renames it into place, so a half-built entry never
-// looks complete, and two builds racing for the same key both end with a whole entry.
+// looks complete, and two builds racing for the same key both end with a whole entry. The temp
+// dir and the lock go on every exit (src/lib/lifecycle.ts); a dead process's are swept later.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { trackPath } from './lifecycle';
+import { lock, subdirs, sweepStale } from './lock';
 import { msg } from './messages';
-import { cacheRoot } from './paths';
+import { buildDir, cacheRoot } from './paths';
 
 export type HashInput = string | Buffer | number | boolean | null | undefined | HashInput[] | { [k: string]: HashInput };
 
@@ -73,6 +76,7 @@ export async function cached(stage: string, key: string, produce: (tmp: string) 
     if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
+    const untrack = trackPath(tmp);
     mkdirSync(tmp);
     try {
       await produce(tmp);
@@ -82,6 +86,8 @@ export async function cached(stage: string, key: string, produce: (tmp: string) 
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
       throw e;
+    } finally {
+      untrack();
     }
     return { dir, hit: false };
   } finally {
@@ -89,24 +95,10 @@ export async function cached(stage: string, key: string, produce: (tmp: string) 
   }
 }
 
-/** A lock directory holding the owner's pid; a lock whose owner has died is taken over. */
-async function lock(path: string): Promise<() => void> {
-  for (;;) {
-    try {
-      mkdirSync(path);
-      writeFileSync(join(path, 'pid'), String(process.pid));
-      return () => rmSync(path, { recursive: true, force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    if (!ownerAlive(path)) { rmSync(path, { recursive: true, force: true }); continue; }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function ownerAlive(path: string): boolean {
-  let pid: number;
-  try { pid = Number(readFileSync(join(path, 'pid'), 'utf8')); } catch { return true; /* being written */ }
-  if (!pid || pid === process.pid) return pid === process.pid;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+/** What dead builds left: temp dirs and locks in the cache (its entries are never touched), and
+ *  scratch build directories whose lock's owner is gone. */
+export function sweepLeftovers(): void {
+  const root = cacheRoot();
+  sweepStale([root, ...subdirs(root), join(root, 'apt-src', 'downloads')]);
+  sweepStale([buildDir('')], true);
 }

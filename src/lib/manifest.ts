@@ -30,7 +30,12 @@ export interface Manifest {
   source: { debian: string } | null;
   /** Functions served HRT-natively (mv-cc --mv-override=NAME; hvm/README.md "Overrides"). */
   overrides: string[];
+  /** Limits of a docker builder container (README, "Builders"); the host builder has none. */
+  builderLimits: BuilderLimits;
 }
+
+export interface BuilderLimits { memoryMiB: number; pids: number; timeoutS: number }
+export const DEFAULT_BUILDER_LIMITS: BuilderLimits = { memoryMiB: 4096, pids: 512, timeoutS: 3600 };
 
 export const manifestSchema = {
   type: 'object',
@@ -74,6 +79,16 @@ export const manifestSchema = {
       description: 'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
     },
     overrides: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]' },
+    builderLimits: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'limits of a docker builder container: memory (MiB), processes and threads, wall time (s)',
+      properties: {
+        memoryMiB: { type: 'integer', minimum: 64, maximum: 1048576 },
+        pids: { type: 'integer', minimum: 16, maximum: 1048576 },
+        timeoutS: { type: 'integer', minimum: 1, maximum: 604800 },
+      },
+    },
   },
 } as const;
 
@@ -127,6 +142,7 @@ export function loadManifest(dir: string): Manifest {
     hrt: { require: hrt.require ?? false, cpus: hrt.cpus ?? '' },
     source: (raw.source as Manifest['source'] | undefined) ?? null,
     overrides: (raw.overrides as string[] | undefined) ?? [],
+    builderLimits: { ...DEFAULT_BUILDER_LIMITS, ...(raw.builderLimits as Partial<BuilderLimits> | undefined) },
   };
   checkManifestRules(m, file);
   return m;

@@ -1,4 +1,5 @@
 // Every user-facing error in one place, so the wording stays consistent.
+import { constants } from 'node:os';
 import { MvError } from './errors';
 
 const aptLine = (pkgs: string[]) => `apt-get install -y ${pkgs.join(' ')}`;
@@ -139,7 +140,25 @@ export const msg = {
     new MvError('inspect', `${path} is damaged: ${why}`, "rebuild it with 'mv-image build'; a copy cut short or altered cannot be read"),
   notBootable: (path: string, why: string) =>
     new MvError('run', `${path} cannot be booted: ${why}`, "pass an ISO or a netboot directory made by 'mv-image build' (build it again if it was cut short)"),
+  // hostile packages (issue 14): signals, the docker builder's confinement and limits, what a
+  // builder container gives back, the builder's own file system
+  interrupted: (stage: string, sig: NodeJS.Signals) =>
+    stage === 'serve' || stage === 'cluster'
+      ? new MvError(stage, `stopped by ${sig}: ${stage === 'serve' ? 'dnsmasq was stopped and its run directory removed' : 'every node, serve, dnsmasq, the network namespace and its taps were stopped and removed'}`, 'run it again', 128 + constants.signals[sig])
+      : new MvError(stage, `stopped by ${sig}: the build's commands were ended and its temporary files removed`, 'run the build again', 128 + constants.signals[sig]),
+  limitTimeout: (stage: string, what: string, seconds: number, output: string) =>
+    new MvError(stage, `${what} ran longer than the builder's time limit of ${seconds} s and was stopped`, 'raise "builderLimits": {"timeoutS": N} in mv-image.json, or find out why it hangs', 1, output),
+  limitMemory: (stage: string, what: string, mib: number, output: string) =>
+    new MvError(stage, `${what} ran out of memory: the builder's limit is ${mib} MiB`, 'raise "builderLimits": {"memoryMiB": N} in mv-image.json, or lower the build\'s parallelism', 1, output),
+  limitPids: (stage: string, what: string, pids: number, output: string) =>
+    new MvError(stage, `${what} hit the builder's limit of ${pids} processes and threads`, 'raise "builderLimits": {"pids": N} in mv-image.json, or lower the build\'s parallelism', 1, output),
+  archiveUnsafe: (entry: string, why: string) =>
+    new MvError('builder', `the builder container gave back an entry ${q(entry)} that ${why}; it was not unpacked`, 'make the build write only inside its own directory (symlinks it makes stay symlinks, and are never written through)'),
+  builderRootFailed: (tag: string, why: string) =>
+    new MvError('builder', `cannot read the file system of ${tag}: ${why}`, "remove the builder image with 'mv-image builder rm' and make it again with 'mv-image builder create'"),
   // cluster boot (issue 18): mv-image serve, cluster run, node reports (src/serve/, src/cluster/)
+  captureToolMissing: (path: string, builder: string) =>
+    new MvError('initramfs', `${path} (util-linux's script, which keeps a node's console output for its report) is missing in ${builder}`, `install bsdutils in ${builder === 'the host' ? 'the host: apt-get install -y bsdutils' : "the builder image and make it again ('mv-image builder create')"}`),
   notRoot: (stage: string, why: string) =>
     new MvError(stage, `must run as root: ${why}`, 'run it as root (sudo mv-image ...)'),
   serveNotImage: (path: string, why: string) =>
@@ -176,6 +195,4 @@ export const msg = {
     new MvError('cluster', `${step} failed: ${output.trim().split('\n').pop() ?? ''}`, 'cluster run needs root and a kernel with network namespaces, bridges and tun/tap (modprobe tun bridge)'),
   badNodeCount: (nodes: number, uefi: number) =>
     new MvError('cluster', `--uefi-nodes ${uefi} is more than --nodes ${nodes}`, 'give --uefi-nodes at most --nodes'),
-  interrupted: (stage: string) =>
-    new MvError(stage, 'interrupted (Ctrl-C): every node, dnsmasq and the network were stopped and removed', 'run it again', 130),
 };

@@ -1,5 +1,6 @@
 // Progress of long stages: a live spinner line on a TTY, plain lines otherwise, nothing with --json.
 // Stage timings are recorded either way, for `build --json` and the benchmarks.
+import { isStopping, setStage } from './lifecycle';
 
 export interface StageTiming { stage: string; ms: number; cached: boolean }
 
@@ -16,6 +17,7 @@ export class Progress {
   /** Runs one named stage, reporting its start, live note and end. */
   async stage<T extends { cached?: boolean }>(name: string, run: () => Promise<T>): Promise<T> {
     const t0 = Date.now();
+    setStage(name);
     this.start(name);
     try {
       const out = await run();
@@ -42,6 +44,7 @@ export class Progress {
   }
 
   private draw(): void {
+    if (isStopping()) return; // the signal handler owns the line now
     const spin = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[this.frame++ % 10];
     process.stderr.write(`\r\x1b[K${spin} ${this.current}`);
   }

@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { which } from '../lib/hosttools';
+import { trackGroup } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { render } from '../lib/templates';
 
@@ -55,16 +56,21 @@ export function startDnsmasq(o: DnsmasqOptions, bootScript: string): Promise<Dns
   const bin = which('dnsmasq')!;
   const args = ['--keep-in-foreground', `--conf-file=${conf}`];
   const setpriv = which('setpriv');
-  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own (src/lib/lifecycle.ts): a terminal's Ctrl-C reaches serve alone,
+  // which stops dnsmasq in its order; a signal to serve ends the group.
+  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const untrack = child.pid ? trackGroup(child.pid) : () => {};
   let last = '', pending = '';
   const exited = new Promise<void>((done) => child.on('close', () => done()));
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(t);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+    untrack();
   };
   return new Promise((done, fail) => {
     let ready = false;
@@ -81,6 +87,6 @@ export function startDnsmasq(o: DnsmasqOptions, bootScript: string): Promise<Dns
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.on('error', (e) => fail(msg.dnsmasqFailed(e.message)));
-    child.on('close', (code) => { if (!ready) fail(msg.dnsmasqFailed(last || `it exited with status ${code}`)); });
+    child.on('close', (code) => { if (!ready) { untrack(); fail(msg.dnsmasqFailed(last || `it exited with status ${code}`)); } });
   });
 }

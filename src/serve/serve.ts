@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { MvError } from '../lib/errors';
 import { which } from '../lib/hosttools';
+import { onStop, setStage, trackPath } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { render } from '../lib/templates';
 import { checkDnsmasq, Dnsmasq, startDnsmasq } from './dnsmasq';
@@ -114,12 +115,19 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
 
   mkdirSync(RUN_ROOT, { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(`${RUN_ROOT}/serve-${process.pid}-`);
+  // Removed on every way out, a signal included (src/lib/lifecycle.ts).
+  const untrackDir = trackPath(dir);
+  setStage('serve');
   // dnsmasq drops root and must still read the TFTP files.
   chmodSync(dir, 0o755);
   let server: Server | undefined, dns: Dnsmasq | undefined;
   const stopped = new AbortController();
   const onSignal = () => stopped.abort();
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  // On SIGINT/SIGTERM/SIGHUP lifecycle runs this, then removes the run directory, prints its
+  // line and exits 128 + the signal: serving ends, dnsmasq stops and the table is printed first.
+  let finished = () => {};
+  const done = new Promise<void>((r) => { finished = r; });
+  const unstop = onStop(async () => { stopped.abort(); await done; });
   o.signal?.addEventListener('abort', onSignal);
   let wake = () => {};
   const onEvent = (e: NodeEvent) => {
@@ -134,7 +142,7 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
   try {
     const files = await bootFiles(o.image, dir);
     const base = `http://${iface.address}:${o.port}`;
-    if (stopped.signal.aborted) throw msg.interrupted('serve');
+    if (stopped.signal.aborted) throw msg.interrupted('serve', 'SIGINT');
     const t0 = Date.now();
     const stamp = (l: string) => o.err(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${l}`);
     server = await startHttp({ files, address: iface.address, port: o.port, table, onRequest: o.verbose ? stamp : undefined });
@@ -158,15 +166,18 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
     }
     const missing = expected ? Math.max(0, expected - table.reported) : 0;
     const failed = table.nodes.filter((n) => n.report && n.report.status !== 0).length;
-    if (stopped.signal.aborted && missing) error = msg.interrupted('serve');
+    if (stopped.signal.aborted && missing && o.signal?.aborted) error = msg.interrupted('serve', 'SIGINT');
     else if (missing) error = msg.nodesMissing(missing, expected!, o.timeoutS ?? 0);
     else if (failed) error = msg.nodesFailed(failed, table.reported);
   } finally {
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
     o.signal?.removeEventListener('abort', onSignal);
     await dns?.stop();
     if (server) { server.closeAllConnections(); server.close(); }
     rmSync(dir, { recursive: true, force: true });
+    untrackDir();
+    // Synchronously up to the table below, so a signal's exit comes after it.
+    unstop();
+    finished();
   }
   return finish(o, table, error);
 }

@@ -1,6 +1,8 @@
 // Stage "init": renders the ROS init script that runs the program at boot.
 import { readFileSync } from 'node:fs';
-import { sharedLibraries } from '../lib/ldd';
+import { FsView, fileIn, HOST_VIEW } from '../lib/fsview';
+import { libraryFiles } from '../lib/ldd';
+import { msg } from '../lib/messages';
 import type { Manifest } from '../lib/manifest';
 import type { ImageFile } from '../lib/pkgfiles';
 import { shJoin, shq } from '../lib/shell';
@@ -35,9 +37,13 @@ export function renderInit(o: InitOptions): string {
 }
 
 /** The capture tool as an image file of mv-image's own, and the libraries it needs that the
- *  program's files do not already bring. */
-export function captureFiles(have: ImageFile[]): { tool: { dest: string; data: Buffer; mode: number }; libs: ImageFile[] } {
+ *  program's files do not already bring. Like busybox, taken from the builder's file system
+ *  (`view`: the builder image's for a docker build), never the host's for a docker build. */
+export function captureFiles(have: ImageFile[], view: FsView = HOST_VIEW, builder = 'the host'): { tool: { dest: string; data: Buffer; mode: number }; libs: ImageFile[] } {
+  const src = fileIn(view, CAPTURE_TOOL.src);
+  if (!src) throw msg.captureToolMissing(CAPTURE_TOOL.src, builder);
   const dests = new Set(have.map((f) => f.dest));
-  const libs = sharedLibraries(CAPTURE_TOOL.src).filter((l) => !dests.has(l)).map((l) => ({ dest: l, src: l, mode: 0o755, origin: `the library ${l} (for ${CAPTURE_TOOL.dest})` }));
-  return { tool: { dest: CAPTURE_TOOL.dest, data: readFileSync(CAPTURE_TOOL.src), mode: 0o755 }, libs };
+  const libs = libraryFiles(CAPTURE_TOOL.src, view).filter((l) => !dests.has(l.path))
+    .map((l) => ({ dest: l.path, src: l.src, mode: 0o755, origin: `the library ${l.path} (for ${CAPTURE_TOOL.dest})` }));
+  return { tool: { dest: CAPTURE_TOOL.dest, data: readFileSync(src), mode: 0o755 }, libs };
 }

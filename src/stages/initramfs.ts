@@ -21,6 +21,8 @@ export interface InitramfsInputs {
   files: ImageFile[];
   /** Static tools init uses (the toolchain's mv-kvmhold and mv-drain), installed in /sbin. */
   initTools?: string[];
+  /** The busybox binary to install (default: the host's BUSYBOX); a docker build gives the builder's. */
+  busybox?: string;
   /** Generated files, given as bytes. */
   extra?: { dest: string; data: Buffer; mode: number }[];
   sourceDateEpoch: number;
@@ -55,7 +57,7 @@ function ownedPaths(i: InitramfsInputs): Owned {
   for (const t of i.initTools ?? []) paths.set(`/sbin/${basename(t)}`, `${basename(t)}, which init runs`);
   for (const m of i.kernel.modules) paths.set(`/${m.imagePath.replace(/^\/+/, '')}`, `the kernel module ${m.name}`);
   for (const x of i.extra ?? []) paths.set(x.dest, "mv-image's own");
-  return { paths, busybox: BUSYBOX };
+  return { paths, busybox: i.busybox ?? BUSYBOX };
 }
 
 /** No package file may replace one of mv-image's (the last cpio entry would win). */
@@ -74,7 +76,7 @@ export function initramfsEntries(i: InitramfsInputs): CpioEntry[] {
     ...['proc', 'sys', 'dev', 'run', 'mnt', 'sbin', 'usr/bin', 'usr/sbin'].map((d): CpioEntry => ({ path: d, type: 'dir' })),
     { path: 'tmp', type: 'dir', mode: 0o1777 },
     { path: 'dev/console', type: 'chardev', major: 5, minor: 1 },
-    { path: 'bin/busybox', type: 'file', data: readFileSync(BUSYBOX), mode: 0o755 },
+    { path: 'bin/busybox', type: 'file', data: readFileSync(i.busybox ?? BUSYBOX), mode: 0o755 },
     { path: 'bin/sh', type: 'symlink', target: 'busybox' },
     { path: 'init', type: 'file', data: Buffer.from(i.init), mode: 0o755 },
     ...(i.initTools ?? []).map((t): CpioEntry => ({ path: `sbin/${basename(t)}`, type: 'file', data: readFileSync(t), mode: 0o755 })),
@@ -85,7 +87,8 @@ export function initramfsEntries(i: InitramfsInputs): CpioEntry[] {
 }
 
 export async function initramfsStage(i: InitramfsInputs): Promise<InitramfsArtifact> {
-  requireTools('initramfs');
+  // Its one host tool is busybox, which a docker build takes from the builder.
+  if (!i.busybox) requireTools('initramfs');
   const entries = initramfsEntries(i);
   const key = hashOf({ entries: entries as never, epoch: i.sourceDateEpoch, format: 1 });
   const { dir, hit } = await cached('initramfs', key, async (tmp) => {

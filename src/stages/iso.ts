@@ -6,7 +6,8 @@
 //  - xorriso told to date every file at SOURCE_DATE_EPOCH (its own SOURCE_DATE_EPOCH support
 //    uses each file's mtime, and GRUB's temp files carry the real time).
 // Both tools are wrapped by small scripts first on PATH; grub-mkrescue finds them there.
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+// Its own temp files go to a TMPDIR inside the stage's temp dir, so they go with it on any exit.
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cached, hashOf, sha256File } from '../lib/cache';
 import { hostRunner, Runner } from '../builder/runner';
@@ -72,18 +73,21 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
     touchTree(tree, i.sourceDateEpoch);
     const out = join(tmp, 'image.iso');
     const bin = wrappers(tmp, i.sourceDateEpoch);
-    const env = { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch), TZ: 'UTC' };
+    const scratch = join(tmp, 'tmp');
+    mkdirSync(scratch);
+    const env = { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch), TZ: 'UTC', TMPDIR: scratch };
     const frozen = new Date(i.sourceDateEpoch * 1000).toISOString().replace('T', ' ').replace(/\..*/, '');
     const check = `grub-script-check "$0" || exit ${GRUB_CFG_REJECTED}; exec "$@"`;
     const r = await runner.run('sh', ['-c', check, join(tree, 'boot', 'grub', 'grub.cfg'),
       'faketime', '-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
       '--compress=xz', '--fonts=', '--locales=', '--themes=',
       '-o', out, tree,
-    ], { env, path: [bin], dirs: [tmp] });
+    ], { env, path: [bin], dirs: [tmp], stage: 'iso', what: 'grub-mkrescue' });
     if (r.status === GRUB_CFG_REJECTED) throw msg.grubCfgInvalid(r.output);
     if (r.status !== 0) throw msg.isoFailed(r.output);
-    rmSync(tree, { recursive: true, force: true });
-    rmSync(bin, { recursive: true, force: true });
+    // What a container gave back is read only as the regular file it must be.
+    if (!lstatSync(out, { throwIfNoEntry: false })?.isFile()) throw msg.isoFailed(`${out} is not a regular file`);
+    for (const d of [tree, bin, scratch]) rmSync(d, { recursive: true, force: true });
   });
   return { cached: hit, path: join(dir, 'image.iso') };
 }

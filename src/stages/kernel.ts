@@ -1,12 +1,13 @@
 // Stage "kernel": Debian's linux-image-amd64, fetched with `apt-get download` into the cache and
 // read in TypeScript (no dpkg on the host). Keeps vmlinuz and the modules the image needs, with
 // their dependencies taken from each module's .modinfo (the .deb ships no modules.dep), in load order.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cached, hashOf, sha256File } from '../lib/cache';
 import { readDebData } from '../lib/deb';
 import { modinfo } from '../lib/elf';
 import { exec } from '../lib/exec';
+import { trackPath } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { cacheRoot } from '../lib/paths';
 import { requireTools } from '../lib/hosttools';
@@ -56,12 +57,19 @@ export async function fetchDeb(pkg: AptPkg, progress: Progress): Promise<string>
   progress.note(`apt-get download ${pkg.name}=${pkg.version}`);
   const tmp = join(dir, `.dl-${process.pid}`);
   mkdirSync(tmp, { recursive: true });
-  const r = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: tmp });
-  const got = join(tmp, pkg.filename.replace(/^.*\//, ''));
-  if (r.status !== 0 || !existsSync(got)) throw msg.aptDownload(pkg.name, r.output);
-  if (sha256File(got) !== pkg.sha256) throw msg.kernelPackageBroken(got, 'SHA256 differs from the archive index');
-  renameSync(got, file);
-  return file;
+  // A private download dir, removed on every exit (it was left behind before).
+  const untrack = trackPath(tmp);
+  try {
+    const r = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: tmp });
+    const got = join(tmp, pkg.filename.replace(/^.*\//, ''));
+    if (r.status !== 0 || !existsSync(got)) throw msg.aptDownload(pkg.name, r.output);
+    if (sha256File(got) !== pkg.sha256) throw msg.kernelPackageBroken(got, 'SHA256 differs from the archive index');
+    renameSync(got, file);
+    return file;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    untrack();
+  }
 }
 
 /** Modules in load order: every module after the modules it depends on. */

@@ -5,16 +5,17 @@
 // clean and the cache key (a hash of what the build sees, the manifest and the toolchain) stays
 // stable. Every path a manifest names is resolved inside its base (src/lib/pkgfiles.ts).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
-import { sharedLibraries } from '../lib/ldd';
+import { libraryFiles } from '../lib/ldd';
+import { scratchDir } from '../lib/lock';
 import type { FileEntry, Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
 import { buildDir } from '../lib/paths';
 import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
-import { hostRunner, Runner, toolchainInputs } from '../builder/runner';
+import { hostRunner, Runner, toolchainInputs, viewFor } from '../builder/runner';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
 import { sourceStage } from './source';
@@ -31,7 +32,7 @@ export const APP_DIR = '/app';
 
 /** Manifest fields that only shape the image's init, not the build: changing them reuses the
  *  build (the manifest file itself is keyed through the other fields, not its bytes). */
-const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel']);
+const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel', 'builderLimits']);
 const buildFields = (m: Manifest, files: FileEntry[]) => ({ ...Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k))), files });
 
 /** Where a source build sees the package directory (minus its "files"): $MV_PACKAGE_DIR. */
@@ -95,19 +96,20 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
   const { dir: out, hit } = await cached('package', key, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
     const work = buildDir(`package-${key.slice(0, 16)}`);
-    rmSync(work, { recursive: true, force: true });
-    const copy = (from: string, to: string) => cpSync(from, to, { recursive: true, filter: (p) => !hidden(relative(from, p)) });
-    copy(source?.dir ?? pkgDir, work);
-    const env: Record<string, string> = { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) };
-    if (source) {
-      if (existsSync(join(work, PACKAGE_COPY))) throw msg.buildFailed(manifest.build ?? '', null, `the source tree already has ${PACKAGE_COPY}`);
-      copy(pkgDir, join(work, PACKAGE_COPY));
-      env.MV_PACKAGE_DIR = join(work, PACKAGE_COPY);
-    }
+    // Ours alone while we build (a lock), and removed on every exit, a signal's too.
+    const done = await scratchDir(work);
     try {
+      const copy = (from: string, to: string) => cpSync(from, to, { recursive: true, filter: (p) => !hidden(relative(from, p)) });
+      copy(source?.dir ?? pkgDir, work);
+      const env: Record<string, string> = { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) };
+      if (source) {
+        if (existsSync(join(work, PACKAGE_COPY))) throw msg.buildFailed(manifest.build ?? '', null, `the source tree already has ${PACKAGE_COPY}`);
+        copy(pkgDir, join(work, PACKAGE_COPY));
+        env.MV_PACKAGE_DIR = join(work, PACKAGE_COPY);
+      }
       if (manifest.build) {
         progress.note(manifest.build);
-        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env, dirs: [work], inputs: toolchainInputs(toolchain) });
+        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env, dirs: [work], inputs: toolchainInputs(toolchain), stage: 'package', what: `the build command "${manifest.build}"` });
         if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
       }
       const tree = realpathSync(work);
@@ -120,7 +122,8 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       // A damaged ELF (cut short, headers pointing past the end) is one line naming the entry.
       const t = readElf(bin, `entry binary ${manifest.entry}`).type;
       if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
-      const libs = sharedLibraries(entry);
+      // Looked up where the build ran: the host, or the builder image (never the host's files).
+      const libs = libraryFiles(entry, viewFor(runner, [tree, ...toolchainInputs(toolchain)]));
 
       const files: Built[] = [];
       const keep = (src: string, dest: string, mode: number, origin: string) => {
@@ -130,7 +133,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
         files.push({ dest, src: join('root', dest), mode, origin });
       };
       keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
-      for (const lib of libs) keep(lib, lib, 0o755, `the library ${lib}`);
+      for (const lib of libs) keep(lib.src, lib.path, 0o755, `the library ${lib.path}`);
       // "files" come from the package directory as given, or with "from": "build" from the tree
       // the build ran in.
       for (const f of specs.filter((s) => s.from === 'build')) {
@@ -138,7 +141,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       }
       writeFileSync(join(tmp, 'package.json'), JSON.stringify(files, null, 1));
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      done();
     }
   });
   const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({ ...f, src: resolve(out, f.src) }));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { cached, hashOf, sha256File } from '../lib/cache';
 import { aptOptions, aptSrcRoot, ensureSourceIndex, SourceFile, sourceUris, validSourceName, verifySourceFiles } from '../lib/debsrc';
 import { exec } from '../lib/exec';
+import { trackPath } from '../lib/lifecycle';
 import { requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
 import type { Progress } from '../lib/progress';
@@ -48,6 +49,7 @@ async function download(pkg: string, files: SourceFile[], note: (s: string) => v
   const tmp = join(dir, `.dl-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
+  const untrack = trackPath(tmp);
   try {
     const r = await exec('apt-get', [...aptOptions(), 'source', '--download-only', '--only-source', pkg], { cwd: tmp });
     // The first "E:" line names the file and the HTTP status; the last one only says "some archives".
@@ -55,6 +57,7 @@ async function download(pkg: string, files: SourceFile[], note: (s: string) => v
     for (const f of files) if (existsSync(join(tmp, f.name))) renameSync(join(tmp, f.name), join(dir, f.name));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    untrack();
   }
   return dir;
 }

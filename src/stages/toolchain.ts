@@ -4,12 +4,16 @@
 // runs in the HRT.
 //
 // The build runs in a fixed directory (not a per-process temp dir): libmv keeps debug info, and
-// the paths in it must be the same on every build for images to be reproducible.
-import { cpSync, existsSync, rmSync } from 'node:fs';
+// the paths in it must be the same on every build for images to be reproducible. The directory is
+// named by the sources alone, so a host and a docker build of the same sources embed the same paths.
+// With the docker builder, the toolchain is built in the builder image (its gcc, binutils and libc),
+// like everything else that goes into a docker-built image.
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostRunner, Runner } from '../builder/runner';
 import { cached, hashOf, hashTree } from '../lib/cache';
 import { exec } from '../lib/exec';
-import { requireTools } from '../lib/hosttools';
+import { scratchDir } from '../lib/lock';
 import { msg } from '../lib/messages';
 import { buildDir, repoPath } from '../lib/paths';
 import type { Progress } from '../lib/progress';
@@ -26,22 +30,27 @@ const SOURCES = ['nautilus', 'hvm'];
 /** Build outputs, and the READMEs (a documentation change must not rebuild every package). */
 const notInputs = (rel: string) => rel === 'build' || rel.endsWith('/build') || rel.endsWith('.md');
 
-export async function toolchainStage(progress: Progress): Promise<ToolchainArtifact> {
-  requireTools('toolchain');
-  const cc = await exec('gcc', ['--version']);
-  const key = hashOf({ sources: SOURCES.map((s) => hashTree(repoPath(s), notInputs)), cc: cc.stdout.split('\n')[0], format: 1 });
+export async function toolchainStage(progress: Progress, runner: Runner = hostRunner): Promise<ToolchainArtifact> {
+  runner.requireTools('toolchain');
+  const sources = SOURCES.map((s) => hashTree(repoPath(s), notInputs));
+  const compiler = runner.kind === 'host' ? (await exec('gcc', ['--version'])).stdout.split('\n')[0] : runner.id;
+  const key = hashOf({ sources, cc: compiler, format: 2 });
   const { dir, hit } = await cached('toolchain', key, async (tmp) => {
-    const work = buildDir(`toolchain-${key.slice(0, 16)}`);
-    rmSync(work, { recursive: true, force: true });
-    for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/build$/.test(src) });
+    const work = buildDir(`toolchain-${hashOf({ sources }).slice(0, 16)}`);
+    const done = await scratchDir(work);
     try {
-      for (const step of [['-C', join(work, 'nautilus')], ['-C', join(work, 'hvm')], ['-C', join(work, 'hvm'), 'install', `PREFIX=${join(tmp, 'root')}`]]) {
+      for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/build$/.test(src) });
+      const install = join(work, 'install');
+      for (const step of [['-C', join(work, 'nautilus')], ['-C', join(work, 'hvm')], ['-C', join(work, 'hvm'), 'install', `PREFIX=${install}`]]) {
+        const what = `make ${step.join(' ')}`;
         progress.note(`make ${step.slice(2).join(' ') || step[1].replace(/^.*\//, '')}`);
-        const r = await exec('make', ['-j2', ...step]);
-        if (r.status !== 0) throw msg.toolchainFailed(`make ${step.join(' ')}`, r.output);
+        const r = await runner.run('make', ['-j2', ...step], { dirs: [work], stage: 'toolchain', what });
+        if (r.status !== 0) throw msg.toolchainFailed(what, r.output);
       }
+      // mv-cc finds libmv next to itself, so the installed tree moves as it is (mv-c++ is a relative link).
+      cpSync(install, join(tmp, 'root'), { recursive: true, verbatimSymlinks: true });
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      done();
     }
   });
   const prefix = join(dir, 'root');

@@ -7,13 +7,13 @@
 //   tuned-build/<version>/      one persistent O= build tree, so a changed fragment rebuilds only
 //                               what it touches (a cold build is ~8-10 min on 2 cores)
 //   tuned-kernel/<key>/         vmlinuz, config, kernel.json; key = hash(source, merged options)
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cached, hashOf } from '../lib/cache';
 import { arMembers } from '../lib/deb';
-import { exec } from '../lib/exec';
+import { exec, spawnChild } from '../lib/exec';
 import { requireTools } from '../lib/hosttools';
 import { checkApplied, checkKnown, fragmentText, KOption, kconfigSymbols, mergeFragments, readFragment } from '../lib/kconfig';
 import { msg } from '../lib/messages';
@@ -52,8 +52,8 @@ export async function linuxSource(pkg: AptPkg, progress: Progress): Promise<stri
     const data = arMembers(deb).find((m) => m.name === 'data.tar.xz');
     if (!data) throw msg.kernelPackageBroken(deb, 'no data.tar.xz member');
     const inner = `./usr/src/${pkg.name}.tar.xz`;
-    const outer = spawn('tar', ['-xJOf', '-', inner], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const untar = spawn('tar', ['-xJf', '-', '-C', tmp], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const outer = spawnChild('tar', ['-xJOf', '-', inner], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const untar = spawnChild('tar', ['-xJf', '-', '-C', tmp], { stdio: ['pipe', 'ignore', 'pipe'] });
     createReadStream(deb, { start: data.offset, end: data.offset + data.size - 1 }).pipe(outer.stdin!);
     outer.stdout!.pipe(untar.stdin!);
     let err = '';

@@ -58,16 +58,21 @@ test('the README block is added under "## Results" once, then replaced in place;
   const both = updateReadme('racket', twice, readmeBlock(RACKET, summarize(RACKET, meta, '')));
   t.is(both.match(/results:lua:begin/g)?.length, 1);
   t.is(both.match(/results:racket:begin/g)?.length, 1);
+  // The new block went first; replacing the later one (lua) leaves it alone.
+  const again = updateReadme('lua', both, readmeBlock(LUA, r).replace('nbody 1.000', 'nbody 2.000'));
+  t.is(again.match(/results:racket:begin/g)?.length, 1, again);
+  t.is(again, both);
 });
 
 // Racket: three modes, the time is real_s, and the HRT modes carry MV_STATS lines.
 const rline = (mode: string, run: number, name: string, real: number) =>
   `MV-BENCH mode=${mode} run=${run} status=0 wall_s=${real + 1} name=${name} n=64 real_s=${real} cpu_s=0.5 gc_s=0 bytes=3 digest=dd check=ok`;
 const stats = (mode: string, run: number, name: string, syscalls: number, readN: number, clock = 0) => [
-  `MV-BENCH-STATS mode=${mode} run=${run} name=${name} wall_us=9000000 vcpus=2 exits=${syscalls + 50} guest_us=1 syscalls=${syscalls} syscall_us=${syscalls * 100} faults=40 fault_us=4000 signals=0 overridden=${clock}`,
-  `MV-BENCH-CALL mode=${mode} run=${run} name=${name} call=read n=${readN} us=${readN * 80}`,
-  `MV-BENCH-CALL mode=${mode} run=${run} name=${name} call=mmap n=30 us=900`,
-  ...(clock ? [`MV-BENCH-OVERRIDE mode=${mode} run=${run} name=${name} call=clock_gettime n=${clock}`] : []),
+  `MV-BENCH-STATS mode=${mode} run=${run} name=${name} ` + JSON.stringify({
+    hrt: true, wall_us: 9000000, vcpus: 2, guest_us: 1, exits: { total: syscalls + 50, syscall: syscalls },
+    syscalls: { n: syscalls, us: syscalls * 100, by_name: { read: { n: readN, us: readN * 80 }, mmap: { n: 30, us: 900 } } },
+    faults: { n: 40, us: 4000 }, signals: 0, exitless: { n: 0 }, overridden: { n: clock, ...(clock ? { clock_gettime: clock } : {}) },
+  }),
 ];
 
 test('Racket: real_s as the time, the hrt-ov mode and its ratios, and the forwarded-call tables', (t) => {

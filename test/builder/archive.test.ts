@@ -2,10 +2,10 @@
 // directories survive a pack/unpack round trip, and an entry cannot escape its target.
 import test from 'ava';
 import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { packDirs, unpackInto } from '../../src/builder/archive';
+import { packDir, unpackInto } from '../../src/builder/archive';
 import { tempDir } from '../helpers/cli';
 
 test('a directory round-trips with modes and symlinks', async (t) => {
@@ -16,8 +16,8 @@ test('a directory round-trips with modes and symlinks', async (t) => {
   writeFileSync(join(src, 'data'), Buffer.alloc(100_000, 7));
   symlinkSync('sub/tool', join(src, 'link'));
   const dest = tempDir();
-  await unpackInto(dest, packDirs([src]) as unknown as NodeJS.ReadableStream);
-  const back = join(dest, src);
+  await unpackInto(dest, packDir(src, { uid: 1000, gid: 1000 }) as unknown as NodeJS.ReadableStream);
+  const back = join(dest, basename(src));
   t.is(lstatSync(join(back, 'sub', 'tool')).mode & 0o777, 0o755);
   t.true(readFileSync(join(back, 'data')).equals(Buffer.alloc(100_000, 7)));
   t.is(readlinkSync(join(back, 'link')), 'sub/tool');
@@ -28,5 +28,5 @@ test('an entry outside the target directory is refused', async (t) => {
   pack.entry({ name: '../escaped', type: 'file' }, 'x');
   pack.finalize();
   // As from the engine: a Node stream (getArchive gives an HTTP response).
-  await t.throwsAsync(unpackInto(tempDir(), Readable.from(pack)), { message: /escapes/ });
+  await t.throwsAsync(unpackInto(tempDir(), Readable.from(pack)), { message: /has a "\.\." segment/ });
 });

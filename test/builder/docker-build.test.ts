@@ -41,9 +41,9 @@ test.serial('the docker-built hello boots under QEMU and exits with MV-EXIT 0', 
 
 // On a bookworm host whose packages have the builder's versions (gcc, binutils, libc6, GRUB,
 // xorriso, mtools, libfaketime, xz-utils), the two are byte-identical: the stages run the same
-// commands at the same absolute paths with the same SOURCE_DATE_EPOCH, and the kernel, busybox and
-// the program's shared libraries come from the same Debian packages (the last two are read from
-// the host's files in both cases: the initramfs stage and the ldd-like resolver run on the host).
+// commands at the same absolute paths with the same SOURCE_DATE_EPOCH, and the kernel, busybox,
+// the toolchain and the program's shared libraries come from the same Debian packages (the docker
+// build takes all but the kernel from the builder image: host-independent.test.ts).
 test.serial('a docker build and a host build with the same SOURCE_DATE_EPOCH are byte-identical', (t) => {
   const hostIso = join(out, 'host.iso');
   build(t, hostIso, 'host');

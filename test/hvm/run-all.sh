@@ -71,15 +71,22 @@ for s in "" -static; do
 	echo "=== BEGIN poll$s"
 	rm -f /tmp/poll.stats; MV_POLL=1 MV_POLL_NS=20000000 MV_STATS=/tmp/poll.stats "$D/t_poll$s" > /tmp/poll.on 2>&1; st=$?
 	MV_POLL=0 "$D/t_poll$s" > /tmp/poll.off 2>&1
-	cat /tmp/poll.on /tmp/poll.stats
+	cat /tmp/poll.on; echo "stats: $(cat /tmp/poll.stats)"
 	if cmp -s /tmp/poll.on /tmp/poll.off; then echo "same output without exitless calls: yes"; else echo "same output without exitless calls: no"; diff /tmp/poll.on /tmp/poll.off; fi
 	echo "=== END poll$s $st"
+	# mmap, write, munmap at one address, 1600 times (CPython's test_mmap, issue 16).
+	run "remap$s" "$D/t_remap$s" 3
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
-		rm -f /tmp/stats.txt; MV_STATS=/tmp/stats.txt "$D/t_stats$s" $m 2>&1; st=$?; cat /tmp/stats.txt
+		rm -f /tmp/stats.txt; MV_STATS=/tmp/stats.txt "$D/t_stats$s" $m 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
 		echo "=== END stats-$m$s $st"
 	done
+	# The same summary as a table on stderr, and natively (MV_DISABLE=1): all zero, same fields.
+	echo "=== BEGIN stats-table$s"; MV_STATS=1 "$D/t_stats$s" ret 2>&1; echo "=== END stats-table$s $?"
+	echo "=== BEGIN stats-native$s"
+	rm -f /tmp/stats.txt; MV_DISABLE=1 MV_STATS=/tmp/stats.txt "$D/t_stats$s" ret 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
+	echo "=== END stats-native$s $st"
 done
 # The C tests for threads, signals, files, children and memory again with exitless calls on
 # (a 2 ms budget: on one CPU most posted calls are taken back after it and go the exit path, so
@@ -94,6 +101,40 @@ run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
 run mvrun-threads env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_threads-plain" 3
 run mvrun-stress env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_stress-plain" 20
 for t in spawn fork signal mmap files; do run "mvrun-$t" env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_$t-plain"; done
+# gdb (MV_GDB, hvm/src/gdb.c): Debian's gdb in batch mode against t_gdb, as a user would drive
+# it (test/hvm/gdb/*.gdb). remotetimeout: the program boots to main before it answers, which
+# takes seconds under emulation.
+ip link set lo up
+gdbrun() { # NAME PORT SCRIPT PROGRAM [ARGS...]; gdb reads symbols from GDB_FILE (default PROGRAM)
+	name=$1 port=$2 script=$3 prog=${GDB_FILE:-$4}; shift 3
+	echo "=== BEGIN gdb-$name"
+	MV_GDB=$port "$@" > /tmp/gdbprog.out 2>&1 &
+	pid=$!
+	"$D/gdb" -batch -nx -ex 'set pagination off' -ex 'set remotetimeout 120' -ex "target remote 127.0.0.1:$port" \
+		-x "$D/$script.gdb" "$prog" 2>&1 | grep -v -e 'does not support file transfer' -e 'No such file or directory\.$'
+	wait $pid; st=$?
+	sed 's/^/program: /' /tmp/gdbprog.out
+	echo "=== END gdb-$name $st"
+}
+for s in "" -static; do
+	gdbrun "main$s" 1240${#s} main "$D/t_gdb$s"
+	gdbrun "fault$s" 1241${#s} fault "$D/t_gdb$s" fault
+	gdbrun "step$s" 1242${#s} step "$D/t_gdb$s"
+done
+GDB_FILE="$D/t_gdb-plain" gdbrun mvrun 12430 main "$D/mvrun" "$D/t_gdb-plain"
+gdbrun badbp 12460 badbp "$D/t_gdb"
+# Bad clients: a wrong checksum and a packet cut off by a disconnect; a port in use. The program
+# runs on without the debugger each time.
+echo "=== BEGIN gdb-badclient"
+MV_GDB=12440 "$D/t_gdb" > /tmp/gdbprog.out 2>&1 &
+pid=$!
+sleep 1; i=0; while ! printf '+$qSupported#00$m0,4#6d$qSupp' | nc 127.0.0.1 12440 > /tmp/nc.out 2>&1 && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+wait $pid; st=$?; cat /tmp/gdbprog.out; echo "replies: $(cat /tmp/nc.out)"
+echo "=== END gdb-badclient $st"
+echo "=== BEGIN gdb-portinuse"
+nc -l -p 12450 > /dev/null 2>&1 & ncpid=$!
+sleep 1; MV_GDB=12450 "$D/t_gdb" 2>&1; st=$?; kill $ncpid 2>/dev/null
+echo "=== END gdb-portinuse $st"
 # The native fallback: each program runs in the HRT and with MV_DISABLE=1; the
 # guest compares the two outputs itself (the serial line is not byte-exact).
 printf 'one\ntwo\nthree\n' > /tmp/stdin.txt

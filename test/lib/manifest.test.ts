@@ -17,7 +17,15 @@ test('a directory with only a Makefile gets every default', (t) => {
   t.deepEqual(loadManifest(pkg()), {
     name: 'my-pkg', build: 'make', entry: 'my-pkg', args: [], env: {}, files: [], cmdline: '',
     kernel: 'debian', onExit: 'poweroff', builder: 'host', hrt: { require: false, cpus: '' }, source: null, overrides: [],
+    builderLimits: { memoryMiB: 4096, pids: 512, timeoutS: 3600 },
   });
+});
+
+test('builderLimits: each limit given replaces its default; a bad one names itself', (t) => {
+  t.deepEqual(loadManifest(pkg({ builderLimits: { pids: 64 } })).builderLimits, { memoryMiB: 4096, pids: 64, timeoutS: 3600 });
+  const e = t.throws(() => loadManifest(pkg({ builderLimits: { memoryMiB: 8 } })), { instanceOf: MvError });
+  t.regex(e!.line(), /^mv-image: manifest: .*mv-image\.json: builderLimits\.memoryMiB must be >= 64 \(fix: /);
+  t.regex(t.throws(() => loadManifest(pkg({ builderLimits: { cpus: 2 } })))!.message, /unknown field "builderLimits\.cpus"/);
 });
 
 test('fields given are kept; string files map to the same path in the image', (t) => {

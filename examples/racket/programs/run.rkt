@@ -71,7 +71,7 @@
 ;; first, each run its own process of this same racket binary:
 ;;   native   MV_DISABLE=1
 ;;   hrt      MV_REQUIRE_HRT=1 (a fallback to native is an error, not a silent pass) and
-;;            MV_STATS to a file, whose summary becomes MV-BENCH-STATS / MV-BENCH-CALL lines
+;;            MV_STATS to a file, whose JSON summary becomes an MV-BENCH-STATS line
 ;;   hrt-ov   the same, with racket-ov (the build with overrides) from next to this racket
 ;; wall_s is the parent's view of the whole process (start-up included).
 (define (read-all in)
@@ -106,14 +106,11 @@
     (printf "MV-BENCH-LOG mode=~a name=~a run=~a ~a\n" mode name r l))
   (printf "MV-BENCH mode=~a run=~a status=~a wall_s=~a ~a\n" mode r (subprocess-status p) (real->decimal-string wall 3)
           (if line (cadr line) (format "name=~a n=~a check=none" name n)))
+  ;; libmv's MV_STATS summary: one JSON object per process, passed on as it is.
   (when (file-exists? stats)
-    (for ([l (in-list (call-with-input-file stats (lambda (i) (regexp-split #rx"\n" (read-all i)))))])
-      (cond
-        [(regexp-match #rx"^MV-STATS (.*)$" l)
-         => (lambda (m) (printf "MV-BENCH-STATS mode=~a run=~a name=~a ~a\n" mode r name (cadr m)))]
-        [(regexp-match #rx"^MV-STATS-(CALL|OVERRIDE) name=(.*)$" l)
-         => (lambda (m) (printf "MV-BENCH-~a mode=~a run=~a name=~a call=~a\n" (cadr m) mode r name (caddr m)))]
-        [else (void)]))
+    (for ([l (in-list (call-with-input-file stats (lambda (i) (regexp-split #rx"\n" (read-all i)))))]
+          #:when (regexp-match? #rx"^[{]" l))
+      (printf "MV-BENCH-STATS mode=~a run=~a name=~a ~a\n" mode r name l))
     (delete-file stats))
   (flush-output))
 

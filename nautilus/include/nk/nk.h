@@ -51,6 +51,8 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 
 static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint64_t read_dr6(void) { uint64_t v; __asm__ volatile("mov %%dr6, %0" : "=r"(v)); return v; }
+static inline void write_dr6(uint64_t v) { __asm__ volatile("mov %0, %%dr6" ::"r"(v)); }
 
 /* Reloading CR3 drops every non-global TLB entry: what the VMM asks for after
  * it downgraded or removed live user-half PTEs (munmap, mprotect). */
