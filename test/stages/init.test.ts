@@ -12,7 +12,7 @@ test('init is valid sh, loads modules, runs the program with quoted args and env
   t.regex(init, /grep -qw svm \/proc\/cpuinfo && insmod \/lib\/modules\/v\/kvm-amd\.ko/);
   t.regex(init, /MV-KVM present/);
   t.regex(init, /^\[ -c \/dev\/kvm \] && \[ -x \/sbin\/mv-kvmhold \] && \/sbin\/mv-kvmhold &$/m);
-  t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" PATH=.* A='x y' \/app\/p 'two words' 'it'\\''s'/);
+  t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" \$node_env PATH=.* A='x y' \/app\/p 'two words' 'it'\\''s'/);
   t.regex(init, /echo "MV-EXIT \$status"/);
   t.regex(init, /poweroff -f/);
 });
@@ -40,7 +40,7 @@ test('the partition picks all CPUs but 0 at boot when the manifest names none', 
 
 test('the program runs in the foreground of the console tty, and a signal death ends its echo line', (t) => {
   const init = renderInit({ ...base, argv: ['/p'], env: {} });
-  t.regex(init, /^setsid cttyhack sh -c 'trap : INT QUIT; echo "MV-TTY \$\(tty\)"; "\$@"; st=\$\?; \[ -x \/sbin\/mv-drain \] && \/sbin\/mv-drain; exit \$st' mv-init env -i .* \/p$/m);
+  t.regex(init, /^ *setsid cttyhack sh -c 'trap : INT QUIT; echo "MV-TTY \$\(tty\)"; "\$@"; st=\$\?; \[ -x \/sbin\/mv-drain \] && \/sbin\/mv-drain; exit \$st' mv-init env -i .* \/p$/m);
   t.regex(init, /^\[ "\$status" -gt 128 \] && echo\necho "MV-EXIT \$status"$/m);
 });
 
@@ -52,6 +52,17 @@ test('onExit picks the last step', (t) => {
 test('quoting survives the shell: the args reach the program unchanged', (t) => {
   const init = renderInit({ ...base, argv: ['/usr/bin/printf', '[%s]', 'two words', "it's", '$HOME'], env: {} });
   // setsid and cttyhack are busybox applets of the guest; the rest runs on the host as written.
-  const line = init.split('\n').find((l) => l.startsWith('setsid cttyhack '))!.replace(/^setsid cttyhack /, '');
-  t.is(execFileSync('sh', ['-c', line], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(), "MV-TTY not a tty\n[two words][it's][$HOME]");
+  const line = init.split('\n').find((l) => l.trim().startsWith('setsid cttyhack ') && l.includes('"$@"'))!.trim().replace(/^setsid cttyhack /, '');
+  t.is(execFileSync('sh', ['-c', `node_env=\n${line}`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(), "MV-TTY not a tty\n[two words][it's][$HOME]");
+});
+
+test('a cluster node: the program gets its identity, and its command survives script -c unchanged', (t) => {
+  const init = renderInit({ ...base, argv: ['/bin/sh', '-c', 'printf "[%s]" "$MV_NODE_INDEX" "$MV_NODE_COUNT" "$0" "$1"', "it's", '$HOME x'], env: { PATH: '/usr/bin:/bin' } });
+  execFileSync('sh', ['-n'], { input: init });
+  // Only the forms expected are taken from the kernel command line.
+  t.regex(init, /mv\.node=\*\) case "\$v" in ''\|\*\[!0-9\]\*\) ;; \*\) mv_node=\$v ;; esac ;;/);
+  const run = init.split('\n').find((l) => l.trim().startsWith('run='))!.trim();
+  // As init hands it to script, whose -c runs it through a shell once more.
+  const out = execFileSync('sh', ['-c', `${run}\nhrt_cpus=1 node_env="MV_NODE_INDEX=1 MV_NODE_COUNT=3"\nsh -c "env -i MV_HRT_CPUS=$hrt_cpus $node_env $run"`]).toString();
+  t.is(out, "[1][3][it's][$HOME x]");
 });
