@@ -139,7 +139,7 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
         reportS: r ? Math.round((r.at - powerOn[i]) / 100) / 10 : null, log: b.log, report: r?.json ?? null,
       };
     });
-    for (const n of nodes) if (!n.report) o.err(`node ${n.index} ${n.mac}: ${n.problem} (serial log ${n.log})`);
+    for (const n of nodes) if (!n.ok) o.err(`node ${n.index} ${n.mac}: ${n.problem} (serial log ${n.log})`);
     const seconds = Math.round((Date.now() - servedAt) / 100) / 10;
     const failed = nodes.filter((n) => !n.ok).length;
     if (!failed && !o.logs) rmSync(logs, { recursive: true, force: true });

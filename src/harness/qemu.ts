@@ -7,6 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { isStopping } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { requireTools, which } from '../lib/hosttools';
 
@@ -70,7 +71,8 @@ function killOnExit(child: ChildProcess): void {
   const killAll = () => { for (const c of live) c.kill('SIGKILL'); };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => { killAll(); process.exit(sig === 'SIGINT' ? 130 : 143); });
+    // When src/lib/lifecycle.ts handles the signal (cluster run), it ends the run and exits.
+    process.on(sig, () => { killAll(); if (!isStopping()) process.exit(sig === 'SIGINT' ? 130 : 143); });
   }
 }
 
