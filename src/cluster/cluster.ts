@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { boot } from '../harness/qemu';
 import { isMvError, MvError } from '../lib/errors';
 import { requireTools, which } from '../lib/hosttools';
-import { onStop, setStage, trackPath } from '../lib/lifecycle';
+import { halted, onStop, setStage, trackPath } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { repoPath } from '../lib/paths';
 import { checkDnsmasq } from '../serve/dnsmasq';
@@ -110,7 +110,7 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
 
     // Wait until serve serves (or fails: its own one line becomes ours).
     while (!existsSync(ready)) {
-      if (serve.exitCode !== null) { await serveExit; throw childError(serveErr) ?? msg.dnsmasqFailed(serveErr.trim().split('\n').pop() ?? 'serve exited'); }
+      if (serve.exitCode !== null) { await serveExit; await halted(); throw childError(serveErr) ?? msg.dnsmasqFailed(serveErr.trim().split('\n').pop() ?? 'serve exited'); }
       await new Promise((r) => setTimeout(r, 100));
     }
     const servedAt = Date.now();
@@ -127,6 +127,8 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
         (e) => ({ firmware, log, status: undefined, problem: isMvError(e) ? consoleProblem(e) : String(e) }));
     });
     const booted = await Promise.all(runs);
+    // A signal stopped the nodes: lifecycle prints its line and exits; nothing else is reported.
+    await halted();
     // Reports are posted before a node powers off; give the last one a moment to be read.
     for (let i = 0; i < 20 && reports.size < o.nodes && serve.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
     forward = false;

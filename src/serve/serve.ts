@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { MvError } from '../lib/errors';
 import { which } from '../lib/hosttools';
-import { onStop, setStage, trackPath } from '../lib/lifecycle';
+import { halted, onStop, setStage, trackPath } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { render } from '../lib/templates';
 import { checkDnsmasq, Dnsmasq, startDnsmasq } from './dnsmasq';
@@ -179,7 +179,10 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
     unstop();
     finished();
   }
-  return finish(o, table, error);
+  const result = finish(o, table, error);
+  // A signal: lifecycle prints its line and exits; nothing else is reported.
+  await halted();
+  return result;
 }
 
 /** The summary table (with the expected nodes that never asked for their script) and, with

@@ -166,6 +166,10 @@ test.serial('cluster run: Ctrl-C while the nodes boot leaves no process, namespa
   const r = await run.done;
   t.is(r.status, 130, r.stderr);
   t.is(lastLine(r.stderr), 'mv-image: cluster: stopped by SIGINT: every node, serve, dnsmasq, the network namespace and its taps were stopped and removed (fix: run it again)');
+  // Only that: the stopped nodes are not reported as failures, and no table is printed.
+  t.is(r.stderr.match(/^mv-image: /gm)?.length, 1, r.stderr);
+  t.notRegex(r.stderr, /^node \d .*serial log/m);
+  t.is(r.stdout, '');
   leftNothing(t, run.pid, pids);
 });
 
