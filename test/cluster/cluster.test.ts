@@ -241,6 +241,24 @@ test.serial('bad input: one clear line and a non-zero exit, nothing left running
   t.deepEqual(pidsIn(ns).sort(), before.sort());
 });
 
+test.serial('serve: Ctrl-C stops dnsmasq and removes its run directory', async (t) => {
+  t.timeout(120_000);
+  const { ns, bridge } = testNet(t, 'sigint', '10.81.0.1/24');
+  const serve = start(['serve', iso, '--interface', bridge, '--dhcp-range', '10.81.0.100,10.81.0.199'], ['ip', 'netns', 'exec', ns]);
+  await until('serve to serve', () => /^serving hello on mvtbr0: DHCP 10\.81\.0\.100-10\.81\.0\.199, .*Ctrl-C to stop$/m.test(serve.stderr()) || /^mv-image: /m.test(serve.stderr()), 60_000);
+  const pids = pidsIn(ns);
+  t.true(pids.map(comm).includes('dnsmasq'), pids.map(comm).join(' '));
+  const serveNode = pids.find((p) => comm(p) === 'node')!;
+  t.true(readdirSync('/run/mv-image').some((d) => d.startsWith(`serve-${serveNode}-`)));
+  process.kill(serveNode, 'SIGINT');
+  const r = await serve.done;
+  t.is(r.status, 130, r.stderr);
+  t.is(lastLine(r.stderr), 'mv-image: serve: stopped by SIGINT: dnsmasq was stopped and its run directory removed (fix: run it again)');
+  t.deepEqual(pidsIn(ns), []);
+  for (const p of pids) t.false(running(p), `process ${p} (${comm(p)}) is gone`);
+  t.false(readdirSync('/run/mv-image').some((d) => d.startsWith(`serve-${serveNode}-`)));
+});
+
 test.after.always(() => {
   // Whatever a failed test left (its own namespaces only).
   for (const ns of namespaces()) if (ns.endsWith(`-${process.pid}`) && ns.startsWith('mvt-')) removeNs(ns);
