@@ -5,8 +5,8 @@
 // cluster run) make and remove: nothing binds to or sends on a host interface.
 import test, { ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { boot } from '../../src/harness/qemu';
 import { bin, cli, CliResult, repo, tempDir } from '../helpers/cli';
 
@@ -147,6 +147,7 @@ test.serial('cluster run: one node\'s program fails, the run exits non-zero, and
   t.regex(r.stderr, new RegExp(`^node 1 ${mac(1)}: MV-EXIT 7 \\(serial log (/\\S+/node-1\\.log)\\)$`, 'm'));
   const log = r.stderr.match(/serial log (\S+node-1\.log)\)/)![1];
   t.regex(readFileSync(log, 'utf8'), /^MV-EXIT 7\s*$/m, 'the failed node\'s serial log is kept');
+  rmSync(dirname(log), { recursive: true, force: true });
   t.is(lastLine(r.stderr), "mv-image: cluster: 1 of 2 nodes failed (see the table above) (fix: read the failed nodes' serial logs, kept at the paths above)");
   leftNothing(t, r.pid!);
 });
@@ -262,4 +263,5 @@ test.serial('serve: Ctrl-C stops dnsmasq and removes its run directory', async (
 test.after.always(() => {
   // Whatever a failed test left (its own namespaces only).
   for (const ns of namespaces()) if (ns.endsWith(`-${process.pid}`) && ns.startsWith('mvt-')) removeNs(ns);
+  rmSync(out, { recursive: true, force: true });
 });
