@@ -3,7 +3,8 @@
 // fetches its script, the kernel and the initramfs over HTTP from our server (http.ts), and
 // init reports back there. Runs in the foreground until the expected reports are in, --timeout,
 // or Ctrl-C; dnsmasq is stopped and the run directory removed on every way out.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { spawnSync } from 'node:child_process';
@@ -46,6 +47,30 @@ export interface ServeOptions {
 export interface ServeResult { nodes: NodeJson[]; error?: MvError }
 
 const RUN_ROOT = '/run/mv-image';
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** What a serve killed outright (SIGKILL) left: its run directory, and its dnsmasq if that
+ *  outlived it (setpriv's death signal normally ends it). */
+export function sweepRunDirs(): string[] {
+  if (!existsSync(RUN_ROOT)) return [];
+  const swept: string[] = [];
+  for (const d of readdirSync(RUN_ROOT)) {
+    const m = /^serve-(\d+)-/.exec(d);
+    if (!m || alive(Number(m[1]))) continue;
+    const dir = join(RUN_ROOT, d);
+    let pid = NaN;
+    try { pid = Number(readFileSync(join(dir, 'dnsmasq.pid'), 'utf8').trim()); } catch { /* none */ }
+    let comm = '';
+    try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* gone */ }
+    if (pid > 1 && comm === 'dnsmasq') { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    rmSync(dir, { recursive: true, force: true });
+    swept.push(dir);
+  }
+  return swept;
+}
 const IFACE_RE = /^[A-Za-z0-9_.@-]{1,15}$/;
 
 const ipNum = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
@@ -109,6 +134,8 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
   const macs = checkMacs(o.macs);
   if (process.getuid?.() !== 0) throw msg.notRoot('serve', 'dnsmasq needs the DHCP (67) and TFTP (69) ports');
   checkDnsmasq();
+  const swept = sweepRunDirs();
+  if (swept.length) o.err(`removed what ${swept.length} serve${swept.length > 1 ? 's' : ''} killed earlier left: ${swept.join(', ')}`);
   const iface = pickInterface(o.iface);
   const range = o.proxy ? undefined : parseRange(o.dhcpRange ?? '', iface);
   const expected = o.untilReports ?? (macs.length || undefined);

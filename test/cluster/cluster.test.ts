@@ -5,7 +5,7 @@
 // cluster run) make and remove: nothing binds to or sends on a host interface.
 import test, { ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { boot } from '../../src/harness/qemu';
 import { bin, cli, CliResult, repo, tempDir } from '../helpers/cli';
@@ -220,6 +220,15 @@ test.serial('bad input: one clear line and a non-zero exit, nothing left running
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     t.regex(r.stderr.trim(), re);
   };
+  // What a serve killed outright left (a dead pid's run directory) goes before anything else.
+  let dead = 4_000_000;
+  while (existsSync(`/proc/${dead}`)) dead++;
+  const stale = `/run/mv-image/serve-${dead}-test`;
+  mkdirSync(join(stale, 'tftp'), { recursive: true });
+  const first = inNs(['serve', iso, '--interface', 'nosuch0']);
+  t.false(existsSync(stale), 'a dead serve\'s run directory is removed');
+  t.regex(first.stderr, new RegExp(`^removed what \\d+ serves? killed earlier left: (.*, )?${stale}(, .*)?$`, 'm'));
+  t.regex(first.stderr, /^mv-image: serve: there is no network interface "nosuch0"/m);
   oneLine(inNs(['serve', iso, '--interface', 'nosuch0']),
     /^mv-image: serve: there is no network interface "nosuch0" \(fix: pick one of: mvtbr0 \('ip -br link' lists them\)\)$/);
   const text = join(out, 'notes.txt');
