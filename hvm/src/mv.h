@@ -143,6 +143,7 @@ struct mv_vcpu {
 	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
 	int gdb_parked, gdb_kick, gdb_step;
 	uint64_t gdb_gen;
+	int prof_want; /* profile.c: a sample is wanted (set by the sampler, taken by the partner) */
 };
 
 /* vm.c */
@@ -225,6 +226,12 @@ int64_t signal__sigreturn(struct mv_vcpu *v);
 void signal__after_run(struct mv_vcpu *v);
 void signal__after_call(struct mv_vcpu *v, uint32_t op);
 int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr);
+
+/* profile.c: the sampling profiler (MV_PROFILE). MV_PROF_SIG asks a partner for a sample;
+ * its handler is libmv's own, never adopted as the program's (signal__adopt). */
+#define MV_PROF_SIG (SIGRTMAX - 2)
+void profile__start(struct mv_vm *vm);
+void profile__finish(struct mv_vm *vm);
 
 /* gdb.c: the GDB stub (MV_GDB) */
 int gdb__start(struct mv_vm *vm, uint64_t main_addr);

@@ -175,6 +175,7 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 		n = (int)sizeof buf;
 	mv__raw_syscall(SYS_write, 2, (long)buf, n, 0, 0, 0);
 	stats__summary(v->vm);
+	profile__finish(v->vm);
 	gdb__exit(0, sig);
 
 	/* Die exactly as the signal would have killed a native process (core

@@ -116,10 +116,12 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	bi->fs_base = fs;
 	override__setup(vm, v);
 	stats__mark(vm, MV_START_SERVICES);
+	profile__start(vm);
 	gdb__start(vm, (uint64_t)main_fn);
 	rc = vcpu__run(v);
 	if (rc >= 0) {
 		gdb__exit(rc, 0);
+		profile__finish(vm);
 		poll__stop(vm);
 		stats__summary(vm);
 		signal__release(vm);

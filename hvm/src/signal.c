@@ -162,7 +162,7 @@ void signal__adopt(struct mv_vm *vm)
 {
 	pthread_mutex_lock(&vm->sig_lock);
 	for (int sig = 1; sig <= MV_NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
+		if (sig == SIGKILL || sig == SIGSTOP || sig == MV_PROF_SIG)
 			continue;
 		const struct mv_sigaction *a = sig__action(vm, sig);
 		if (sig__is_handler(a) && a->handler != (uint64_t)signal__host)

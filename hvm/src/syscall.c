@@ -151,6 +151,7 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			syscall__trace(v, nr, a, 0);
 		if (nr == SYS_exit_group) {
 			stats__summary(v->vm);
+			profile__finish(v->vm);
 			gdb__exit((int)a[0], 0);
 		}
 		poll__wake(v->vm, nr);

@@ -129,6 +129,12 @@ for (const v of VARIANTS) {
     t.notRegex(c.output, /fault loop/);
   });
 
+  test.serial(`prof${v}: MV_PROFILE's folded stacks put the samples where t_prof spent its time`, async (t) => {
+    const c = await getCase(t, `prof${v}`);
+    t.is(c.status, 0, c.output);
+    checkProfile(t, c.output, 499);
+  });
+
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {
     const c = await getCase(t, `stdin${v}`);
     t.regex(c.output, /^got: one\ngot: two\ngot: three$/m);
@@ -262,6 +268,45 @@ for (const name of ['threads', 'signal', 'files', 'stress', 'spawn', 'fork', 'mm
     t.notRegex(c.output, /^FAIL/m);
   });
 }
+
+// MV_PROFILE (hvm/src/profile.c): the folded profile of t_prof, whose three phases (computing in
+// spin_here -> spin_inner, forwarded getppid calls from call_heavy, a thread computing in
+// thread_spin) each last 1.5 s. Leaf functions keep no frame, so spin_inner's caller is not seen.
+function checkProfile(t: import('ava').ExecutionContext, output: string, hz: number) {
+  t.regex(output, new RegExp(`^mv: profile: \\d+ samples at ${hz} Hz in /tmp/prof\\.folded$`, 'm'));
+  t.regex(output, /^PASS$/m);
+  const folded = output.split('--- folded\n')[1] ?? '';
+  t.notRegex(folded, /prof\.folded\.tmp/, 'the temporary file was renamed');
+  const stacks = new Map<string, number>();
+  for (const line of folded.trimEnd().split('\n')) {
+    const m = line.match(/^(\S+) (\d+)$/);
+    t.truthy(m, `a folded-stack line: ${line}`);
+    if (m) stacks.set(m[1], Number(m[2]));
+  }
+  const total = [...stacks.values()].reduce((a, b) => a + b, 0);
+  const share = (f: (s: string) => boolean) => [...stacks].filter(([s]) => f(s)).reduce((a, [, n]) => a + n, 0) / total;
+  // The shares depend on how the host schedules the guest; the bounds are loose on purpose.
+  t.log(`${total} samples; ${[...stacks].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([s, n]) => `${s} ${n}`).join(', ')}`);
+  t.true(total > 300, `${total} samples`);
+  t.true(share((s) => /^main;(spin_here;)?spin_inner$/.test(s)) > 0.05, 'main computing in spin_inner');
+  t.true(share((s) => s === 'main;call_heavy;[syscall:getppid]') > 0.01, "call_heavy's forwarded getppid calls, with the call as the leaf frame");
+  t.true(share((s) => /;thread_spin$/.test(s)) > 0.05, 'the second thread, on a vCPU of its own');
+  t.true(share((s) => /\[syscall:futex\]$/.test(s)) > 0.05, 'main waiting in pthread_join meanwhile');
+}
+
+test.serial('prof under mvrun: an unmodified program is profiled the same way (999 Hz by default)', async (t) => {
+  const c = await getCase(t, 'prof-mvrun');
+  t.is(c.status, 0, c.output);
+  checkProfile(t, c.output, 999);
+});
+
+test.serial('prof: an unwritable MV_PROFILE path and a bad MV_PROFILE_HZ are one line each; the program runs on', async (t) => {
+  const c = await getCase(t, 'prof-badpath');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^mv: MV_PROFILE_HZ=99x: not a rate from 1 to 10000 \(samples per second\); using 999$/m);
+  t.regex(c.output, /^mv: MV_PROFILE=\/nonexistent\/dir\/p\.folded: cannot write there \(No such file or directory\); running without the profiler$/m);
+  t.regex(c.output, /^PASS$/m);
+});
 
 // gdb (MV_GDB): Debian's gdb against t_gdb, built with mv-cc (dynamic and -static) and unmodified
 // under mvrun (test/hvm/gdb/*.gdb, run by run-all.sh).

@@ -76,6 +76,11 @@ for s in "" -static; do
 	echo "=== END poll$s $st"
 	# mmap, write, munmap at one address, 1600 times (CPython's test_mmap, issue 16).
 	run "remap$s" "$D/t_remap$s" 3
+	# MV_PROFILE (hvm/src/profile.c): the folded profile of t_prof's three phases.
+	echo "=== BEGIN prof$s"
+	rm -f /tmp/prof.folded; MV_PROFILE=/tmp/prof.folded MV_PROFILE_HZ=499 "$D/t_prof$s" 2>&1; st=$?
+	echo "--- folded"; cat /tmp/prof.folded; ls /tmp/prof.folded.tmp.* 2>/dev/null
+	echo "=== END prof$s $st"
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
@@ -101,6 +106,11 @@ run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
 run mvrun-threads env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_threads-plain" 3
 run mvrun-stress env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_stress-plain" 20
 for t in spawn fork signal mmap files; do run "mvrun-$t" env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_$t-plain"; done
+echo "=== BEGIN prof-mvrun"
+rm -f /tmp/prof.folded; MV_PROFILE=/tmp/prof.folded "$D/mvrun" "$D/t_prof-plain" 2>&1; st=$?
+echo "--- folded"; cat /tmp/prof.folded
+echo "=== END prof-mvrun $st"
+run prof-badpath env MV_PROFILE=/nonexistent/dir/p.folded MV_PROFILE_HZ=99x "$D/t_prof" 0.2
 # gdb (MV_GDB, hvm/src/gdb.c): Debian's gdb in batch mode against t_gdb, as a user would drive
 # it (test/hvm/gdb/*.gdb). remotetimeout: the program boots to main before it answers, which
 # takes seconds under emulation.
