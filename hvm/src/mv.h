@@ -15,7 +15,6 @@
 #define MV_PAGE_UP(x) (((x) + MV_PAGE - 1) & ~(MV_PAGE - 1))
 #define MV_PAGE_DOWN(x) ((x) & ~(MV_PAGE - 1))
 #define MV_MAX_CHUNKS 512
-#define MV_MAX_VMAS 8192
 
 /* Process mapping permissions as the guest page tables mirror them. */
 #define MV_PROT_R 1u
@@ -83,6 +82,7 @@ struct mv_vm {
 	int nchunks, last_chunk;
 	struct mv_vma *vmas;    /* sorted, disjoint */
 	int nvmas;
+	int vmas_cap;           /* entries vmas has room for; grows (memory.c) */
 	uint64_t brk_cur;
 	uint64_t stack_rlimit;
 	uint64_t nr_syscalls, nr_faults, nr_resyncs;
