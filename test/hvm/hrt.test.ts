@@ -19,6 +19,8 @@ async function guestFiles() {
   const hvm = join(repo, 'hvm', 'build');
   return readdirSync(bdir).filter((f) => f.startsWith('t_')).map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
     .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })))
+    // Node.js (issue 15): the host's node and the script the guest runs with it.
+    .concat([{ src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 }, { src: join(tdir, 'node', 'check.js'), dest: '/mv/t/check.js', mode: 0o644 }])
     .concat(readdirSync(join(tdir, 'gdb')).map((f) => ({ src: join(tdir, 'gdb', f), dest: `/mv/t/${f}`, mode: 0o644 })))
     .concat(await gdbFiles('/mv/t/gdb'));
 }
@@ -54,8 +56,26 @@ test.serial('init makes RCU grace periods expedited (a pooled vCPU run by a new 
   t.regex(c.output, /^rcu_expedited: 1$/m, c.output);
 });
 
+test.serial('native-pkey: natively the guest CPU has protection keys (so the HRT hides them on purpose)', async (t) => {
+  const c = await getCase(t, 'native-pkey');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^cpuid: pku 1 ospke 1$/m);
+  t.regex(c.output, /^PASS t_pkey$/m);
+});
+
+test.serial('node: Debian\'s Node.js under mvrun runs JIT code, Buffer/crypto, fs and a worker thread in the HRT, with the native output', async (t) => {
+  const c = await getCase(t, 'node');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
+  t.regex(c.output, /^primes below 200000: 17984$/m);
+  t.regex(c.output, /^sha256 of 1 MiB: 06b7bbfb7824aa03382051691630eb26de85102d1b08a81e907ec0744cd8a286$/m);
+  t.regex(c.output, /^fs round trip: 1048576 same$/m);
+  t.regex(c.output, /^worker: 5133 60734f174b2035e5$/m);
+  t.regex(c.output, /^same as native: yes$/m);
+});
+
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -127,6 +147,20 @@ for (const v of VARIANTS) {
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^remap: 1605 mappings, 0 bad$/m);
     t.notRegex(c.output, /fault loop/);
+  });
+
+  test.serial(`pkey${v}: no protection keys in the HRT: CPUID hides PKU and OSPKE, pkey_alloc fails with ENOSPC as on a CPU without them`, async (t) => {
+    const c = await getCase(t, `pkey${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^cpuid: pku 0 ospke 0$/m);
+    t.regex(c.output, /^pkey_alloc: No space left on device$/m);
+  });
+
+  test.serial(`maps${v}: 20000 one-page mappings with alternating protections, each touched from the HRT, and a re-read of a /proc/self/maps over 1 MiB`, async (t) => {
+    const c = await getCase(t, `maps${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^maps: more than 20000 mappings$/m);
+    t.regex(c.output, /^maps: 20000 touched, 0 bad$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

@@ -76,6 +76,9 @@ for s in "" -static; do
 	echo "=== END poll$s $st"
 	# mmap, write, munmap at one address, 1600 times (CPython's test_mmap, issue 16).
 	run "remap$s" "$D/t_remap$s" 3
+	# Protection keys as V8 probes them; 20000 mappings (issue 15).
+	run "pkey$s" "$D/t_pkey$s"
+	run "maps$s" "$D/t_maps$s" 20000
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
@@ -101,6 +104,17 @@ run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
 run mvrun-threads env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_threads-plain" 3
 run mvrun-stress env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_stress-plain" 20
 for t in spawn fork signal mmap files; do run "mvrun-$t" env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_$t-plain"; done
+# Node.js (Debian's node, unmodified) under mvrun: JIT, crypto, fs, a worker thread; the output
+# must equal a native run's (issue 15). Natively the CPU's protection keys are there.
+run native-pkey env MV_DISABLE=1 "$D/t_pkey"
+echo "=== BEGIN node"
+/usr/bin/node "$D/check.js" > /tmp/node.nat 2>&1; b=$?
+MV_ANNOUNCE=1 MV_REQUIRE_HRT=1 "$D/mvrun" /usr/bin/node "$D/check.js" > /tmp/node.hrt 2>&1; a=$?
+cat /tmp/node.hrt
+grep -v '^MV-HRT ' /tmp/node.hrt > /tmp/node.cmp
+if cmp -s /tmp/node.cmp /tmp/node.nat && [ $a = $b ]; then echo "same as native: yes"
+else echo "same as native: no (status $b natively)"; diff /tmp/node.cmp /tmp/node.nat; fi
+echo "=== END node $a"
 # gdb (MV_GDB, hvm/src/gdb.c): Debian's gdb in batch mode against t_gdb, as a user would drive
 # it (test/hvm/gdb/*.gdb). remotetimeout: the program boots to main before it answers, which
 # takes seconds under emulation.
