@@ -139,6 +139,7 @@ struct mv_vcpu {
 	uint64_t native_mask;    /* ... and its starting signal mask (the creator's) */
 	struct mv_regs native_start; /* ... and its first registers (the clone return) */
 	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
+	int hrt_errno;           /* vcpu.c: the thread's errno, kept while its partner works */
 	struct mv_stats *stats;  /* MV_STATS counters, written by the thread driving this vCPU */
 	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
 	int gdb_parked, gdb_kick, gdb_step;

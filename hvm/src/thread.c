@@ -147,6 +147,7 @@ int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 
 void thread__partner_main(struct mv_vcpu *v)
 {
+	v->hrt_errno = errno; /* the new thread's (0): before our calls can change it */
 	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	signal__thread_start(v);
 	mv__pin_vcpu(v->id);

@@ -129,10 +129,14 @@ int vcpu__run(struct mv_vcpu *v)
 	for (;;) {
 		gdb__before_run(v);
 		uint64_t t0 = v->stats ? stats__now() : 0;
-		/* Raw: glibc's ioctl() would store EINTR in errno, and the partner's errno is the
-		 * program's own (same thread, same TLS): a signal would change it between two of
-		 * the program's statements. */
+		/* The partner's errno is the program's own (same thread, same TLS). What the
+		 * partner does between two KVM_RUNs (glibc's ioctl, mmap, sched_setaffinity...
+		 * for signals, threads, faults) must not change it: the HRT's value is kept in
+		 * v->hrt_errno, which the thread's start set (runtime.c, thread.c, native.c). */
+		errno = v->hrt_errno;
+		/* Raw: glibc's ioctl() would store EINTR in errno. */
 		long r = mv__raw_syscall(SYS_ioctl, v->fd, KVM_RUN, 0, 0, 0, 0);
+		v->hrt_errno = errno;
 		if (v->stats)
 			stats__run(v, stats__now() - t0, vcpu__exit_kind(v, r));
 		if (r < 0) {
@@ -151,7 +155,9 @@ int vcpu__run(struct mv_vcpu *v)
 		}
 		if (vcpu__exit(v) < 0)
 			return -1;
-		if (v->state == MV_VCPU_EXITED)
+		if (v->state == MV_VCPU_EXITED) {
+			errno = v->hrt_errno;
 			return v->exit_status;
+		}
 	}
 }

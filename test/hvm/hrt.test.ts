@@ -75,7 +75,7 @@ test.serial('node: Debian\'s Node.js under mvrun runs JIT code, Buffer/crypto, f
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -161,6 +161,13 @@ for (const v of VARIANTS) {
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^maps: more than 20000 mappings$/m);
     t.regex(c.output, /^maps: 20000 touched, 0 bad$/m);
+  });
+
+  test.serial(`errno${v}: what libmv does for the program (timer signals, a new thread whose pinning fails, faults, fork) leaves its errno alone`, async (t) => {
+    const c = await getCase(t, `errno${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^errno after 20 timer signals: 1234$/m);
+    t.regex(c.output, /^errno when a new thread starts: 0$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {
