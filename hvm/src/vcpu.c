@@ -120,6 +120,22 @@ static enum mv_exit_kind vcpu__exit_kind(struct mv_vcpu *v, long r)
 	}
 }
 
+/* The vDSO's getcpu in the HRT reads what Linux set up for the CPU it runs
+ * on; the HRT thread's CPU is the partner's. Tell Nautilus when it moved
+ * (one raw getcpu per exit: small beside the exit itself). */
+static void vcpu__track_cpu(struct mv_vcpu *v)
+{
+	unsigned cpu = 0, node = 0;
+
+	if (mv__raw_syscall(SYS_getcpu, (long)&cpu, (long)&node, 0, 0, 0, 0) < 0)
+		return;
+	uint32_t cn = node << 12 | (cpu & 0xfff);
+	if (cn != v->cp->cpunode || v->state == MV_VCPU_CREATED) {
+		v->cp->cpunode = cn;
+		__atomic_fetch_or(&v->cp->flags, MV_CALL_CPUNODE, __ATOMIC_SEQ_CST);
+	}
+}
+
 /* Run until main returns (status >= 0) or the probe fails (-1). Fatal
  * conditions do not return: report__die ends the process. */
 int vcpu__run(struct mv_vcpu *v)
@@ -128,6 +144,7 @@ int vcpu__run(struct mv_vcpu *v)
 		v->state = MV_VCPU_BOOTING;
 	for (;;) {
 		gdb__before_run(v);
+		vcpu__track_cpu(v);
 		uint64_t t0 = v->stats ? stats__now() : 0;
 		/* The partner's errno is the program's own (same thread, same TLS). What the
 		 * partner does between two KVM_RUNs (glibc's ioctl, mmap, sched_setaffinity...

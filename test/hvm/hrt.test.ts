@@ -75,7 +75,7 @@ test.serial('node: Debian\'s Node.js under mvrun runs JIT code, Buffer/crypto, f
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -168,6 +168,12 @@ for (const v of VARIANTS) {
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^errno after 20 timer signals: 1234$/m);
     t.regex(c.output, /^errno when a new thread starts: 0$/m);
+  });
+
+  test.serial(`getcpu${v}: the vDSO's getcpu (lsl of GDT entry 15) and rdtscp's TSC_AUX give the partner's CPU, as the system call does`, async (t) => {
+    const c = await getCase(t, `getcpu${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^getcpu: syscall cpu 0 node 0, vdso cpu 0 node 0, lsl ok 0$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

@@ -82,6 +82,7 @@ for s in "" -static; do
 	# errno is the program's: MV_HRT_CPUS names a CPU that does not exist, so pinning a new
 	# thread's partner fails inside libmv (issue 15).
 	run "errno$s" env MV_HRT_CPUS=0,9 "$D/t_errno$s"
+	run "getcpu$s" "$D/t_getcpu$s"
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
