@@ -75,7 +75,7 @@ test.serial('node: Debian\'s Node.js under mvrun runs JIT code, Buffer/crypto, f
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu', 'int80'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -174,6 +174,18 @@ for (const v of VARIANTS) {
     const c = await getCase(t, `getcpu${v}`);
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^getcpu: syscall cpu 0 node 0, vdso cpu 0 node 0, lsl ok 0$/m);
+  });
+
+  test.serial(`int80${v}: int $0x80 runs the i386 system call of that number (write, getpid, getppid, close)`, async (t) => {
+    const c = await getCase(t, `int80${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^int80: written through the i386 gate$/m);
+  });
+
+  test.serial(`int81${v}: an interrupt no one handles ends the program as SIGSEGV, and the report names the vector`, async (t) => {
+    const c = await getCase(t, `int81${v}`);
+    t.is(c.status, 139, c.output);
+    t.regex(c.output, /^mv: {3}vector 129 \(int \$0x81, a software interrupt\)$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

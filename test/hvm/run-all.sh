@@ -83,6 +83,8 @@ for s in "" -static; do
 	# thread's partner fails inside libmv (issue 15).
 	run "errno$s" env MV_HRT_CPUS=0,9 "$D/t_errno$s"
 	run "getcpu$s" "$D/t_getcpu$s"
+	run "int80$s" "$D/t_int80$s"
+	run "int81$s" "$D/t_int80$s" int81
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
