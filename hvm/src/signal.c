@@ -465,18 +465,22 @@ void signal__after_call(struct mv_vcpu *v, uint32_t op)
 	if (syscall) {
 		/* The SYSCALL context: rax = the result, rcx/r11 as the
 		 * instruction leaves them. */
-		uint64_t nr = cp->arg[0];
+		uint64_t nr = cp->arg[0], nr0 = r.rax;
+		/* int $0x80 (nautilus/src/trap.c): rcx and r11 intact, rax the i386 number. */
+		int int80 = r.vector == 0x80;
 		r.rax = (uint64_t)cp->ret;
-		r.rcx = r.rip;
-		r.r11 = r.rflags;
+		if (!int80) {
+			r.rcx = r.rip;
+			r.r11 = r.rflags;
+		}
 		r.vector = ~0ULL;
 		if (cp->ret == -EINTR && !sig__never_restarted(nr, &cp->arg[1])) {
 			pthread_mutex_lock(&v->vm->sig_lock);
 			int restart = (sig__action(v->vm, sig)->flags & SA_RESTART) != 0;
 			pthread_mutex_unlock(&v->vm->sig_lock);
 			if (restart) {
-				r.rip -= 2; /* back onto the 2-byte `syscall` */
-				r.rax = nr;
+				r.rip -= 2; /* back onto the 2-byte `syscall` (or `int $0x80`) */
+				r.rax = int80 ? nr0 : nr;
 			}
 		}
 	}

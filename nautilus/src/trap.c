@@ -31,17 +31,17 @@ static void trap__fill_regs(struct mv_regs *r, const struct nk_trap_frame *f)
 #define VEC_INT80 0x80
 
 /* i386 system call numbers -> x86-64 ones, for the calls a 64-bit program
- * still makes with int $0x80 (Linux runs them as its ia32 calls: same
- * semantics for these, 32-bit arguments). 0: not forwarded (-ENOSYS). */
+ * still makes with int $0x80 whose ia32 and x86-64 forms agree once the
+ * arguments are cut to 32 bits (int and unsigned arguments, byte buffers;
+ * none with a struct or a signed long, whose layouts differ). 0: -ENOSYS. */
 static const uint16_t int80_nr[256] = {
 	[1] = 60,    /* exit */          [3] = 0,    /* read: below */     [4] = 1,     /* write */
 	[5] = 2,     /* open */          [6] = 3,    /* close */           [10] = 87,   /* unlink */
-	[12] = 80,   /* chdir */         [19] = 8,   /* lseek */           [20] = 39,   /* getpid */
-	[33] = 21,   /* access */        [37] = 62,  /* kill */            [38] = 82,   /* rename */
-	[39] = 83,   /* mkdir */         [40] = 84,  /* rmdir */           [41] = 32,   /* dup */
-	[42] = 22,   /* pipe */          [45] = 12,  /* brk */             [54] = 16,   /* ioctl */
-	[63] = 33,   /* dup2 */          [64] = 110, /* getppid */         [158] = 24,  /* sched_yield */
-	[162] = 35,  /* nanosleep */     [183] = 79, /* getcwd */          [199] = 102, /* getuid32 */
+	[12] = 80,   /* chdir */         [20] = 39,  /* getpid */          [33] = 21,   /* access */
+	[37] = 62,   /* kill */          [38] = 82,  /* rename */          [39] = 83,   /* mkdir */
+	[40] = 84,   /* rmdir */         [41] = 32,  /* dup */             [42] = 22,   /* pipe */
+	[45] = 12,   /* brk */           [63] = 33,  /* dup2 */            [64] = 110,  /* getppid */
+	[158] = 24,  /* sched_yield */   [183] = 79, /* getcwd */          [199] = 102, /* getuid32 */
 	[200] = 104, /* getgid32 */      [201] = 107, /* geteuid32 */      [202] = 108, /* getegid32 */
 	[224] = 186, /* gettid */        [252] = 231, /* exit_group */
 };
