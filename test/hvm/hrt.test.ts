@@ -19,8 +19,8 @@ async function guestFiles() {
   const hvm = join(repo, 'hvm', 'build');
   return readdirSync(bdir).filter((f) => f.startsWith('t_')).map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
     .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })))
-    // Node.js (issue 15): the host's node and the script the guest runs with it.
-    .concat([{ src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 }, { src: join(tdir, 'node', 'check.js'), dest: '/mv/t/check.js', mode: 0o644 }])
+    // bash and Node.js (issue 15): the host's, and the script the guest runs with node.
+    .concat([{ src: '/bin/bash', dest: '/bin/bash', mode: 0o755 }, { src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 }, { src: join(tdir, 'node', 'check.js'), dest: '/mv/t/check.js', mode: 0o644 }])
     .concat(readdirSync(join(tdir, 'gdb')).map((f) => ({ src: join(tdir, 'gdb', f), dest: `/mv/t/${f}`, mode: 0o644 })))
     .concat(await gdbFiles('/mv/t/gdb'));
 }
@@ -72,6 +72,20 @@ test.serial('node: Debian\'s Node.js under mvrun runs JIT code, Buffer/crypto, f
   t.regex(c.output, /^fs round trip: 1048576 same$/m);
   t.regex(c.output, /^worker: 5133 60734f174b2035e5$/m);
   t.regex(c.output, /^same as native: yes$/m);
+});
+
+test.serial('mvrun-envchild: LD_PRELOAD is gone before main even when the program has its own unsetenv; its child starts natively', async (t) => {
+  const c = await getCase(t, 'mvrun-envchild');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^main: in the HRT$/m);
+  t.regex(c.output, /^child: LD_PRELOAD unset, native$/m);
+  t.regex(c.output, /^PASS t_envchild$/m);
+});
+
+test.serial('mvrun-bash: a child of bash under mvrun starts natively (bash exports its own unsetenv)', async (t) => {
+  const c = await getCase(t, 'mvrun-bash');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^child: LD_PRELOAD unset, native$/m);
 });
 
 const VARIANTS = ['', '-static'];
@@ -176,10 +190,11 @@ for (const v of VARIANTS) {
     t.regex(c.output, /^getcpu: syscall cpu 0 node 0, vdso cpu 0 node 0, lsl ok 0$/m);
   });
 
-  test.serial(`int80${v}: int $0x80 runs the i386 system call of that number (write, getpid, getppid, close)`, async (t) => {
+  test.serial(`int80${v}: int $0x80 runs the i386 system call of that number (write, getpid, getppid, close; a read restarted after SA_RESTART handlers)`, async (t) => {
     const c = await getCase(t, `int80${v}`);
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^int80: written through the i386 gate$/m);
+    t.regex(c.output, /^int80: restarted read returned 1 'x'$/m);
   });
 
   test.serial(`int81${v}: an interrupt no one handles ends the program as SIGSEGV, and the report names the vector`, async (t) => {

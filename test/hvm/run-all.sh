@@ -110,6 +110,10 @@ run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
 run mvrun-threads env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_threads-plain" 3
 run mvrun-stress env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_stress-plain" 20
 for t in spawn fork signal mmap files; do run "mvrun-$t" env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_$t-plain"; done
+# Children of a program under mvrun start natively even when the program has its own unsetenv
+# (bash exports one): a C program that does, and bash itself (issue 15).
+run mvrun-envchild "$D/mvrun" "$D/t_envchild-plain"
+run mvrun-bash "$D/mvrun" /bin/bash -c "$D/t_envchild-plain child; true"
 # Node.js (Debian's node, unmodified) under mvrun: JIT, crypto, fs, a worker thread; the output
 # must equal a native run's (issue 15). Natively the CPU's protection keys are there.
 run native-pkey env MV_DISABLE=1 "$D/t_pkey"
