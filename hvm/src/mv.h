@@ -33,6 +33,7 @@ struct mv_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 #define MV_NSIG 64
+#define MV_RTQ 128 /* queued real-time signal instances per thread, beyond one of each */
 
 struct mv_chunk {
 	uint64_t va;  /* MV_CHUNK_SIZE-aligned process VA */
@@ -128,6 +129,11 @@ struct mv_vcpu {
 	int tid;                 /* the partner's TID: where the kernel sends this thread's signals */
 	uint64_t sig_pending;    /* bit sig-1: noted by the host handler, not yet delivered */
 	uint8_t sig_info[MV_NSIG + 1][128]; /* each pending signal's siginfo_t */
+	/* signal.c: more instances of real-time signals already pending, in arrival order
+	 * (Linux queues those; standard signals pending twice are delivered once). */
+	int rtq_n;
+	uint8_t rtq_sig[MV_RTQ];
+	uint8_t rtq_info[MV_RTQ][128];
 	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery */
 	/* native.c: a pooled vCPU for HRT-native threads, driven by a runner
 	 * host thread that outlives the threads it runs. */

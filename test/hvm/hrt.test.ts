@@ -89,7 +89,7 @@ test.serial('mvrun-bash: a child of bash under mvrun starts natively (bash expor
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu', 'int80'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu', 'int80', 'rtsig'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -201,6 +201,12 @@ for (const v of VARIANTS) {
     const c = await getCase(t, `int81${v}`);
     t.is(c.status, 139, c.output);
     t.regex(c.output, /^mv: {3}vector 129 \(int \$0x81, a software interrupt\)$/m);
+  });
+
+  test.serial(`rtsig${v}: three sigqueue(SIGRTMIN+1) sent while blocked are three deliveries, in order, with their values; three SIGUSR1 are one`, async (t) => {
+    const c = await getCase(t, `rtsig${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^rtsig: 3 delivered: 1 2 3; SIGUSR1 1$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

@@ -85,6 +85,7 @@ for s in "" -static; do
 	run "getcpu$s" "$D/t_getcpu$s"
 	run "int80$s" "$D/t_int80$s"
 	run "int81$s" "$D/t_int80$s" int81
+	run "rtsig$s" "$D/t_rtsig$s"
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
