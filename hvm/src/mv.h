@@ -146,6 +146,8 @@ struct mv_vcpu {
 	struct mv_regs native_start; /* ... and its first registers (the clone return) */
 	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
 	int hrt_errno;           /* vcpu.c: the thread's errno, kept while its partner works */
+	uint8_t *io_ok;          /* pio.c: ports ioperm allowed (a bit each), NULL = none */
+	int io_all;              /* pio.c: iopl(3) */
 	struct mv_stats *stats;  /* MV_STATS counters, written by the thread driving this vCPU */
 	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
 	int gdb_parked, gdb_kick, gdb_step;
@@ -187,6 +189,11 @@ void native__rseq(struct mv_vcpu *v, const uint64_t *a, int64_t ret);
 /* override.c: the service page (overrides) */
 void override__setup(struct mv_vm *vm, struct mv_vcpu *v);
 void override__thread(struct mv_vcpu *v);
+
+/* pio.c: port I/O after ioperm/iopl */
+void pio__granted(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
+void pio__inherit(struct mv_vcpu *child, const struct mv_vcpu *parent);
+void pio__exit(struct mv_vcpu *v);
 
 /* hypercall.c */
 void hypercall__dispatch(struct mv_vcpu *v);

@@ -170,6 +170,8 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			poll__fds_changed();
 		if (nr == SYS_rseq && v->native)
 			native__rseq(v, a, ret);
+		if ((nr == SYS_ioperm || nr == SYS_iopl) && ret == 0)
+			pio__granted(v, nr, a);
 		if (e->post != POST_NONE) {
 			pthread_mutex_lock(&v->vm->mem_lock);
 			syscall__post(v, e->post, a, ret, old_prot);

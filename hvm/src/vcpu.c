@@ -77,6 +77,10 @@ static int vcpu__exit(struct mv_vcpu *v)
 			hypercall__dispatch(v);
 			return 0;
 		}
+		if (v->state != MV_VCPU_BOOTING) {
+			pio__exit(v); /* the program's own in/out (pio.c) */
+			return 0;
+		}
 		snprintf(what, sizeof what, "unexpected port I/O %#x", run->io.port);
 		return vcpu__fail(v, what);
 	case KVM_EXIT_HLT:

@@ -89,7 +89,7 @@ test.serial('mvrun-bash: a child of bash under mvrun starts natively (bash expor
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu', 'int80', 'rtsig'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu', 'int80', 'rtsig', 'pio'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -207,6 +207,18 @@ for (const v of VARIANTS) {
     const c = await getCase(t, `rtsig${v}`);
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^rtsig: 3 delivered: 1 2 3; SIGUSR1 1$/m);
+  });
+
+  test.serial(`pio${v}: in/out after ioperm and after iopl reach the host's ports (a CMOS RAM byte written and read back)`, async (t) => {
+    const c = await getCase(t, `pio${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^pio: after ioperm 0x5a, after iopl 0xa5$/m);
+  });
+
+  test.serial(`pio-noperm${v}: in without the permission ends the program as SIGSEGV, with the report`, async (t) => {
+    const c = await getCase(t, `pio-noperm${v}`);
+    t.is(c.status, 139, c.output);
+    t.regex(c.output, /^mv: HRT port I\/O \(in from port 0x71\) without ioperm\/iopl permission$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {

@@ -86,6 +86,8 @@ for s in "" -static; do
 	run "int80$s" "$D/t_int80$s"
 	run "int81$s" "$D/t_int80$s" int81
 	run "rtsig$s" "$D/t_rtsig$s"
+	run "pio$s" "$D/t_pio$s"
+	run "pio-noperm$s" "$D/t_pio$s" noperm
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
