@@ -43,7 +43,7 @@ export function benchOptions(argv: string[], defaultRuns: number): BenchOptions 
   };
 }
 
-async function buildPackage(progress: Progress, dir: string, extra: Partial<Manifest> = {}) {
+export async function buildPackage(progress: Progress, dir: string, extra: Partial<Manifest> = {}) {
   const manifest = { ...loadManifest(dir), ...extra };
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
   return progress.stage(extra.overrides ? 'package (overrides)' : 'package', () => packageStage(progress, dir, manifest, runnerToolchain(toolchain, hostRunner), hostRunner));

@@ -17,6 +17,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -98,19 +100,68 @@ const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr)
 	return NULL;
 }
 
-/* Make [start, end) have prot (0: no access) in the table. */
-static void mem__vma_set(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot, uint32_t flags)
+/* Grow a buffer of raw pages to at least need bytes (doubling), keeping its
+ * contents. Raw calls: no malloc (the HRT may be inside it on this thread)
+ * and no errno (it is the program's). */
+static int mem__grow(void **buf, size_t *size, size_t need)
 {
-	struct mv_vma *t = vm->vmas;
+	size_t n = *size ? *size : 1 << 16;
+	long r;
+
+	if (need <= *size)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if (*buf)
+		r = mv__raw_syscall(SYS_mremap, (long)*buf, (long)*size, (long)n, MREMAP_MAYMOVE, 0, 0);
+	else
+		r = mv__raw_syscall(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r < 0 && r > -4096)
+		return (int)r;
+	*buf = (void *)r;
+	*size = n;
+	return 0;
+}
+
+/* Room for n entries in the VMA table. */
+static int mem__vma_room(struct mv_vm *vm, int n)
+{
+	size_t size = (size_t)vm->vmas_cap * sizeof *vm->vmas;
+	void *buf = vm->vmas;
+	int rc = mem__grow(&buf, &size, (size_t)n * sizeof *vm->vmas);
+
+	vm->vmas = buf;
+	vm->vmas_cap = (int)(size / sizeof *vm->vmas);
+	return rc;
+}
+
+/* The table cannot grow: end the program with the report rather than run
+ * with a mirror that silently lacks mappings. */
+__attribute__((noreturn)) static void mem__full(struct mv_vcpu *v)
+{
+	char what[160];
+
+	snprintf(what, sizeof what, "cannot mirror the process's %d mappings: no memory to grow the table",
+		 v->vm->nvmas + 1);
+	report__die(v, what, NULL, SIGSEGV);
+}
+
+/* Make [start, end) have prot (0: no access) in the table. */
+static int mem__vma_set(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot, uint32_t flags)
+{
+	struct mv_vma *t;
 	int n = vm->nvmas, i = 0, j;
+
+	/* At most two entries more: a split at start, and the new one. */
+	if (mem__vma_room(vm, n + 2) < 0)
+		return -ENOMEM;
+	t = vm->vmas;
 
 	/* Find the first entry ending after start. */
 	while (i < n && t[i].end <= start)
 		i++;
 	/* Split an entry straddling start. */
 	if (i < n && t[i].start < start && t[i].end > start) {
-		if (n == MV_MAX_VMAS)
-			return;
 		memmove(&t[i + 1], &t[i], (size_t)(n - i) * sizeof *t);
 		n++;
 		t[i].end = start;
@@ -125,43 +176,57 @@ static void mem__vma_set(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_
 		t[j].start = end;
 	memmove(&t[i], &t[j], (size_t)(n - j) * sizeof *t);
 	n -= j - i;
-	if (prot && n < MV_MAX_VMAS) {
+	if (prot) {
 		memmove(&t[i + 1], &t[i], (size_t)(n - i) * sizeof *t);
 		t[i] = (struct mv_vma){ .start = start, .end = end, .prot = prot, .flags = flags };
 		n++;
 	}
 	vm->nvmas = n;
+	return 0;
 }
 
-/* Read /proc/self/maps with raw syscalls into a static buffer: no stdio, no
- * malloc, because the HRT may be stopped inside malloc on this same thread. */
-static char maps_buf[1 << 20];
+/* Read /proc/self/maps with raw syscalls into a buffer of raw pages that
+ * grows to hold it all: no stdio, no malloc, because the HRT may be stopped
+ * inside malloc on this same thread. */
+static char *maps_buf;
+static size_t maps_size;
 
 static int mem__read_maps(void)
 {
 	int fd = (int)mv__raw_syscall(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0, 0, 0, 0);
 	size_t len = 0;
-	long r;
+	long r = 0;
 
 	if (fd < 0)
 		return fd;
-	while (len < sizeof maps_buf - 1 &&
-	       (r = mv__raw_syscall(SYS_read, fd, (long)(maps_buf + len), (long)(sizeof maps_buf - 1 - len), 0, 0, 0)) > 0)
+	for (;;) {
+		if (len + 4096 >= maps_size && (r = mem__grow((void **)&maps_buf, &maps_size, len + 4097)) < 0)
+			break;
+		r = mv__raw_syscall(SYS_read, fd, (long)(maps_buf + len), (long)(maps_size - 1 - len), 0, 0, 0);
+		if (r <= 0)
+			break;
 		len += (size_t)r;
+	}
 	mv__raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (r < 0)
+		return (int)r; /* a partial list would drop mappings */
 	maps_buf[len] = 0;
 	return 0;
 }
 
-static void mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
+static int mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
 {
-	static struct mv_vma old[MV_MAX_VMAS];
+	static struct mv_vma *old;
+	static size_t old_size;
 	int nold = vm->nvmas;
 	char *p, *nl;
 
 	vm->nr_resyncs++;
-	if (mem__read_maps() < 0)
-		return;
+	if (mem__read_maps() < 0 || mem__grow((void **)&old, &old_size, (size_t)nold * sizeof *old) < 0) {
+		if (v)
+			mem__full(v);
+		return -ENOMEM;
+	}
 	memcpy(old, vm->vmas, (size_t)nold * sizeof *old);
 	vm->nvmas = 0;
 	for (p = maps_buf; *p; p = nl + 1) {
@@ -184,13 +249,22 @@ static void mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
 			prot |= MV_PROT_X | MV_PROT_R;
 		if (memmem(q, (size_t)(nl - q), "[stack]", 7))
 			flags |= MV_VMA_STACK;
-		if (prot && vm->nvmas < MV_MAX_VMAS)
+		if (prot && mem__vma_room(vm, vm->nvmas + 1) < 0) {
+			if (v)
+				mem__full(v);
+			return -ENOMEM;
+		}
+		if (prot)
 			vm->vmas[vm->nvmas++] = (struct mv_vma){ s, e, prot, flags };
 	}
 	/* The HRT-private memory is never part of the user half. */
-	mem__vma_set(vm, (uint64_t)vm->hrt, (uint64_t)vm->hrt + MV_HRT_MEM_SIZE, 0, 0);
+	if (mem__vma_set(vm, (uint64_t)vm->hrt, (uint64_t)vm->hrt + MV_HRT_MEM_SIZE, 0, 0) < 0) {
+		if (v)
+			mem__full(v);
+		return -ENOMEM;
+	}
 	if (!v)
-		return;
+		return 0;
 	/* Fix live PTEs where the process changed behind our back. */
 	for (int i = 0; i < nold; i++) {
 		uint64_t a = old[i].start;
@@ -216,24 +290,21 @@ static void mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
 				mem__shootdown(v);
 			a = b;
 		}
-	}
+	}	return 0;
 }
 
 int mem__init(struct mv_vm *vm)
 {
 	struct rlimit rl;
 
-	vm->vmas = mmap(NULL, MV_MAX_VMAS * sizeof *vm->vmas, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (vm->vmas == MAP_FAILED) {
-		vm->vmas = NULL;
+	if (mem__vma_room(vm, 1024) < 0)
 		return -ENOMEM;
-	}
 	vm->gpa_next = MV_USER_GPA_BASE;
 	vm->brk_cur = (uint64_t)mv__raw_syscall(SYS_brk, 0, 0, 0, 0, 0, 0);
 	vm->stack_rlimit = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
 				   ? rl.rlim_cur : (8ULL << 20);
-	mem__resync(NULL, vm);
+	if (mem__resync(NULL, vm) < 0)
+		return -ENOMEM;
 	return vm->nvmas ? 0 : -EIO;
 }
 
@@ -248,7 +319,8 @@ void mem__apply(struct mv_vcpu *v, uint64_t start, uint64_t end, uint32_t prot)
 		end = MV_USER_TOP;
 	if (start >= end)
 		return;
-	mem__vma_set(vm, start, end, prot, 0);
+	if (mem__vma_set(vm, start, end, prot, 0) < 0)
+		mem__full(v);
 	if (pt__protect_range(vm, start, end, prot))
 		mem__shootdown(v);
 	/* The mappings changed: the next fault at an address that faulted before

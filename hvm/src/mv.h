@@ -15,7 +15,6 @@
 #define MV_PAGE_UP(x) (((x) + MV_PAGE - 1) & ~(MV_PAGE - 1))
 #define MV_PAGE_DOWN(x) ((x) & ~(MV_PAGE - 1))
 #define MV_MAX_CHUNKS 512
-#define MV_MAX_VMAS 8192
 
 /* Process mapping permissions as the guest page tables mirror them. */
 #define MV_PROT_R 1u
@@ -34,6 +33,7 @@ struct mv_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 #define MV_NSIG 64
+#define MV_RTQ 128 /* queued real-time signal instances per thread, beyond one of each */
 
 struct mv_chunk {
 	uint64_t va;  /* MV_CHUNK_SIZE-aligned process VA */
@@ -83,6 +83,7 @@ struct mv_vm {
 	int nchunks, last_chunk;
 	struct mv_vma *vmas;    /* sorted, disjoint */
 	int nvmas;
+	int vmas_cap;           /* entries vmas has room for; grows (memory.c) */
 	uint64_t brk_cur;
 	uint64_t stack_rlimit;
 	uint64_t nr_syscalls, nr_faults, nr_resyncs;
@@ -128,6 +129,11 @@ struct mv_vcpu {
 	int tid;                 /* the partner's TID: where the kernel sends this thread's signals */
 	uint64_t sig_pending;    /* bit sig-1: noted by the host handler, not yet delivered */
 	uint8_t sig_info[MV_NSIG + 1][128]; /* each pending signal's siginfo_t */
+	/* signal.c: more instances of real-time signals already pending, in arrival order
+	 * (Linux queues those; standard signals pending twice are delivered once). */
+	int rtq_n;
+	uint8_t rtq_sig[MV_RTQ];
+	uint8_t rtq_info[MV_RTQ][128];
 	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery */
 	/* native.c: a pooled vCPU for HRT-native threads, driven by a runner
 	 * host thread that outlives the threads it runs. */
@@ -139,10 +145,14 @@ struct mv_vcpu {
 	uint64_t native_mask;    /* ... and its starting signal mask (the creator's) */
 	struct mv_regs native_start; /* ... and its first registers (the clone return) */
 	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
+	int hrt_errno;           /* vcpu.c: the thread's errno, kept while its partner works */
+	uint8_t *io_ok;          /* pio.c: ports ioperm allowed (a bit each), NULL = none */
+	int io_all;              /* pio.c: iopl(3) */
 	struct mv_stats *stats;  /* MV_STATS counters, written by the thread driving this vCPU */
 	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
 	int gdb_parked, gdb_kick, gdb_step;
 	uint64_t gdb_gen;
+	int prof_want; /* profile.c: a sample is wanted (set by the sampler, taken by the partner) */
 };
 
 /* vm.c */
@@ -180,6 +190,11 @@ void native__rseq(struct mv_vcpu *v, const uint64_t *a, int64_t ret);
 /* override.c: the service page (overrides) */
 void override__setup(struct mv_vm *vm, struct mv_vcpu *v);
 void override__thread(struct mv_vcpu *v);
+
+/* pio.c: port I/O after ioperm/iopl */
+void pio__granted(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
+void pio__inherit(struct mv_vcpu *child, const struct mv_vcpu *parent);
+void pio__exit(struct mv_vcpu *v);
 
 /* hypercall.c */
 void hypercall__dispatch(struct mv_vcpu *v);
@@ -225,6 +240,12 @@ int64_t signal__sigreturn(struct mv_vcpu *v);
 void signal__after_run(struct mv_vcpu *v);
 void signal__after_call(struct mv_vcpu *v, uint32_t op);
 int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr);
+
+/* profile.c: the sampling profiler (MV_PROFILE). MV_PROF_SIG asks a partner for a sample;
+ * its handler is libmv's own, never adopted as the program's (signal__adopt). */
+#define MV_PROF_SIG (SIGRTMAX - 2)
+void profile__start(struct mv_vm *vm);
+void profile__finish(struct mv_vm *vm);
 
 /* gdb.c: the GDB stub (MV_GDB) */
 int gdb__start(struct mv_vm *vm, uint64_t main_addr);

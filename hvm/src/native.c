@@ -136,6 +136,7 @@ int64_t native__exit(struct mv_vcpu *v)
 
 	/* The next thread (native__spawn filled in its start). */
 	mv__raw_syscall(SYS_arch_prctl, ARCH_SET_FS, (long)v->native_fs, 0, 0, 0, 0);
+	v->hrt_errno = 0; /* the new thread's, as glibc leaves it (vcpu.c restores it) */
 	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&v->native_mask, 0, 8, 0, 0);
 	signal__thread_start(v);
 	v->fault_repeats = 0;

@@ -144,6 +144,9 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 		if (r->vector < 32)
 			APPEND("mv:   vector %lu (%s), error code %#lx\n", (unsigned long)r->vector,
 			       vec_names[r->vector] ? vec_names[r->vector] : "?", (unsigned long)r->error_code);
+		else if (r->vector < 256) /* int $n: the HRT has no device interrupts */
+			APPEND("mv:   vector %lu (int $%#lx, a software interrupt)\n", (unsigned long)r->vector,
+			       (unsigned long)r->vector);
 		sym__describe(r->rip, sym, sizeof sym);
 		APPEND("mv:   rip 0x%016lx %s\n", (unsigned long)r->rip, sym);
 		if (r->vector == 14) {
@@ -175,6 +178,7 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 		n = (int)sizeof buf;
 	mv__raw_syscall(SYS_write, 2, (long)buf, n, 0, 0, 0);
 	stats__summary(v->vm);
+	profile__finish(v->vm);
 	gdb__exit(0, sig);
 
 	/* Die exactly as the signal would have killed a native process (core

@@ -76,7 +76,7 @@ static int runtime__main_trampoline(int argc, char **argv, char **envp)
 	return r;
 }
 
-static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp,
+static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp, int errno0,
 			     char *err, size_t n)
 {
 	uint64_t t0 = stats__now();
@@ -116,10 +116,13 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	bi->fs_base = fs;
 	override__setup(vm, v);
 	stats__mark(vm, MV_START_SERVICES);
+	profile__start(vm);
 	gdb__start(vm, (uint64_t)main_fn);
+	v->hrt_errno = errno0;
 	rc = vcpu__run(v);
 	if (rc >= 0) {
 		gdb__exit(rc, 0);
+		profile__finish(vm);
 		poll__stop(vm);
 		stats__summary(vm);
 		signal__release(vm);
@@ -145,15 +148,16 @@ MV_API int __wrap_main(int argc, char **argv, char **envp)
 int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp)
 {
 	char err[256] = "unknown error";
-	int rc;
+	int errno0 = errno, rc; /* main gets errno as glibc's start left it, not libmv's setup */
 
 	if (env__flag("MV_DISABLE")) {
 		stats__native();
 		return main_fn(argc, argv, envp);
 	}
-	rc = runtime__hrt_main(main_fn, argc, argv, envp, err, sizeof err);
+	rc = runtime__hrt_main(main_fn, argc, argv, envp, errno0, err, sizeof err);
 	if (rc >= 0)
 		return rc;
+	errno = errno0;
 	stats__native();
 	if (env__flag("MV_REQUIRE_HRT")) {
 		fprintf(stderr, "mv: MV_REQUIRE_HRT is set but the HRT cannot run: %s\n", err);

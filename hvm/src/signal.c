@@ -72,6 +72,36 @@ static int sig__copy_in(void *dst, uint64_t src, size_t n)
 			       (long)&l, 1, (long)&r, 1, 0) == (long)n ? 0 : -EFAULT;
 }
 
+/* The kernel's first real-time signal (glibc keeps 32 and 33 for itself). */
+#define SIG_RT_FIRST 32
+
+/* Take pending sig's siginfo. A real-time signal with more instances queued
+ * stays pending with the next one's. Host signals are blocked meanwhile: the
+ * recorder, on this same thread, appends to the queue. */
+static void sig__take(struct mv_vcpu *v, int sig, siginfo_t *info)
+{
+	uint64_t all = ~0ULL, old;
+	int i;
+
+	memcpy(info, v->sig_info[sig], sizeof *info);
+	if (sig < SIG_RT_FIRST) {
+		__atomic_fetch_and(&v->sig_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
+		return;
+	}
+	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&old, 8, 0, 0);
+	for (i = 0; i < v->rtq_n && v->rtq_sig[i] != sig; i++)
+		;
+	if (i < v->rtq_n) {
+		memcpy(v->sig_info[sig], v->rtq_info[i], sizeof v->sig_info[sig]);
+		memmove(&v->rtq_sig[i], &v->rtq_sig[i + 1], (size_t)(v->rtq_n - i - 1));
+		memmove(v->rtq_info[i], v->rtq_info[i + 1], (size_t)(v->rtq_n - i - 1) * sizeof v->rtq_info[0]);
+		v->rtq_n--;
+	} else {
+		__atomic_fetch_and(&v->sig_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
+	}
+	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, 8, 0, 0);
+}
+
 static uint64_t sig__mask(void)
 {
 	uint64_t cur = 0;
@@ -122,6 +152,16 @@ static void signal__host(int sig, siginfo_t *info, void *uc)
 			return; /* our own kick (signal__kick): KVM_RUN is interrupted, that is all */
 		if (gdb__is_kick(v, sig))
 			return; /* gdb's kick (gdb.c), for the same reason */
+		if (sig >= SIG_RT_FIRST && (__atomic_load_n(&v->sig_pending, __ATOMIC_ACQUIRE) & SIGBIT(sig))) {
+			/* Another instance of a pending real-time signal: queued, as Linux does
+			 * (only this thread, in this handler, appends; sig__take removes). */
+			if (v->rtq_n < MV_RTQ) {
+				v->rtq_sig[v->rtq_n] = (uint8_t)sig;
+				memcpy(v->rtq_info[v->rtq_n], info, sizeof v->rtq_info[0]);
+				__atomic_store_n(&v->rtq_n, v->rtq_n + 1, __ATOMIC_RELEASE);
+			}
+			return;
+		}
 		memcpy(v->sig_info[sig], info, sizeof v->sig_info[sig]);
 		__atomic_fetch_or(&v->sig_pending, SIGBIT(sig), __ATOMIC_RELEASE);
 		return;
@@ -162,7 +202,7 @@ void signal__adopt(struct mv_vm *vm)
 {
 	pthread_mutex_lock(&vm->sig_lock);
 	for (int sig = 1; sig <= MV_NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
+		if (sig == SIGKILL || sig == SIGSTOP || sig == MV_PROF_SIG)
 			continue;
 		const struct mv_sigaction *a = sig__action(vm, sig);
 		if (sig__is_handler(a) && a->handler != (uint64_t)signal__host)
@@ -187,6 +227,7 @@ void signal__release(struct mv_vm *vm)
 void signal__thread_start(struct mv_vcpu *v)
 {
 	v->sig_pending = 0;
+	v->rtq_n = 0;
 	if (v->kick_timer_ok)
 		mv__raw_syscall(SYS_timer_delete, v->kick_timer, 0, 0, 0, 0, 0);
 	v->kick_timer_ok = 0;
@@ -334,8 +375,7 @@ static int sig__deliver(struct mv_vcpu *v, struct mv_regs *r, int any)
 	siginfo_t info;
 
 	while ((sig = sig__next(v, any))) {
-		memcpy(&info, v->sig_info[sig], sizeof info);
-		__atomic_fetch_and(&v->sig_pending, ~SIGBIT(sig), __ATOMIC_ACQ_REL);
+		sig__take(v, sig, &info);
 		int rc = sig__setup_frame(v, sig, &info, r);
 		if (rc == 0)
 			return 1;
@@ -465,18 +505,22 @@ void signal__after_call(struct mv_vcpu *v, uint32_t op)
 	if (syscall) {
 		/* The SYSCALL context: rax = the result, rcx/r11 as the
 		 * instruction leaves them. */
-		uint64_t nr = cp->arg[0];
+		uint64_t nr = cp->arg[0], nr0 = r.rax;
+		/* int $0x80 (nautilus/src/trap.c): rcx and r11 intact, rax the i386 number. */
+		int int80 = r.vector == 0x80;
 		r.rax = (uint64_t)cp->ret;
-		r.rcx = r.rip;
-		r.r11 = r.rflags;
+		if (!int80) {
+			r.rcx = r.rip;
+			r.r11 = r.rflags;
+		}
 		r.vector = ~0ULL;
 		if (cp->ret == -EINTR && !sig__never_restarted(nr, &cp->arg[1])) {
 			pthread_mutex_lock(&v->vm->sig_lock);
 			int restart = (sig__action(v->vm, sig)->flags & SA_RESTART) != 0;
 			pthread_mutex_unlock(&v->vm->sig_lock);
 			if (restart) {
-				r.rip -= 2; /* back onto the 2-byte `syscall` */
-				r.rax = nr;
+				r.rip -= 2; /* back onto the 2-byte `syscall` (or `int $0x80`) */
+				r.rax = int80 ? nr0 : nr;
 			}
 		}
 	}

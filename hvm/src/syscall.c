@@ -23,6 +23,7 @@ enum sys_post {
 	SIGACTION,     /* the program's action kept by libmv (signal.c) */
 	SIGRETURN,     /* back from a handler that ran in the HRT (signal.c) */
 	REFUSE,        /* not forwardable yet: -ENOSYS (see hvm/README.md) */
+	NO_PKEYS,      /* the HRT has no protection keys (hvm/README.md) */
 };
 
 struct sys_entry {
@@ -33,7 +34,8 @@ static const struct sys_entry sys_table[512] = {
 	[SYS_mmap] = { POST_MMAP },
 	[SYS_munmap] = { POST_MUNMAP },
 	[SYS_mprotect] = { POST_MPROTECT },
-	[SYS_pkey_mprotect] = { POST_MPROTECT },
+	[SYS_pkey_mprotect] = { NO_PKEYS },
+	[SYS_pkey_alloc] = { NO_PKEYS },
 	[SYS_mremap] = { POST_MREMAP },
 	[SYS_brk] = { POST_BRK },
 	/* A forwarded fork would run the child on a host thread with no vCPU
@@ -120,12 +122,18 @@ static void syscall__trace(struct mv_vcpu *v, uint64_t nr, const uint64_t *a, in
 int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 {
 	const struct sys_entry *e = nr < 512 ? &sys_table[nr] : &(const struct sys_entry){ REFUSE };
+	static const struct sys_entry mprotect_entry = { POST_MPROTECT };
 	uint32_t old_prot = 0;
 	int64_t ret;
 
 	__atomic_fetch_add(&v->vm->nr_syscalls, 1, __ATOMIC_RELAXED);
 	if (e->post == REFUSE) {
 		ret = -ENOSYS;
+	} else if (e->post == NO_PKEYS && nr == SYS_pkey_alloc) {
+		/* What Linux returns on a CPU without PKU: its argument checks, then ENOSPC. */
+		ret = a[0] || (a[1] & ~3ULL) ? -EINVAL : -ENOSPC;
+	} else if (e->post == NO_PKEYS && (int)a[3] != -1) {
+		ret = -EINVAL; /* pkey_mprotect with a key: none was ever allocated */
 	} else if (e->post == CLONE) {
 		ret = thread__clone(v, a);
 	} else if (e->post == FORK) {
@@ -141,6 +149,8 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			thread__exit(v, (int)a[0]);
 		ret = native__exit(v); /* returns into the next native thread */
 	} else {
+		if (e->post == NO_PKEYS) /* pkey_mprotect(..., -1) is mprotect */
+			e = &mprotect_entry;
 		if (e->post == POST_MREMAP) {
 			pthread_mutex_lock(&v->vm->mem_lock);
 			const struct mv_vma *m = mem__vma_find(v->vm, a[0]);
@@ -151,6 +161,7 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			syscall__trace(v, nr, a, 0);
 		if (nr == SYS_exit_group) {
 			stats__summary(v->vm);
+			profile__finish(v->vm);
 			gdb__exit((int)a[0], 0);
 		}
 		poll__wake(v->vm, nr);
@@ -160,6 +171,8 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			poll__fds_changed();
 		if (nr == SYS_rseq && v->native)
 			native__rseq(v, a, ret);
+		if ((nr == SYS_ioperm || nr == SYS_iopl) && ret == 0)
+			pio__granted(v, nr, a);
 		if (e->post != POST_NONE) {
 			pthread_mutex_lock(&v->vm->mem_lock);
 			syscall__post(v, e->post, a, ret, old_prot);

@@ -147,6 +147,7 @@ int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 
 void thread__partner_main(struct mv_vcpu *v)
 {
+	v->hrt_errno = errno; /* the new thread's (0): before our calls can change it */
 	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	signal__thread_start(v);
 	mv__pin_vcpu(v->id);
@@ -246,6 +247,7 @@ int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, 
 	v->last_fault = 0;
 	v->probe_error[0] = 0;
 	v->cp->flags = MV_CALL_FLUSH_TLB;
+	pio__inherit(v, parent);
 	if (cpu__reset(v, vm->entry, MV_KERNEL_VBASE + bi_gpa, fs) < 0)
 		return -EAGAIN;
 	return thread__raw_clone(flags, (char *)v->partner_stack + MV_THREAD_PARTNER_STACK,

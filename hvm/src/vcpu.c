@@ -77,6 +77,10 @@ static int vcpu__exit(struct mv_vcpu *v)
 			hypercall__dispatch(v);
 			return 0;
 		}
+		if (v->state != MV_VCPU_BOOTING) {
+			pio__exit(v); /* the program's own in/out (pio.c) */
+			return 0;
+		}
 		snprintf(what, sizeof what, "unexpected port I/O %#x", run->io.port);
 		return vcpu__fail(v, what);
 	case KVM_EXIT_HLT:
@@ -120,6 +124,22 @@ static enum mv_exit_kind vcpu__exit_kind(struct mv_vcpu *v, long r)
 	}
 }
 
+/* The vDSO's getcpu in the HRT reads what Linux set up for the CPU it runs
+ * on; the HRT thread's CPU is the partner's. Tell Nautilus when it moved
+ * (one raw getcpu per exit: small beside the exit itself). */
+static void vcpu__track_cpu(struct mv_vcpu *v)
+{
+	unsigned cpu = 0, node = 0;
+
+	if (mv__raw_syscall(SYS_getcpu, (long)&cpu, (long)&node, 0, 0, 0, 0) < 0)
+		return;
+	uint32_t cn = node << 12 | (cpu & 0xfff);
+	if (cn != v->cp->cpunode || v->state == MV_VCPU_CREATED) {
+		v->cp->cpunode = cn;
+		__atomic_fetch_or(&v->cp->flags, MV_CALL_CPUNODE, __ATOMIC_SEQ_CST);
+	}
+}
+
 /* Run until main returns (status >= 0) or the probe fails (-1). Fatal
  * conditions do not return: report__die ends the process. */
 int vcpu__run(struct mv_vcpu *v)
@@ -128,11 +148,16 @@ int vcpu__run(struct mv_vcpu *v)
 		v->state = MV_VCPU_BOOTING;
 	for (;;) {
 		gdb__before_run(v);
+		vcpu__track_cpu(v);
 		uint64_t t0 = v->stats ? stats__now() : 0;
-		/* Raw: glibc's ioctl() would store EINTR in errno, and the partner's errno is the
-		 * program's own (same thread, same TLS): a signal would change it between two of
-		 * the program's statements. */
+		/* The partner's errno is the program's own (same thread, same TLS). What the
+		 * partner does between two KVM_RUNs (glibc's ioctl, mmap, sched_setaffinity...
+		 * for signals, threads, faults) must not change it: the HRT's value is kept in
+		 * v->hrt_errno, which the thread's start set (runtime.c, thread.c, native.c). */
+		errno = v->hrt_errno;
+		/* Raw: glibc's ioctl() would store EINTR in errno. */
 		long r = mv__raw_syscall(SYS_ioctl, v->fd, KVM_RUN, 0, 0, 0, 0);
+		v->hrt_errno = errno;
 		if (v->stats)
 			stats__run(v, stats__now() - t0, vcpu__exit_kind(v, r));
 		if (r < 0) {
@@ -151,7 +176,9 @@ int vcpu__run(struct mv_vcpu *v)
 		}
 		if (vcpu__exit(v) < 0)
 			return -1;
-		if (v->state == MV_VCPU_EXITED)
+		if (v->state == MV_VCPU_EXITED) {
+			errno = v->hrt_errno;
 			return v->exit_status;
+		}
 	}
 }

@@ -138,7 +138,7 @@ void vm__destroy(struct mv_vm *vm)
 	if (vm->hrt && vm->hrt != MAP_FAILED)
 		munmap(vm->hrt, MV_HRT_MEM_SIZE);
 	if (vm->vmas)
-		munmap(vm->vmas, MV_MAX_VMAS * sizeof *vm->vmas);
+		munmap(vm->vmas, (size_t)vm->vmas_cap * sizeof *vm->vmas);
 	munmap(vm, sizeof *vm);
 }
 

@@ -63,6 +63,24 @@ static void gdt__build(struct nk_percpu *pc)
 	memcpy(t + 102, &iomap, 2);
 }
 
+/* Where Linux keeps (node << 12) | cpu for the vDSO's getcpu: the limit of
+ * GDT entry 15 (selector 0x7b, read with lsl) and TSC_AUX (rdtscp, rdpid).
+ * The HRT thread's CPU is its partner's (the VMM tells us when it moves). */
+void cpu__set_cpunode(uint32_t cn)
+{
+	struct nk_percpu *pc = percpu__this();
+	unsigned a, b, c, d;
+
+	/* Read-only data, DPL 3, present, 32-bit, byte-granular limit: as Linux's setup_getcpu. */
+	pc->gdt[15] = (cn & 0xffff) | (5ULL << 40) | (1ULL << 44) | (3ULL << 45) | (1ULL << 47) |
+		      ((uint64_t)((cn >> 16) & 0xf) << 48) | (1ULL << 54);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001u), "c"(0));
+	int rdtscp = (d >> 27) & 1;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+	if (rdtscp || ((c >> 22) & 1)) /* RDPID */
+		wrmsr(0xc0000103u, cn); /* MSR_TSC_AUX */
+}
+
 void cpu__init(const struct mv_boot_info *bi)
 {
 	struct nk_percpu *pc = percpu__this();
@@ -90,4 +108,5 @@ void cpu__init(const struct mv_boot_info *bi)
 			 : "rax", "memory");
 	__asm__ volatile("ltr %w0" ::"r"(MV_SEL_TSS));
 	__asm__ volatile("lidt %0" ::"m"(ip));
+	cpu__set_cpunode(pc->call->cpunode);
 }

@@ -17,6 +17,11 @@ int64_t hc__call(uint32_t op, uint64_t a0, uint64_t a1)
 		cp->flags &= ~MV_CALL_FLUSH_TLB;
 		tlb__flush_all();
 	}
+	if (cp->flags & MV_CALL_CPUNODE) {
+		/* Atomic: other partners set MV_CALL_FLUSH_TLB at any time. */
+		__atomic_fetch_and(&cp->flags, ~MV_CALL_CPUNODE, __ATOMIC_SEQ_CST);
+		cpu__set_cpunode(cp->cpunode);
+	}
 	if (cp->flags & MV_CALL_RESUME) {
 		/* A signal handler's entry or a sigreturn: this kernel stack
 		 * (syscall or IST) is abandoned; each entry starts it afresh. */

@@ -53,6 +53,7 @@ int64_t syscall__dispatch(struct nk_syscall_frame *f)
 	 * for fork(), whose child continues natively from exactly here. */
 	cp->regs.rip = f->rip;
 	cp->regs.rflags = f->rflags;
+	cp->regs.vector = ~0ULL; /* a SYSCALL, not a trap (int $0x80 sets 0x80) */
 	cp->regs.rsp = percpu__this()->user_rsp;
 	cp->regs.rbx = f->rbx;
 	cp->regs.rbp = f->rbp;

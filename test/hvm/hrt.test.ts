@@ -19,6 +19,8 @@ async function guestFiles() {
   const hvm = join(repo, 'hvm', 'build');
   return readdirSync(bdir).filter((f) => f.startsWith('t_')).map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
     .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })))
+    // bash and Node.js (issue 15): the host's, and the script the guest runs with node.
+    .concat([{ src: '/bin/bash', dest: '/bin/bash', mode: 0o755 }, { src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 }, { src: join(tdir, 'node', 'check.js'), dest: '/mv/t/check.js', mode: 0o644 }])
     .concat(readdirSync(join(tdir, 'gdb')).map((f) => ({ src: join(tdir, 'gdb', f), dest: `/mv/t/${f}`, mode: 0o644 })))
     .concat(await gdbFiles('/mv/t/gdb'));
 }
@@ -54,8 +56,40 @@ test.serial('init makes RCU grace periods expedited (a pooled vCPU run by a new 
   t.regex(c.output, /^rcu_expedited: 1$/m, c.output);
 });
 
+test.serial('native-pkey: natively the guest CPU has protection keys (so the HRT hides them on purpose)', async (t) => {
+  const c = await getCase(t, 'native-pkey');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^cpuid: pku 1 ospke 1$/m);
+  t.regex(c.output, /^PASS t_pkey$/m);
+});
+
+test.serial('node: Debian\'s Node.js under mvrun runs JIT code, Buffer/crypto, fs and a worker thread in the HRT, with the native output', async (t) => {
+  const c = await getCase(t, 'node');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
+  t.regex(c.output, /^primes below 200000: 17984$/m);
+  t.regex(c.output, /^sha256 of 1 MiB: 06b7bbfb7824aa03382051691630eb26de85102d1b08a81e907ec0744cd8a286$/m);
+  t.regex(c.output, /^fs round trip: 1048576 same$/m);
+  t.regex(c.output, /^worker: 5133 60734f174b2035e5$/m);
+  t.regex(c.output, /^same as native: yes$/m);
+});
+
+test.serial('mvrun-envchild: LD_PRELOAD is gone before main even when the program has its own unsetenv; its child starts natively', async (t) => {
+  const c = await getCase(t, 'mvrun-envchild');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^main: in the HRT$/m);
+  t.regex(c.output, /^child: LD_PRELOAD unset, native$/m);
+  t.regex(c.output, /^PASS t_envchild$/m);
+});
+
+test.serial('mvrun-bash: a child of bash under mvrun starts natively (bash exports its own unsetenv)', async (t) => {
+  const c = await getCase(t, 'mvrun-bash');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^child: LD_PRELOAD unset, native$/m);
+});
+
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap'];
+const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu', 'int80', 'rtsig', 'pio'];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -127,6 +161,70 @@ for (const v of VARIANTS) {
     t.is(c.status, 0, c.output);
     t.regex(c.output, /^remap: 1605 mappings, 0 bad$/m);
     t.notRegex(c.output, /fault loop/);
+  });
+
+  test.serial(`prof${v}: MV_PROFILE's folded stacks put the samples where t_prof spent its time`, async (t) => {
+    const c = await getCase(t, `prof${v}`);
+    t.is(c.status, 0, c.output);
+    checkProfile(t, c.output, 499);
+  });
+
+  test.serial(`pkey${v}: no protection keys in the HRT: CPUID hides PKU and OSPKE, pkey_alloc fails with ENOSPC as on a CPU without them`, async (t) => {
+    const c = await getCase(t, `pkey${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^cpuid: pku 0 ospke 0$/m);
+    t.regex(c.output, /^pkey_alloc: No space left on device$/m);
+  });
+
+  test.serial(`maps${v}: 20000 one-page mappings with alternating protections, each touched from the HRT, and a re-read of a /proc/self/maps over 1 MiB`, async (t) => {
+    const c = await getCase(t, `maps${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^maps: more than 20000 mappings$/m);
+    t.regex(c.output, /^maps: 20000 touched, 0 bad$/m);
+  });
+
+  test.serial(`errno${v}: what libmv does for the program (timer signals, a new thread whose pinning fails, faults, fork) leaves its errno alone`, async (t) => {
+    const c = await getCase(t, `errno${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^errno after 20 timer signals: 1234$/m);
+    t.regex(c.output, /^errno when a new thread starts: 0$/m);
+  });
+
+  test.serial(`getcpu${v}: the vDSO's getcpu (lsl of GDT entry 15) and rdtscp's TSC_AUX give the partner's CPU, as the system call does`, async (t) => {
+    const c = await getCase(t, `getcpu${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^getcpu: syscall cpu 0 node 0, vdso cpu 0 node 0, lsl ok 0$/m);
+  });
+
+  test.serial(`int80${v}: int $0x80 runs the i386 system call of that number (write, getpid, getppid, close; a read restarted after SA_RESTART handlers)`, async (t) => {
+    const c = await getCase(t, `int80${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^int80: written through the i386 gate$/m);
+    t.regex(c.output, /^int80: restarted read returned 1 'x'$/m);
+  });
+
+  test.serial(`int81${v}: an interrupt no one handles ends the program as SIGSEGV, and the report names the vector`, async (t) => {
+    const c = await getCase(t, `int81${v}`);
+    t.is(c.status, 139, c.output);
+    t.regex(c.output, /^mv: {3}vector 129 \(int \$0x81, a software interrupt\)$/m);
+  });
+
+  test.serial(`rtsig${v}: three sigqueue(SIGRTMIN+1) sent while blocked are three deliveries, in order, with their values; three SIGUSR1 are one`, async (t) => {
+    const c = await getCase(t, `rtsig${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^rtsig: 3 delivered: 1 2 3; SIGUSR1 1$/m);
+  });
+
+  test.serial(`pio${v}: in/out after ioperm and after iopl reach the host's ports (a CMOS RAM byte written and read back)`, async (t) => {
+    const c = await getCase(t, `pio${v}`);
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^pio: after ioperm 0x5a, after iopl 0xa5$/m);
+  });
+
+  test.serial(`pio-noperm${v}: in without the permission ends the program as SIGSEGV, with the report`, async (t) => {
+    const c = await getCase(t, `pio-noperm${v}`);
+    t.is(c.status, 139, c.output);
+    t.regex(c.output, /^mv: HRT port I\/O \(in from port 0x71\) without ioperm\/iopl permission$/m);
   });
 
   test.serial(`stdin${v}: lines piped in are read through`, async (t) => {
@@ -262,6 +360,45 @@ for (const name of ['threads', 'signal', 'files', 'stress', 'spawn', 'fork', 'mm
     t.notRegex(c.output, /^FAIL/m);
   });
 }
+
+// MV_PROFILE (hvm/src/profile.c): the folded profile of t_prof, whose three phases (computing in
+// spin_here -> spin_inner, forwarded getppid calls from call_heavy, a thread computing in
+// thread_spin) each last 1.5 s. Leaf functions keep no frame, so spin_inner's caller is not seen.
+function checkProfile(t: import('ava').ExecutionContext, output: string, hz: number) {
+  t.regex(output, new RegExp(`^mv: profile: \\d+ samples at ${hz} Hz in /tmp/prof\\.folded$`, 'm'));
+  t.regex(output, /^PASS$/m);
+  const folded = output.split('--- folded\n')[1] ?? '';
+  t.notRegex(folded, /prof\.folded\.tmp/, 'the temporary file was renamed');
+  const stacks = new Map<string, number>();
+  for (const line of folded.trimEnd().split('\n')) {
+    const m = line.match(/^(\S+) (\d+)$/);
+    t.truthy(m, `a folded-stack line: ${line}`);
+    if (m) stacks.set(m[1], Number(m[2]));
+  }
+  const total = [...stacks.values()].reduce((a, b) => a + b, 0);
+  const share = (f: (s: string) => boolean) => [...stacks].filter(([s]) => f(s)).reduce((a, [, n]) => a + n, 0) / total;
+  // The shares depend on how the host schedules the guest; the bounds are loose on purpose.
+  t.log(`${total} samples; ${[...stacks].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([s, n]) => `${s} ${n}`).join(', ')}`);
+  t.true(total > 300, `${total} samples`);
+  t.true(share((s) => /^main;(spin_here;)?spin_inner$/.test(s)) > 0.05, 'main computing in spin_inner');
+  t.true(share((s) => s === 'main;call_heavy;[syscall:getppid]') > 0.01, "call_heavy's forwarded getppid calls, with the call as the leaf frame");
+  t.true(share((s) => /;thread_spin$/.test(s)) > 0.05, 'the second thread, on a vCPU of its own');
+  t.true(share((s) => /\[syscall:futex\]$/.test(s)) > 0.05, 'main waiting in pthread_join meanwhile');
+}
+
+test.serial('prof under mvrun: an unmodified program is profiled the same way (999 Hz by default)', async (t) => {
+  const c = await getCase(t, 'prof-mvrun');
+  t.is(c.status, 0, c.output);
+  checkProfile(t, c.output, 999);
+});
+
+test.serial('prof: an unwritable MV_PROFILE path and a bad MV_PROFILE_HZ are one line each; the program runs on', async (t) => {
+  const c = await getCase(t, 'prof-badpath');
+  t.is(c.status, 0, c.output);
+  t.regex(c.output, /^mv: MV_PROFILE_HZ=99x: not a rate from 1 to 10000 \(samples per second\); using 999$/m);
+  t.regex(c.output, /^mv: MV_PROFILE=\/nonexistent\/dir\/p\.folded: cannot write there \(No such file or directory\); running without the profiler$/m);
+  t.regex(c.output, /^PASS$/m);
+});
 
 // gdb (MV_GDB): Debian's gdb against t_gdb, built with mv-cc (dynamic and -static) and unmodified
 // under mvrun (test/hvm/gdb/*.gdb, run by run-all.sh).

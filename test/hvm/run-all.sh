@@ -76,6 +76,23 @@ for s in "" -static; do
 	echo "=== END poll$s $st"
 	# mmap, write, munmap at one address, 1600 times (CPython's test_mmap, issue 16).
 	run "remap$s" "$D/t_remap$s" 3
+	# MV_PROFILE (hvm/src/profile.c): the folded profile of t_prof's three phases.
+	echo "=== BEGIN prof$s"
+	rm -f /tmp/prof.folded; MV_PROFILE=/tmp/prof.folded MV_PROFILE_HZ=499 "$D/t_prof$s" 2>&1; st=$?
+	echo "--- folded"; cat /tmp/prof.folded; ls /tmp/prof.folded.tmp.* 2>/dev/null
+	echo "=== END prof$s $st"
+	# Protection keys as V8 probes them; 20000 mappings (issue 15).
+	run "pkey$s" "$D/t_pkey$s"
+	run "maps$s" "$D/t_maps$s" 20000
+	# errno is the program's: MV_HRT_CPUS names a CPU that does not exist, so pinning a new
+	# thread's partner fails inside libmv (issue 15).
+	run "errno$s" env MV_HRT_CPUS=0,9 "$D/t_errno$s"
+	run "getcpu$s" "$D/t_getcpu$s"
+	run "int80$s" "$D/t_int80$s"
+	run "int81$s" "$D/t_int80$s" int81
+	run "rtsig$s" "$D/t_rtsig$s"
+	run "pio$s" "$D/t_pio$s"
+	run "pio-noperm$s" "$D/t_pio$s" noperm
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
@@ -101,6 +118,26 @@ run mvrun-static "$D/mvrun" "$D/t_plain-static" 7
 run mvrun-threads env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_threads-plain" 3
 run mvrun-stress env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_stress-plain" 20
 for t in spawn fork signal mmap files; do run "mvrun-$t" env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_$t-plain"; done
+echo "=== BEGIN prof-mvrun"
+rm -f /tmp/prof.folded; MV_PROFILE=/tmp/prof.folded "$D/mvrun" "$D/t_prof-plain" 2>&1; st=$?
+echo "--- folded"; cat /tmp/prof.folded
+echo "=== END prof-mvrun $st"
+run prof-badpath env MV_PROFILE=/nonexistent/dir/p.folded MV_PROFILE_HZ=99x "$D/t_prof" 0.2
+# Children of a program under mvrun start natively even when the program has its own unsetenv
+# (bash exports one): a C program that does, and bash itself (issue 15).
+run mvrun-envchild "$D/mvrun" "$D/t_envchild-plain"
+run mvrun-bash "$D/mvrun" /bin/bash -c "$D/t_envchild-plain child; true"
+# Node.js (Debian's node, unmodified) under mvrun: JIT, crypto, fs, a worker thread; the output
+# must equal a native run's (issue 15). Natively the CPU's protection keys are there.
+run native-pkey env MV_DISABLE=1 "$D/t_pkey"
+echo "=== BEGIN node"
+/usr/bin/node "$D/check.js" > /tmp/node.nat 2>&1; b=$?
+MV_ANNOUNCE=1 MV_REQUIRE_HRT=1 "$D/mvrun" /usr/bin/node "$D/check.js" > /tmp/node.hrt 2>&1; a=$?
+cat /tmp/node.hrt
+grep -v '^MV-HRT ' /tmp/node.hrt > /tmp/node.cmp
+if cmp -s /tmp/node.cmp /tmp/node.nat && [ $a = $b ]; then echo "same as native: yes"
+else echo "same as native: no (status $b natively)"; diff /tmp/node.cmp /tmp/node.nat; fi
+echo "=== END node $a"
 # gdb (MV_GDB, hvm/src/gdb.c): Debian's gdb in batch mode against t_gdb, as a user would drive
 # it (test/hvm/gdb/*.gdb). remotetimeout: the program boots to main before it answers, which
 # takes seconds under emulation.

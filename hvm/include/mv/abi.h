@@ -52,9 +52,10 @@
 
 /* Version 2: thread vCPUs (boot info in the call page, thread_rip/thread_rflags), 128 vCPUs,
  * the full-register SYSCALL frame. Version 3: MV_CALL_RESUME (signal delivery, sigreturn).
- * Version 4: exitless calls (the poll slot in each call page, text shrunk to 2 KiB). */
-#define MV_ABI_VERSION 4
-#define MV_ABI_NAME "mv abi 4" /* keep in step with MV_ABI_VERSION: shown by both sides */
+ * Version 4: exitless calls (the poll slot in each call page, text shrunk to 2 KiB).
+ * Version 5: MV_CALL_CPUNODE and the call page's cpunode (the vDSO's getcpu). */
+#define MV_ABI_VERSION 5
+#define MV_ABI_NAME "mv abi 5" /* keep in step with MV_ABI_VERSION: shown by both sides */
 #define MV_BOOT_MAGIC MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
 
 /* Hypercall: fill the vCPU's call page, then `outb %al, $MV_HC_PORT`. */
@@ -78,6 +79,10 @@
  * context in the call page's `regs` (all GPRs, rip, rsp, rflags; CPL 0). The
  * VMM uses it to enter a signal handler and for rt_sigreturn. */
 #define MV_CALL_RESUME     0x2u
+/* The partner runs on another CPU now: `cpunode` holds (node << 12) | cpu,
+ * which Nautilus puts where Linux does for the vDSO's getcpu (GDT entry 15's
+ * limit, read by lsl) and in TSC_AUX (rdtscp, rdpid). */
+#define MV_CALL_CPUNODE    0x4u
 
 /* Boot-info `flags`. */
 #define MV_BOOT_PROBE_AVX  0x1u /* host CPU has AVX: the boot probe must run it */
@@ -144,6 +149,7 @@ struct mv_call_page {
 	uint64_t seq; /* incremented by Nautilus per hypercall (debugging aid) */
 	struct mv_regs regs;
 	char text[2048]; /* PANIC message / scratch */
+	uint32_t cpunode; /* see MV_CALL_CPUNODE; also read at boot */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "mv.h"
 
 typedef int (*main_fn_t)(int, char **, char **);
@@ -14,11 +15,31 @@ typedef int (*start_fn_t)(main_fn_t, int, char **, void (*)(void), void (*)(void
 
 static main_fn_t preload_main;
 
+/* Drop LD_PRELOAD=... from an environment array, in place. Plain loops: the
+ * program may define unsetenv, strncmp... itself (bash exports its own
+ * unsetenv, which would not touch environ before bash's main). */
+static void preload__drop(char **env)
+{
+	static const char key[] = "LD_PRELOAD=";
+	char **w = env;
+
+	for (char **r = env; r && *r; r++) {
+		size_t i = 0;
+		while (key[i] && (*r)[i] == key[i])
+			i++;
+		if (key[i])
+			*w++ = *r;
+	}
+	if (w)
+		*w = NULL;
+}
+
 static int preload__main(int argc, char **argv, char **envp)
 {
-	/* The program's children start natively, as an mv-cc program's do.
-	 * unsetenv edits environ in place (no malloc). */
-	unsetenv("LD_PRELOAD");
+	/* The program's children start natively, as an mv-cc program's do. */
+	preload__drop(envp);
+	if (__environ != envp) /* a constructor's setenv moved it */
+		preload__drop(__environ);
 	return mv__run_main(preload_main, argc, argv, envp);
 }
 

@@ -50,6 +50,10 @@ int cpu__supported_cpuid(struct mv_vm *vm)
 	 * AVX if the host has it, whatever KVM claims to support. */
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
 	vm->has_avx = (c >> 28) & 1;
+	/* No protection keys in the HRT (hvm/README.md): hide PKU and OSPKE,
+	 * as a CPU without them would report; pkey_alloc fails to match. */
+	if ((e = cpu__leaf(vm, 7, 0)))
+		e->ecx &= ~((1u << 3) | (1u << 4));
 	/* Compact guest-physical addresses must stay below MAXPHYADDR. */
 	e = cpu__leaf(vm, 0x80000008, 0);
 	unsigned bits = e ? (e->eax & 0xff) : 36;

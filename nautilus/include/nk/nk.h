@@ -26,7 +26,7 @@ struct nk_percpu {
 	uint32_t vcpu_id;
 	uint32_t pad;
 	uint64_t tss[13];    /* 104-byte TSS (ist[] inside) */
-	uint64_t gdt[5];     /* null, kcode, kdata, tss (16 bytes) */
+	uint64_t gdt[16];    /* null, kcode, kdata, tss (16 bytes), ..., 15: Linux's CPUNODE */
 	uint64_t ist1, ist2; /* IST stack tops, allocated once per vCPU id */
 };
 
@@ -87,6 +87,7 @@ void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* cpu.c */
 void cpu__init(const struct mv_boot_info *bi);
+void cpu__set_cpunode(uint32_t cpunode);
 
 /* syscall.c */
 void syscall__init(void);

@@ -1,0 +1,59 @@
+import { Args, Command, Flags } from '@oclif/core';
+import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { runCli } from '../lib/cli';
+import { MvError } from '../lib/errors';
+import { parseFolded, renderFlameGraph } from '../lib/flamegraph';
+
+const MAX_INPUT = 256 << 20;
+
+export default class Flamegraph extends Command {
+  static override summary = 'Draw a flame graph (SVG) from folded stacks, such as the file MV_PROFILE writes';
+  static override description = `MV_PROFILE=FILE makes a program built with mv-cc (or run with mvrun) sample the code running in the HRT and write folded stacks ("main;f;g 12") at exit. This draws them as a flame graph: one box per function, as wide as its share of the samples, callers below callees. Forwarded calls are the leaf boxes [syscall:NAME] and [page-fault]. The SVG opens in a browser (hover for counts).`;
+  static override examples = ['MV_PROFILE=prof.folded ./prog && <%= config.bin %> flamegraph prof.folded -o prof.svg'];
+  static override args = { folded: Args.string({ description: 'the folded-stack file', required: true }) };
+  static override flags = {
+    output: Flags.string({ char: 'o', description: 'the SVG to write (default: the input with .svg)' }),
+    title: Flags.string({ description: 'a title above the graph (default: the input file name)' }),
+    width: Flags.integer({ description: 'width in pixels', default: 1200, min: 200, max: 20000 }),
+  };
+
+  async run() {
+    const { args, flags } = await this.parse(Flamegraph);
+    await runCli(this, async () => {
+      const text = readBounded(args.folded);
+      const out = flags.output ?? args.folded.replace(/(\.folded)?$/, '.svg');
+      const svg = await renderFlameGraph(parseFolded(text, args.folded), { title: flags.title ?? basename(args.folded), width: flags.width });
+      const tmp = `${out}.tmp.${process.pid}`;
+      try {
+        writeFileSync(tmp, svg);
+        renameSync(tmp, out);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw new MvError('flamegraph', `cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? e})`, 'give -o a path in a writable directory');
+      }
+      this.log(`wrote ${out}`);
+    });
+  }
+}
+
+/** The whole file, refusing what is not a regular file or is larger than MAX_INPUT. */
+function readBounded(path: string): string {
+  if (!existsSync(path)) throw new MvError('flamegraph', `${path} does not exist`, 'give the file MV_PROFILE wrote');
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new MvError('flamegraph', `${path} is not a regular file`, 'give the file MV_PROFILE wrote');
+    if (st.size > MAX_INPUT) throw new MvError('flamegraph', `${path} is larger than ${MAX_INPUT >> 20} MiB`, 'profile a shorter run, or at a lower MV_PROFILE_HZ');
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (!n) break;
+      got += n;
+    }
+    return buf.subarray(0, got).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
