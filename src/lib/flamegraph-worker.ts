@@ -30,12 +30,11 @@ async function draw(root: FlameNode, title: string, width: number): Promise<stri
   select(el).datum(root).call(chart as never);
   const svg = el.querySelector('svg');
   if (!svg) throw new Error('d3-flame-graph drew nothing');
-  // Its transitions (zero-length) end on the next animation frames.
-  for (let i = 0; i < 250; i++) {
-    const rect = svg.querySelector('g.frame[name="all"] rect');
-    if (rect && Math.abs(Number(rect.getAttribute('width')) - width) < 0.5) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // Its transitions (zero-length) end on later animation frames: wait until every box has the
+  // width its frame was given (the <g>'s width attribute), or 30 s.
+  const settled = () => [...svg.querySelectorAll('g.frame')].every((g) => g.querySelector('rect')?.getAttribute('width') === g.getAttribute('width'));
+  for (let i = 0; i < 1500 && !settled(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!settled()) throw new Error('the drawing did not settle within 30 s');
   const style = dom.window.document.createElementNS('http://www.w3.org/2000/svg', 'style');
   style.textContent = readFileSync(require.resolve('d3-flame-graph/dist/d3-flamegraph.css'), 'utf8') + '\nsvg { background: #fff; }\n';
   svg.insertBefore(style, svg.firstChild);
