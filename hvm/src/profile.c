@@ -373,6 +373,15 @@ static void load_symbols(struct object *o)
 	qsort(o->syms, o->nsyms, sizeof *o->syms, sym_cmp);
 }
 
+/* The loaded object whose segments hold pc, if any. */
+static struct object *object_of(uint64_t pc)
+{
+	for (int i = 0; i < nobjs; i++)
+		if (pc >= objs[i].lo && pc < objs[i].hi)
+			return &objs[i];
+	return NULL;
+}
+
 /* One frame's name: the function, else object+offset, else the address. */
 static void frame_name(uint64_t pc, char *buf, size_t len)
 {
@@ -380,37 +389,26 @@ static void frame_name(uint64_t pc, char *buf, size_t len)
 		snprintf(buf, len, "[nautilus]");
 		return;
 	}
-	for (int i = 0; i < nobjs; i++) {
-		struct object *o = &objs[i];
-		if (pc < o->lo || pc >= o->hi)
-			continue;
-		if (!o->loaded)
-			load_symbols(o);
-		uint64_t a = pc - o->base;
-		size_t lo = 0, hi = o->nsyms;
-		while (lo < hi) { /* the last symbol at or below a */
-			size_t mid = (lo + hi) / 2;
-			if (o->syms[mid].value <= a)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo && (a < o->syms[lo - 1].value + o->syms[lo - 1].size || !o->syms[lo - 1].size)) {
-			snprintf(buf, len, "%s", o->syms[lo - 1].name);
-			return;
-		}
-		snprintf(buf, len, "%s+0x%llx", o->short_name ? o->short_name : "[exe]", (unsigned long long)a);
+	struct object *o = object_of(pc);
+	if (!o) {
+		snprintf(buf, len, "0x%llx", (unsigned long long)pc);
 		return;
 	}
-	snprintf(buf, len, "0x%llx", (unsigned long long)pc);
-}
-
-static int in_object(uint64_t pc)
-{
-	for (int i = 0; i < nobjs; i++)
-		if (pc >= objs[i].lo && pc < objs[i].hi)
-			return 1;
-	return 0;
+	if (!o->loaded)
+		load_symbols(o);
+	uint64_t a = pc - o->base;
+	size_t lo = 0, hi = o->nsyms;
+	while (lo < hi) { /* the last symbol at or below a */
+		size_t mid = (lo + hi) / 2;
+		if (o->syms[mid].value <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && (a < o->syms[lo - 1].value + o->syms[lo - 1].size || !o->syms[lo - 1].size))
+		snprintf(buf, len, "%s", o->syms[lo - 1].name);
+	else
+		snprintf(buf, len, "%s+0x%llx", o->short_name ? o->short_name : "[exe]", (unsigned long long)a);
 }
 
 static void leaf_name(uint32_t leaf, char *buf, size_t len)
@@ -441,7 +439,7 @@ static char *fold(const struct stack *s)
 	 * without frame pointers keeps other values in RBP): the stack ends below it. */
 	int depth = (int)s->depth;
 	for (int k = 1; k < depth; k++)
-		if (!in_object(s->pc[k])) {
+		if (!object_of(s->pc[k])) {
 			depth = k;
 			break;
 		}

@@ -1,11 +1,11 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { runCli } from '../lib/cli';
 import { MvError } from '../lib/errors';
-import { parseFolded, renderFlameGraph } from '../lib/flamegraph';
+import { MAX_BYTES, parseFolded, renderFlameGraph } from '../lib/flamegraph';
+import { readAt } from '../lib/iso9660';
 
-const MAX_INPUT = 256 << 20;
 
 export default class Flamegraph extends Command {
   static override summary = 'Draw a flame graph (SVG) from folded stacks, such as the file MV_PROFILE writes';
@@ -37,22 +37,15 @@ export default class Flamegraph extends Command {
   }
 }
 
-/** The whole file, refusing what is not a regular file or is larger than MAX_INPUT. */
+/** The whole file, refusing what is not a regular file or is larger than parseFolded takes. */
 function readBounded(path: string): string {
   if (!existsSync(path)) throw new MvError('flamegraph', `${path} does not exist`, 'give the file MV_PROFILE wrote');
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new MvError('flamegraph', `${path} is not a regular file`, 'give the file MV_PROFILE wrote');
-    if (st.size > MAX_INPUT) throw new MvError('flamegraph', `${path} is larger than ${MAX_INPUT >> 20} MiB`, 'profile a shorter run, or at a lower MV_PROFILE_HZ');
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (!n) break;
-      got += n;
-    }
-    return buf.subarray(0, got).toString('utf8');
+    if (st.size > MAX_BYTES) throw new MvError('flamegraph', `${path} is larger than ${MAX_BYTES >> 20} MiB`, 'profile a shorter run, or at a lower MV_PROFILE_HZ');
+    return readAt(fd, 0, st.size).toString('utf8');
   } finally {
     closeSync(fd);
   }

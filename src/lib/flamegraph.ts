@@ -9,7 +9,7 @@ import { MvError } from './errors';
 export interface FlameNode { name: string; value: number; children: FlameNode[] }
 
 // Bounds for a file someone else wrote.
-const MAX_BYTES = 256 << 20;
+export const MAX_BYTES = 256 << 20;
 const MAX_DEPTH = 1024;
 const MAX_NAME = 4096;
 
