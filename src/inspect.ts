@@ -30,7 +30,9 @@ export interface IsoReport {
 /** Where the image records what it runs (written by the pipeline into the initramfs). */
 export const IMAGE_INFO_PATH = 'etc/mv-image.json';
 
-export const LIMITS = {
+export type InspectLimits = typeof LIMITS;
+
+export const LIMITS = Object.freeze({
   /** Enough to tell an ELF (64-byte header) from an ISO (descriptors from byte 32768). */
   head: 64 * 1024,
   binary: 1 << 30,
@@ -43,7 +45,7 @@ export const LIMITS = {
   imageInfo: 1 << 20,
   /** Each bsdtar read of the ISO. */
   timeoutMs: 60_000,
-};
+});
 
 export function hrtInfo(elf: Buffer, what?: string): HrtInfo | null {
   const data = sectionData(elf, readElf(elf, what), '.mv_hrt');
@@ -75,8 +77,8 @@ function asInspect(e: unknown): unknown {
   return isMvError(e) && e.stage !== 'inspect' ? new MvError('inspect', e.problem, e.fix, e.exitCode, e.details) : e;
 }
 
-function inspectBinary(path: string, size: number): BinaryReport {
-  if (size > LIMITS.binary) throw msg.notAnImage(path, `it is ${size} bytes, over the ${LIMITS.binary} an ELF program may have here`);
+function inspectBinary(path: string, size: number, limits: InspectLimits): BinaryReport {
+  if (size > limits.binary) throw msg.notAnImage(path, `it is ${size} bytes, over the ${limits.binary} an ELF program may have here`);
   const buf = readFileSync(path);
   const info = readElf(buf, path);
   return { kind: 'binary', path, elfType: info.type, interp: info.interp ?? null, hrt: hrtInfo(buf, path) };
@@ -111,13 +113,13 @@ export function isoMember(iso: string, member: string, max: number, head = false
 }
 
 /** Lists the gzip'd newc initramfs as it unpacks, keeping the data of the members `keep` picks. */
-async function scanInitrd(iso: string, gz: Buffer, keep: (p: string) => boolean): Promise<CpioMember[]> {
-  const reader = new CpioReader(keep, { members: 1_000_000, keepBytes: LIMITS.binary });
+async function scanInitrd(iso: string, gz: Buffer, keep: (p: string) => boolean, limits: InspectLimits): Promise<CpioMember[]> {
+  const reader = new CpioReader(keep, { members: 1_000_000, keepBytes: limits.binary });
   let unpacked = 0;
   try {
     for await (const chunk of Readable.from([gz]).pipe(createGunzip())) {
       unpacked += (chunk as Buffer).length;
-      if (unpacked > LIMITS.initrdUnpacked) throw new CpioError(`it unpacks to over ${LIMITS.initrdUnpacked} bytes`);
+      if (unpacked > limits.initrdUnpacked) throw new CpioError(`it unpacks to over ${limits.initrdUnpacked} bytes`);
       reader.push(chunk as Buffer);
     }
     return reader.end();
@@ -138,20 +140,20 @@ function imageInfo(iso: string, data: Buffer): { program: string; args: string[]
   return { program: r.program, args: r.args as string[] };
 }
 
-async function inspectIso(path: string): Promise<IsoReport> {
+async function inspectIso(path: string, limits: InspectLimits): Promise<IsoReport> {
   requireTools('inspect');
-  const grub = (await isoMember(path, 'boot/grub/grub.cfg', LIMITS.grubCfg)).toString('utf8');
+  const grub = (await isoMember(path, 'boot/grub/grub.cfg', limits.grubCfg)).toString('utf8');
   const linux = grub.match(/^\s*linux\s.*$/m)?.[0];
-  const kernelHead = await isoMember(path, 'boot/vmlinuz', LIMITS.kernelHead, true);
-  const gz = await isoMember(path, 'boot/initrd.img', LIMITS.initrd);
-  const listing = await scanInitrd(path, gz, (p) => p === IMAGE_INFO_PATH);
+  const kernelHead = await isoMember(path, 'boot/vmlinuz', limits.kernelHead, true);
+  const gz = await isoMember(path, 'boot/initrd.img', limits.initrd);
+  const listing = await scanInitrd(path, gz, (p) => p === IMAGE_INFO_PATH, limits);
   const meta = listing.find((m) => m.path === IMAGE_INFO_PATH);
-  if (meta && meta.size > LIMITS.imageInfo) throw msg.imageDamaged(path, `its /${IMAGE_INFO_PATH} is ${meta.size} bytes`);
+  if (meta && meta.size > limits.imageInfo) throw msg.imageDamaged(path, `its /${IMAGE_INFO_PATH} is ${meta.size} bytes`);
   const info = meta ? imageInfo(path, meta.data) : null;
   // A second pass for the program's bytes: its path is known only from the record, which sorts after /app.
   const progPath = info?.program.replace(/^\/+/, '');
   const prog = progPath && listing.some((m) => m.path === progPath)
-    ? (await scanInitrd(path, gz, (p) => p === progPath)).find((m) => m.path === progPath) : undefined;
+    ? (await scanInitrd(path, gz, (p) => p === progPath, limits)).find((m) => m.path === progPath) : undefined;
   return {
     kind: 'iso', path,
     kernelVersion: bzImageVersion(kernelHead),
@@ -171,14 +173,15 @@ function head(path: string): { size: number; bytes: Buffer } {
   try { return { size: st.size, bytes: readAt(fd, 0, LIMITS.head) }; } finally { closeSync(fd); }
 }
 
-export async function inspect(path: string): Promise<IsoReport | BinaryReport> {
+/** `limits` is for tests that need a small bound without changing the shared one under other tests. */
+export async function inspect(path: string, limits: InspectLimits = LIMITS): Promise<IsoReport | BinaryReport> {
   const { size, bytes } = head(path);
   try {
-    if (!notX8664Elf(bytes)) return inspectBinary(path, size);
+    if (!notX8664Elf(bytes)) return inspectBinary(path, size, limits);
     if (bytes.toString('latin1', 0x8001, 0x8006) === 'CD001') {
       const vol = isoVolume(path);
       if (typeof vol === 'string') throw msg.imageDamaged(path, vol.replace(/^it is /, ''));
-      return await inspectIso(path);
+      return await inspectIso(path, limits);
     }
   } catch (e) {
     throw asInspect(e);
