@@ -359,8 +359,9 @@ static int ros_cpus(cpu_set_t *ros)
 }
 
 /* After vCPU 0 reported READY (the HRT runs): decide, fill the service page, start the server.
- * MV_POLL=0: off; MV_POLL=1: on even without a ROS CPU of its own (tests); unset: on when there
- * is one. MV_POLL_NS: how long a vCPU spins for the server (default 50 us); MV_POLL_IDLE_MS:
+ * MV_POLL=0: off; MV_POLL=1: every eligible call posted, even without a ROS CPU of its own
+ * (tests, and the bench's exitless rows); unset: on when there is one, and each vCPU posts only
+ * while posting is the cheaper way (nautilus/src/poll.c, "Does posting pay?"). MV_POLL_NS: how long a vCPU spins for the server (default 50 us); MV_POLL_IDLE_MS:
  * how long the server polls with nothing to do before it sleeps (default 20 ms). */
 void poll__start(struct mv_vm *vm)
 {
@@ -378,6 +379,7 @@ void poll__start(struct mv_vm *vm)
 		return; /* the spin budget is counted in TSC cycles */
 	uint64_t budget_ns = ns && *ns ? strtoull(ns, NULL, 10) : 50000;
 	svc->poll_cycles = budget_ns * svc->tsc_khz / 1000000;
+	svc->poll_adapt = !(on && strcmp(on, "1") == 0);
 	for (int nr = 0; nr < 512; nr++)
 		if (rules[nr])
 			svc->poll_nr[nr >> 6] |= 1ULL << (nr & 63);

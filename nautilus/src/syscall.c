@@ -40,8 +40,10 @@ int64_t syscall__dispatch(struct nk_syscall_frame *f)
 	}
 	/* Exitless when the VMM's server can perform it (poll.c). */
 	int64_t ret;
+	uint64_t t_post = 0, t_exit;
 	const uint64_t a[6] = { f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9 };
-	if (poll__try(f->rax, a, &ret))
+	int how = poll__try(f->rax, a, &ret, &t_post);
+	if (how == POLL_DONE)
 		return ret;
 	cp = percpu__this()->call;
 	cp->arg[2] = f->rsi;
@@ -67,5 +69,10 @@ int64_t syscall__dispatch(struct nk_syscall_frame *f)
 	cp->regs.r13 = f->r13;
 	cp->regs.r14 = f->r14;
 	cp->regs.r15 = f->r15;
-	return hc__call(MV_OP_SYSCALL, f->rax, f->rdi);
+	if (how == POLL_NONE)
+		return hc__call(MV_OP_SYSCALL, f->rax, f->rdi);
+	t_exit = nk_rdtsc();
+	ret = hc__call(MV_OP_SYSCALL, f->rax, f->rdi);
+	poll__learn(how, t_post, t_exit);
+	return ret;
 }

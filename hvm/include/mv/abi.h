@@ -175,6 +175,11 @@ struct mv_poll {
 	uint64_t arg[6];
 	int64_t ret;
 	uint64_t count; /* calls this vCPU completed exitless (statistics) */
+	/* Written by the vCPU alone (nautilus/src/poll.c "Does posting pay?"): the mean cost of a
+	 * call each way (TSC cycles, moving averages), the calls it could post, and those it made by
+	 * exit because the exit was the cheaper way. */
+	uint64_t xl_cycles, exit_cycles;
+	uint64_t eligible, skipped;
 };
 
 /* VMM -> Nautilus, at MV_BOOTINFO_GPA. Pointers are guest virtual. */
@@ -261,8 +266,10 @@ struct mv_svc_page {
 	uint8_t native[MV_MAX_VCPUS];
 	/* Exitless calls (hvm/src/poll.c): the server is awake and polling (poll_on), how long a
 	 * vCPU spins for it to claim a call (poll_cycles, TSC cycles), and which system call
-	 * numbers may be posted (a bit per number; the server still checks each call). */
-	uint32_t poll_on, poll_pad;
+	 * numbers may be posted (a bit per number; the server still checks each call).
+	 * poll_adapt: each vCPU posts only while posting is the cheaper way (MV_POLL unset);
+	 * 0 when MV_POLL=1 forces every eligible call to be posted. */
+	uint32_t poll_on, poll_adapt;
 	uint64_t poll_cycles;
 	uint64_t poll_nr[8];
 };

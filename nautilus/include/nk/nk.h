@@ -37,6 +37,13 @@ static inline struct nk_percpu *percpu__this(void)
 	return p;
 }
 
+static inline uint64_t nk_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
 static inline uint64_t rdmsr(uint32_t msr)
 {
 	uint32_t lo, hi;
@@ -93,7 +100,11 @@ void cpu__set_cpunode(uint32_t cpunode);
 void syscall__init(void);
 
 /* poll.c: exitless system calls (hvm/src/poll.c serves them). */
-int poll__try(uint64_t nr, const uint64_t a[6], int64_t *ret);
+/* poll__try's verdict: performed exitless; or make it by exit, which teaches nothing (NONE),
+ * the exit's cost (EXIT), or that cost and the spin's (LATE: posted, not claimed in time). */
+enum { POLL_NONE, POLL_DONE, POLL_EXIT, POLL_LATE };
+int poll__try(uint64_t nr, const uint64_t a[6], int64_t *ret, uint64_t *t_post);
+void poll__learn(int how, uint64_t t_post, uint64_t t_exit);
 
 /* svc.c: the service page's fn[] (overrides), when the VMM set it up. */
 void svc__init(void);
