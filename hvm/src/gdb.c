@@ -289,10 +289,10 @@ static void kick_all(struct mv_vcpu *except)
 		struct mv_vcpu *v = vm->vcpus[i];
 		/* Only vCPUs running program code: a partner in a forwarded call is not running it, and
 		 * a signal could end its call with EINTR; it parks when the call returns. */
-		if (v && v != except && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) && !v->gdb_parked && v->tid > 0 &&
+		if (v && v != except && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) && !v->gdb_parked && __atomic_load_n(&v->tid, __ATOMIC_RELAXED) > 0 &&
 		    v->state == MV_VCPU_RUNNING) {
 			__atomic_store_n(&v->gdb_kick, 1, __ATOMIC_RELEASE);
-			mv__raw_syscall(SYS_tgkill, pid, v->tid, GDB_SIG, 0, 0, 0);
+			mv__raw_syscall(SYS_tgkill, pid, __atomic_load_n(&v->tid, __ATOMIC_RELAXED), GDB_SIG, 0, 0, 0);
 		}
 	}
 }

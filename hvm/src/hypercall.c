@@ -25,11 +25,13 @@ static void hc__page_fault(struct mv_vcpu *v)
 
 	/* The same fault over and over means the mapping we install does not
 	 * satisfy the CPU (reserved bits, a stale TLB): report, never spin. */
-	v->fault_repeats = key == v->last_fault ? v->fault_repeats + 1 : 0;
+	/* Relaxed atomics: mem__apply, on another partner, may reset it meanwhile. */
+	uint64_t repeats = key == v->last_fault ? __atomic_load_n(&v->fault_repeats, __ATOMIC_RELAXED) + 1 : 0;
+	__atomic_store_n(&v->fault_repeats, repeats, __ATOMIC_RELAXED);
 	v->last_fault = key;
 	if (cp->arg[1] & 8)
 		report__die(v, "page fault with reserved bits set in a PTE (VMM bug)", &cp->regs, SIGSEGV);
-	if (v->fault_repeats > 64)
+	if (repeats > 64)
 		report__die(v, "page fault loop: the same fault repeats after mapping (VMM bug)", &cp->regs, SIGSEGV);
 	uint64_t t0 = v->stats ? stats__now() : 0;
 	pthread_mutex_lock(&v->vm->mem_lock);

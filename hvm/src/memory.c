@@ -187,7 +187,8 @@ static int mem__vma_set(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t
 
 /* Read /proc/self/maps with raw syscalls into a buffer of raw pages that
  * grows to hold it all: no stdio, no malloc, because the HRT may be stopped
- * inside malloc on this same thread. */
+ * inside malloc on this same thread. One buffer for the process: mem_lock
+ * (mem__resync), or mem__init before a second thread exists. */
 static char *maps_buf;
 static size_t maps_size;
 
@@ -221,7 +222,7 @@ static int mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
 	int nold = vm->nvmas;
 	char *p, *nl;
 
-	vm->nr_resyncs++;
+	__atomic_fetch_add(&vm->nr_resyncs, 1, __ATOMIC_RELAXED);
 	if (mem__read_maps() < 0 || mem__grow((void **)&old, &old_size, (size_t)nold * sizeof *old) < 0) {
 		if (v)
 			mem__full(v);
@@ -417,7 +418,7 @@ int mem__handle_fault(struct mv_vcpu *v, uint64_t addr, uint64_t err)
 	uint64_t lo, hi;
 	int rc;
 
-	vm->nr_faults++;
+	__atomic_fetch_add(&vm->nr_faults, 1, __ATOMIC_RELAXED);
 	if (!mem__permits(m, err)) {
 		mem__resync(v, vm);
 		m = mem__vma_find(vm, addr);

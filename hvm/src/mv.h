@@ -1,6 +1,22 @@
 /* mv.h - libmv internal interfaces. One struct per piece of VM state, one
  * file per concern (kvmtool style): vm.c, vcpu.c, hypercall.c, syscall.c,
- * memory.c, report.c, runtime.c, x86_64/ (cpu state, page tables). */
+ * memory.c, report.c, runtime.c, x86_64/ (cpu state, page tables).
+ *
+ * Threading rules. The threads of a split process: main's thread and one
+ * partner per HRT thread (each drives its own vCPU with KVM_RUN and does its
+ * forwarded work), the native-thread runners (native.c), the poll server
+ * (poll.c), the profiler's sampler (profile.c) and the gdb stub's thread
+ * (gdb.c); and, on any of them, the asynchronous signal handler
+ * (signal__host), which may take no lock. Every shared field below says which
+ * of these it follows:
+ *  - "set once": written before a second thread exists (vm__create,
+ *    mem__init, runtime.c before main), read-only after;
+ *  - "mem_lock", "vcpu_lock", "sig_lock": read and written with that mutex
+ *    held (lock order: vcpu_lock, then mem_lock; sig_lock is never held with
+ *    either);
+ *  - "owner": only the partner (or runner) driving that vCPU touches it;
+ *  - "atomic": every access is an __atomic_* operation, with the ordering the
+ *    use names; counters are relaxed and read as they stand. */
 #ifndef MV_INTERNAL_H
 #define MV_INTERNAL_H
 
@@ -68,41 +84,55 @@ enum mv_start_step {
 };
 
 struct mv_vm {
+	/* Set once (vm__create, mem__init): */
 	int kvm_fd, vm_fd;
 	int run_size;
 	struct mv_options opt;
 	uint8_t *hrt;           /* host view of HRT-private memory (GPA 0) */
 	uint64_t entry;         /* Nautilus entry GVA */
-	uint64_t pml4_gpa;
-	uint64_t pt_next;       /* next free page-table page (GPA) */
-	uint64_t gpa_next;      /* next free chunk GPA */
 	uint64_t gpa_limit;     /* 1 << guest MAXPHYADDR */
 	struct kvm_cpuid2 *cpuid;
 	int has_avx;
+	uint64_t stack_rlimit;
+	/* mem_lock: the page tables, the chunks and their memslots, the VMA
+	 * mirror and the brk it follows (memory.c, x86_64/pagetable.c). */
+	uint64_t pml4_gpa;
+	uint64_t pt_next;       /* next free page-table page (GPA) */
+	uint64_t gpa_next;      /* next free chunk GPA */
 	struct mv_chunk chunks[MV_MAX_CHUNKS];
 	int nchunks, last_chunk;
 	struct mv_vma *vmas;    /* sorted, disjoint */
 	int nvmas;
 	int vmas_cap;           /* entries vmas has room for; grows (memory.c) */
 	uint64_t brk_cur;
-	uint64_t stack_rlimit;
+	pthread_mutex_t mem_lock;
+	/* Atomic counters (relaxed), for reports and MV_STATS. */
 	uint64_t nr_syscalls, nr_faults, nr_resyncs;
 	/* Execution groups (thread.c): every vCPU ever created, by id. A
-	 * vCPU whose thread exited is reused (KVM cannot destroy one). */
+	 * vCPU whose thread exited is reused (KVM cannot destroy one).
+	 * vcpu_lock: adding a vCPU, and taking a free one (thread__get_vcpu).
+	 * nvcpus is also stored with release after vcpus[nvcpus] is filled,
+	 * so a reader without the lock (the signal handler, the poll server,
+	 * the sampler, stats) loads it with acquire and may read every entry
+	 * below it; entries are never removed. */
 	struct mv_vcpu *vcpus[MV_MAX_VCPUS];
 	int nvcpus;
-	pthread_mutex_t vcpu_lock; /* vcpus[], nvcpus, busy flags */
-	pthread_mutex_t mem_lock;  /* VMA table, chunks, page tables: one walker at a time */
-	int announced;
+	pthread_mutex_t vcpu_lock;
+	int announced;         /* atomic (exchange): "MV-HRT" printed once */
 	/* signal.c: the program's actions (the host has libmv's recorder
-	 * where the program has a handler). */
+	 * where the program has a handler). sig_lock for everything, and
+	 * sigact[] is also read by the async handler, which cannot lock:
+	 * writers (signal.c, sig__set_action) bump sigact_seq around each
+	 * entry with host signals blocked, and the handler reads an entry
+	 * again until it saw the same even sequence before and after. */
 	struct mv_sigaction sigact[MV_NSIG + 1];
 	uint64_t sigact_known; /* bit sig-1: sigact[sig] read from the host */
+	uint32_t sigact_seq;
 	pthread_mutex_t sig_lock;
-	uint64_t nr_signals;   /* handlers entered in the HRT */
+	uint64_t nr_signals;   /* atomic counter: handlers entered in the HRT */
 	int poll;              /* poll.c: the exitless-call server runs (set once, before main) */
-	uint64_t stats_t0;     /* MV_STATS: when __wrap_main started (stats__now) */
-	uint64_t start_ns[MV_START_N]; /* MV_STATS: when each start step ended */
+	uint64_t stats_t0;     /* MV_STATS: when __wrap_main started (set once) */
+	uint64_t start_ns[MV_START_N]; /* MV_STATS: when each start step ended (set once) */
 };
 
 /* The vCPU as an explicit state machine; vcpu__run drives the transitions. */
@@ -115,31 +145,45 @@ enum mv_vcpu_state {
 	MV_VCPU_PROBE_FAILED, /* the boot never reached READY: KVM unusable */
 };
 
+/* Unless a field says otherwise, a vCPU's fields are its owner's: the partner
+ * (or native runner) that took it with thread__get_vcpu, from then until it
+ * clears busy. Others read only what is marked. */
 struct mv_vcpu {
+	/* Set once, when the vCPU is created: */
 	struct mv_vm *vm;
 	int id, fd;
 	struct kvm_run *run;
 	struct mv_call_page *cp; /* host view of this vCPU's call page */
+	void *partner_stack;     /* thread vCPUs: the partner's host stack, reused */
+	/* Owner; others (report, gdb, signal handler) read state as it stands. */
 	enum mv_vcpu_state state;
 	int exit_status;
 	char probe_error[160];
-	uint64_t last_fault, fault_repeats; /* fault-loop detection */
-	int busy;                /* a thread (and its partner) owns this vCPU */
-	void *partner_stack;     /* thread vCPUs: the partner's host stack, reused */
-	int tid;                 /* the partner's TID: where the kernel sends this thread's signals */
+	uint64_t last_fault;     /* fault-loop detection (owner) */
+	uint64_t fault_repeats;  /* atomic: mem__apply resets every vCPU's */
+	/* A thread (and its partner) owns this vCPU. Atomic: set to 1 only under
+	 * vcpu_lock (thread__get_vcpu, or runtime.c for vCPU 0 before any other
+	 * thread); cleared by its owner with a release store and no lock (the
+	 * exiting partner must not touch its stack afterwards: thread__exit);
+	 * read with acquire. */
+	int busy;
+	int tid;                 /* the partner's TID (owner writes before it runs; others read when busy) */
+	/* Pending signals: the async handler on the owner's own thread sets a
+	 * bit with its siginfo (fetch_or, release); the owner clears bits
+	 * (fetch_and) and takes siginfo with host signals blocked. Atomic. */
 	uint64_t sig_pending;    /* bit sig-1: noted by the host handler, not yet delivered */
 	uint8_t sig_info[MV_NSIG + 1][128]; /* each pending signal's siginfo_t */
 	/* signal.c: more instances of real-time signals already pending, in arrival order
 	 * (Linux queues those; standard signals pending twice are delivered once). */
-	int rtq_n;
+	int rtq_n;               /* atomic; entries appended by the handler, taken with signals blocked */
 	uint8_t rtq_sig[MV_RTQ];
 	uint8_t rtq_info[MV_RTQ][128];
-	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery */
+	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery (owner) */
 	/* native.c: a pooled vCPU for HRT-native threads, driven by a runner
 	 * host thread that outlives the threads it runs. */
 	int native;              /* in the native pool (never handed to a cloned partner) */
 	int runner;              /* its runner exists (it waits for a thread when idle) */
-	uint32_t native_go;      /* futex: 1 = a thread was handed over */
+	uint32_t native_go;      /* futex, atomic: 1 = a thread was handed over (the fields below with it) */
 	uint64_t native_ctid;    /* CLONE_CHILD_CLEARTID word of the thread it runs */
 	uint64_t native_fs;      /* the next thread's FS base (TLS) */
 	uint64_t native_mask;    /* ... and its starting signal mask (the creator's) */
@@ -148,11 +192,11 @@ struct mv_vcpu {
 	int hrt_errno;           /* vcpu.c: the thread's errno, kept while its partner works */
 	uint8_t *io_ok;          /* pio.c: ports ioperm allowed (a bit each), NULL = none */
 	int io_all;              /* pio.c: iopl(3) */
-	struct mv_stats *stats;  /* MV_STATS counters, written by the thread driving this vCPU */
+	struct mv_stats *stats;  /* MV_STATS counters: owner writes (relaxed atomics), stats.c reads */
 	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
 	int gdb_parked, gdb_kick, gdb_step;
 	uint64_t gdb_gen;
-	int prof_want; /* profile.c: a sample is wanted (set by the sampler, taken by the partner) */
+	int prof_want; /* profile.c, atomic: a sample is wanted (set by the sampler, taken by the partner) */
 };
 
 /* vm.c */

@@ -139,7 +139,7 @@ int64_t native__exit(struct mv_vcpu *v)
 	v->hrt_errno = 0; /* the new thread's, as glibc leaves it (vcpu.c restores it) */
 	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&v->native_mask, 0, 8, 0, 0);
 	signal__thread_start(v);
-	v->fault_repeats = 0;
+	__atomic_store_n(&v->fault_repeats, 0, __ATOMIC_RELAXED);
 	v->last_fault = 0;
 	if (cpu__new_thread(v, v->native_fs) < 0)
 		report__die(v, "cannot load a native thread's state into its vCPU (VMM bug)", NULL, SIGSEGV);

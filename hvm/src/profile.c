@@ -144,7 +144,7 @@ static struct mv_vcpu *vcpu_of_tid(int tid)
 	int n = __atomic_load_n(&vm->nvcpus, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < n; i++) {
 		struct mv_vcpu *v = vm->vcpus[i];
-		if (v && v->tid == tid && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE))
+		if (v && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) && __atomic_load_n(&v->tid, __ATOMIC_RELAXED) == tid)
 			return v;
 	}
 	return NULL;
@@ -211,7 +211,7 @@ static void *sampler(void *arg)
 				sample_call(v);
 			} else if (st == MV_VCPU_RUNNING) {
 				__atomic_store_n(&v->prof_want, 1, __ATOMIC_RELEASE);
-				mv__raw_syscall(SYS_tgkill, pid, v->tid, PROF_SIG, 0, 0, 0);
+				mv__raw_syscall(SYS_tgkill, pid, __atomic_load_n(&v->tid, __ATOMIC_RELAXED), PROF_SIG, 0, 0, 0);
 			}
 		}
 	}

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "mv.h"
 
@@ -132,6 +133,25 @@ static const char *sig__name(int sig)
 			n += snprintf(buf + n, sizeof buf - (size_t)n, __VA_ARGS__); \
 	} while (0)
 
+/* The mapping at addr, copied under mem_lock: 1 found, 0 none, -1 the lock stayed taken (a
+ * report may come from a thread that holds it, e.g. when the table cannot grow). */
+static int report__vma(struct mv_vm *vm, uint64_t addr, struct mv_vma *out)
+{
+	const struct timespec ms = { 0, 1000000 };
+	const struct mv_vma *m;
+	int tries = 0;
+
+	while (pthread_mutex_trylock(&vm->mem_lock) != 0)
+		if (++tries > 100)
+			return -1;
+		else
+			nanosleep(&ms, NULL);
+	if ((m = mem__vma_find(vm, addr)))
+		*out = *m;
+	pthread_mutex_unlock(&vm->mem_lock);
+	return m != NULL;
+}
+
 void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, int sig)
 {
 	char buf[4096], sym[512];
@@ -150,14 +170,18 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 		sym__describe(r->rip, sym, sizeof sym);
 		APPEND("mv:   rip 0x%016lx %s\n", (unsigned long)r->rip, sym);
 		if (r->vector == 14) {
-			const struct mv_vma *m = mem__vma_find(v->vm, r->cr2);
-			APPEND("mv:   address 0x%016lx (%s%s)\n", (unsigned long)r->cr2,
-			       m ? "mapped, but not for a " : "no mapping in the process",
-			       m ? ((r->error_code & 2) ? "write" : (r->error_code & 16) ? "fetch" : "read") : "");
-			if (m)
-				APPEND("mv:   mapping 0x%lx-0x%lx %c%c%c\n", (unsigned long)m->start, (unsigned long)m->end,
-				       m->prot & MV_PROT_R ? 'r' : '-', m->prot & MV_PROT_W ? 'w' : '-',
-				       m->prot & MV_PROT_X ? 'x' : '-');
+			struct mv_vma m;
+			int found = report__vma(v->vm, r->cr2, &m);
+			if (found < 0)
+				APPEND("mv:   address 0x%016lx (the mapping table is busy)\n", (unsigned long)r->cr2);
+			else
+				APPEND("mv:   address 0x%016lx (%s%s)\n", (unsigned long)r->cr2,
+				       found ? "mapped, but not for a " : "no mapping in the process",
+				       found ? ((r->error_code & 2) ? "write" : (r->error_code & 16) ? "fetch" : "read") : "");
+			if (found > 0)
+				APPEND("mv:   mapping 0x%lx-0x%lx %c%c%c\n", (unsigned long)m.start, (unsigned long)m.end,
+				       m.prot & MV_PROT_R ? 'r' : '-', m.prot & MV_PROT_W ? 'w' : '-',
+				       m.prot & MV_PROT_X ? 'x' : '-');
 		}
 		APPEND("mv:   rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", (unsigned long)r->rax,
 		       (unsigned long)r->rbx, (unsigned long)r->rcx, (unsigned long)r->rdx);
@@ -172,7 +196,8 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 		       (unsigned long)r->cr2, (unsigned long)r->cr3, (unsigned long)r->fs_base);
 	}
 	APPEND("mv:   vcpu %d (%s), %lu forwarded calls, %lu HRT page faults\n", v->id,
-	       vcpu__state_name(v->state), (unsigned long)v->vm->nr_syscalls, (unsigned long)v->vm->nr_faults);
+	       vcpu__state_name(v->state), (unsigned long)__atomic_load_n(&v->vm->nr_syscalls, __ATOMIC_RELAXED),
+	       (unsigned long)__atomic_load_n(&v->vm->nr_faults, __ATOMIC_RELAXED));
 	APPEND("mv: ending the program as %s would\n", sig__name(sig));
 	if (n > (int)sizeof buf)
 		n = (int)sizeof buf;

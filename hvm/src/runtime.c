@@ -101,8 +101,8 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	if ((rc = vm__create(&vm, &opt, err, n)) < 0 || (rc = vcpu__create(vm, 0, &v, err, n)) < 0)
 		goto fail;
 	stats__mark(vm, MV_START_VCPU);
-	v->busy = 1;
-	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	__atomic_store_n(&v->busy, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->tid, (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0), __ATOMIC_RELAXED);
 	vm->vcpus[0] = v;
 	vm->nvcpus = 1;
 	mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);

@@ -148,7 +148,7 @@ int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 void thread__partner_main(struct mv_vcpu *v)
 {
 	v->hrt_errno = errno; /* the new thread's (0): before our calls can change it */
-	v->tid = (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	__atomic_store_n(&v->tid, (int)mv__raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0), __ATOMIC_RELAXED);
 	signal__thread_start(v);
 	mv__pin_vcpu(v->id);
 	override__thread(v);
@@ -190,7 +190,7 @@ struct mv_vcpu *thread__get_vcpu(struct mv_vm *vm, int native)
 		}
 	}
 	if (v)
-		v->busy = 1;
+		__atomic_store_n(&v->busy, 1, __ATOMIC_RELAXED); /* others see it through nvcpus or the lock */
 	pthread_mutex_unlock(&vm->vcpu_lock);
 	return v;
 }
@@ -243,7 +243,7 @@ int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, 
 	bi->thread_rip = parent->cp->regs.rip; /* the instruction after the guest's `syscall` */
 	bi->thread_rflags = 2;                 /* as main starts: IF clear, no traps */
 	v->state = MV_VCPU_CREATED;
-	v->fault_repeats = 0;
+	__atomic_store_n(&v->fault_repeats, 0, __ATOMIC_RELAXED);
 	v->last_fault = 0;
 	v->probe_error[0] = 0;
 	v->cp->flags = MV_CALL_FLUSH_TLB;
