@@ -60,7 +60,7 @@ static void hc__page_fault(struct mv_vcpu *v)
 static void hc__exit(struct mv_vcpu *v)
 {
 	v->exit_status = (int)v->cp->arg[0];
-	v->state = MV_VCPU_EXITED;
+	vcpu__set_state(v, MV_VCPU_EXITED);
 }
 
 static void hc__console(struct mv_vcpu *v)
@@ -109,10 +109,14 @@ static void hc__ready(struct mv_vcpu *v)
 {
 	if (v->id == 0) {
 		stats__mark(v->vm, MV_START_BOOT);
-		signal__adopt(v->vm); /* main starts in the HRT */
+		/* main starts in the HRT. Only now: had the probe failed, the program would run
+		 * natively, with no VM for these to serve. */
+		signal__adopt(v->vm);
 		poll__start(v->vm);
+		profile__start(v->vm);
+		gdb__start(v->vm, v->vm->main_fn); /* waits for gdb before main runs */
 	}
-	v->state = MV_VCPU_RUNNING;
+	vcpu__set_state(v, MV_VCPU_RUNNING);
 	if (v->vm->opt.announce && !__atomic_exchange_n(&v->vm->announced, 1, __ATOMIC_RELAXED)) {
 		char line[64];
 		int n = snprintf(line, sizeof line, "MV-HRT vcpus=%d cpl=%d\n", 1, (int)v->cp->arg[0]);
@@ -150,10 +154,10 @@ void hypercall__dispatch(struct mv_vcpu *v)
 		report__die(v, msg, NULL, SIGSEGV);
 	}
 	if (prev == MV_VCPU_RUNNING)
-		v->state = MV_VCPU_IN_CALL;
+		vcpu__set_state(v, MV_VCPU_IN_CALL);
 	hc_table[op].fn(v);
 	if (v->state == MV_VCPU_IN_CALL)
-		v->state = MV_VCPU_RUNNING;
+		vcpu__set_state(v, MV_VCPU_RUNNING);
 	if (op == MV_OP_SYSCALL || op == MV_OP_PAGE_FAULT)
 		signal__after_call(v, op);
 }

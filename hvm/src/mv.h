@@ -31,6 +31,7 @@
 #define MV_PAGE_UP(x) (((x) + MV_PAGE - 1) & ~(MV_PAGE - 1))
 #define MV_PAGE_DOWN(x) ((x) & ~(MV_PAGE - 1))
 #define MV_MAX_CHUNKS 512
+#define MV_THREAD_PARTNER_STACK (256 * 1024) /* a thread vCPU's partner stack (thread.c) */
 
 /* Process mapping permissions as the guest page tables mirror them. */
 #define MV_PROT_R 1u
@@ -131,11 +132,13 @@ struct mv_vm {
 	pthread_mutex_t sig_lock;
 	uint64_t nr_signals;   /* atomic counter: handlers entered in the HRT */
 	int poll;              /* poll.c: the exitless-call server runs (set once, before main) */
+	uint64_t main_fn;      /* the program's main, for gdb's first stop (set once) */
 	uint64_t stats_t0;     /* MV_STATS: when __wrap_main started (set once) */
 	uint64_t start_ns[MV_START_N]; /* MV_STATS: when each start step ended (set once) */
 };
 
-/* The vCPU as an explicit state machine; vcpu__run drives the transitions. */
+/* The vCPU as an explicit state machine: vcpu__set_state (vcpu.c) is the only writer, and
+ * its table is the list of transitions. */
 enum mv_vcpu_state {
 	MV_VCPU_CREATED,   /* fd + registers set, never run */
 	MV_VCPU_BOOTING,   /* in Nautilus boot + SIMD probe, before READY */
@@ -209,10 +212,15 @@ static inline struct mv_svc_page *vm__svc(struct mv_vm *vm)
 	return (struct mv_svc_page *)(vm->hrt + MV_SVC_GPA);
 }
 
-/* vcpu.c */
+/* vcpu.c: a vCPU's life, its state machine and its boot-info block */
 int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size_t errlen);
+void vcpu__destroy(struct mv_vcpu *v);
 int vcpu__run(struct mv_vcpu *v);
+void vcpu__set_state(struct mv_vcpu *v, enum mv_vcpu_state to);
 const char *vcpu__state_name(enum mv_vcpu_state s);
+void vcpu__boot_template(struct mv_vm *vm);
+void vcpu__boot_main(struct mv_vcpu *v, uint64_t fn, int argc, char **argv, char **envp, uint64_t stack_top, uint64_t fs);
+uint64_t vcpu__boot_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_t fs);
 
 /* runtime.c */
 int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp);
@@ -223,6 +231,7 @@ int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
 struct mv_vcpu *thread__get_vcpu(struct mv_vm *vm, int native);
 int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, const uint64_t *a, uint64_t fs);
 __attribute__((noreturn)) void thread__exit(struct mv_vcpu *v, int status);
+int64_t thread__end(struct mv_vcpu *v, int status);
 void mv__pin_vcpu(int id);
 
 /* native.c: HRT-native threads on pooled vCPUs */
@@ -263,6 +272,7 @@ int cpu__reset(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base);
 int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *r);
 int cpu__new_thread(struct mv_vcpu *v, uint64_t fs_base);
 int cpu__supported_cpuid(struct mv_vm *vm);
+void cpu__free_cpuid(struct mv_vm *vm);
 
 /* x86_64/pagetable.c */
 void pt__init(struct mv_vm *vm);
@@ -314,6 +324,7 @@ struct mv_stats;
 const char *stats__option(void);
 uint64_t stats__now(void);
 void stats__vcpu_init(struct mv_vcpu *v);
+size_t stats__size(void);
 void stats__syscall(struct mv_vcpu *v, uint64_t nr, uint64_t ns);
 void stats__fault(struct mv_vcpu *v, uint64_t ns);
 void stats__run(struct mv_vcpu *v, uint64_t ns, enum mv_exit_kind why);

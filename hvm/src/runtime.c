@@ -88,7 +88,6 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	const char *stats = stats__option();
 	struct mv_vm *vm = NULL;
 	struct mv_vcpu *v = NULL;
-	struct mv_boot_info *bi;
 	uint64_t fs = 0;
 	int rc;
 
@@ -106,18 +105,12 @@ static int runtime__hrt_main(int (*main_fn)(int, char **, char **), int argc, ch
 	vm->vcpus[0] = v;
 	vm->nvcpus = 1;
 	mv__raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
-	bi = (struct mv_boot_info *)(vm->hrt + MV_BOOTINFO_GPA);
 	runtime_main = main_fn;
-	bi->main_fn = (uint64_t)runtime__main_trampoline;
-	bi->argc = (uint64_t)argc;
-	bi->argv = (uint64_t)argv;
-	bi->envp = (uint64_t)envp;
-	bi->stack_top = ((uint64_t)__builtin_frame_address(0) - MV_PARTNER_STACK) & ~15ULL;
-	bi->fs_base = fs;
+	vcpu__boot_main(v, (uint64_t)runtime__main_trampoline, argc, argv, envp,
+			((uint64_t)__builtin_frame_address(0) - MV_PARTNER_STACK) & ~15ULL, fs);
 	override__setup(vm, v);
 	stats__mark(vm, MV_START_SERVICES);
-	profile__start(vm);
-	gdb__start(vm, (uint64_t)main_fn);
+	vm->main_fn = (uint64_t)main_fn;
 	v->hrt_errno = errno0;
 	rc = vcpu__run(v);
 	if (rc >= 0) {

@@ -60,6 +60,11 @@ const char *stats__option(void)
 	return s[0] == '/' ? s : "";
 }
 
+size_t stats__size(void)
+{
+	return sizeof(struct mv_stats);
+}
+
 void stats__vcpu_init(struct mv_vcpu *v)
 {
 	if (!v->vm->opt.stats || v->stats)

@@ -145,9 +145,7 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 	} else if (e->post == EXIT) {
 		if (v->vm->opt.trace)
 			syscall__trace(v, nr, a, 0);
-		if (!v->native)
-			thread__exit(v, (int)a[0]);
-		ret = native__exit(v); /* returns into the next native thread */
+		ret = thread__end(v, (int)a[0]); /* returns only on a native runner, into its next thread */
 	} else {
 		if (e->post == NO_PKEYS) /* pkey_mprotect(..., -1) is mprotect */
 			e = &mprotect_entry;

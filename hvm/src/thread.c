@@ -25,7 +25,6 @@
 #include <asm/prctl.h>
 #include "mv.h"
 
-#define MV_THREAD_PARTNER_STACK (256 * 1024)
 #define MV_STR_(x) #x
 #define MV_STR(x) MV_STR_(x)
 #define MV_THREAD_NEED (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND)
@@ -227,36 +226,33 @@ int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
 int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, const uint64_t *a, uint64_t fs)
 {
 	struct mv_vm *vm = parent->vm;
-	uint64_t sp = a[1];
-	struct mv_boot_info *bi;
+	/* It starts at the instruction after the creator's `syscall`, on the new stack. */
+	uint64_t bi = vcpu__boot_thread(v, parent->cp->regs.rip, a[1], fs);
 
-	/* The boot-info block sits in the vCPU's own call page: unused until
-	 * READY, and no other vCPU's boot can overwrite it. */
-	uint64_t bi_gpa = MV_CALLPAGE_GPA + 4096ULL * (uint64_t)v->id + MV_CP_BOOTINFO_OFF;
-	bi = (struct mv_boot_info *)(vm->hrt + bi_gpa);
-	memcpy(bi, vm->hrt + MV_BOOTINFO_GPA, sizeof *bi);
-	bi->vcpu_id = (uint32_t)v->id;
-	bi->flags &= ~MV_BOOT_VERBOSE;
-	bi->main_fn = 0;
-	bi->stack_top = sp;
-	bi->fs_base = fs;
-	bi->thread_rip = parent->cp->regs.rip; /* the instruction after the guest's `syscall` */
-	bi->thread_rflags = 2;                 /* as main starts: IF clear, no traps */
-	v->state = MV_VCPU_CREATED;
+	vcpu__set_state(v, MV_VCPU_CREATED);
 	__atomic_store_n(&v->fault_repeats, 0, __ATOMIC_RELAXED);
 	v->last_fault = 0;
 	v->probe_error[0] = 0;
 	v->cp->flags = MV_CALL_FLUSH_TLB;
 	pio__inherit(v, parent);
-	if (cpu__reset(v, vm->entry, MV_KERNEL_VBASE + bi_gpa, fs) < 0)
+	if (cpu__reset(v, vm->entry, bi, fs) < 0)
 		return -EAGAIN;
 	return thread__raw_clone(flags, (char *)v->partner_stack + MV_THREAD_PARTNER_STACK,
 				 (void *)a[2], (void *)a[3], fs, v);
 }
 
+/* The thread's exit(2). An ordinary thread's partner frees the vCPU and exits; a native
+ * thread's runner stays, and returns into the next thread it is handed (native.c). */
+int64_t thread__end(struct mv_vcpu *v, int status)
+{
+	if (!v->native)
+		thread__exit(v, status);
+	return native__exit(v);
+}
+
 void thread__exit(struct mv_vcpu *v, int status)
 {
-	v->state = MV_VCPU_EXITED;
+	vcpu__set_state(v, MV_VCPU_EXITED);
 	/* Free the vCPU and exit with no stack access in between: the next
 	 * thread's partner may start on this partner's stack right away. The
 	 * kernel then does CLONE_CHILD_CLEARTID (clear + futex wake) for us. */

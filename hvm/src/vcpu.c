@@ -1,6 +1,9 @@
-/* vcpu.c - vCPU creation and the run loop: KVM_RUN, then dispatch on the
- * exit reason. Every exit that is not a hypercall ends in a report, never in
- * a hang; before READY it means the SIMD probe failed (KVM unusable). */
+/* vcpu.c - a vCPU's life: creation, the boot-info block it starts from, its
+ * state machine (vcpu__set_state, the only writer of v->state), and the run
+ * loop: KVM_RUN, then dispatch on the exit reason. Every exit that is not a
+ * hypercall ends in a report, never in a hang; before READY it means the SIMD
+ * probe failed (KVM unusable). A thread's life around it (clone, partner,
+ * exit, reuse) is thread.c's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -9,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 #include "mv.h"
 
 const char *vcpu__state_name(enum mv_vcpu_state s)
@@ -19,6 +23,106 @@ const char *vcpu__state_name(enum mv_vcpu_state s)
 		[MV_VCPU_EXITED] = "exited", [MV_VCPU_PROBE_FAILED] = "probe-failed",
 	};
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+/*
+ * The state machine. From each state, the states a vCPU may go to:
+ *   CREATED      -> BOOTING (vcpu__run starts it), CREATED (booted again for a thread)
+ *   BOOTING      -> RUNNING (Nautilus said READY), PROBE_FAILED (it never did: KVM unusable)
+ *   RUNNING      -> IN_CALL (a hypercall: the partner works)
+ *   IN_CALL      -> RUNNING (back to the HRT), EXITED (main returned, or the thread's exit)
+ *   EXITED       -> CREATED (the vCPU is reused for a new thread: thread__boot)
+ *   PROBE_FAILED -> (none: the program runs natively, or the thread is refused)
+ * Anything else is a VMM bug, reported as one.
+ */
+#define S(x) (1u << MV_VCPU_##x)
+static const unsigned next_ok[] = {
+	[MV_VCPU_CREATED] = S(BOOTING) | S(CREATED),
+	[MV_VCPU_BOOTING] = S(RUNNING) | S(PROBE_FAILED),
+	[MV_VCPU_RUNNING] = S(IN_CALL),
+	[MV_VCPU_IN_CALL] = S(RUNNING) | S(EXITED),
+	[MV_VCPU_EXITED] = S(CREATED),
+	[MV_VCPU_PROBE_FAILED] = 0,
+};
+#undef S
+
+void vcpu__set_state(struct mv_vcpu *v, enum mv_vcpu_state to)
+{
+	enum mv_vcpu_state from = v->state;
+
+	if (!(next_ok[from] & (1u << to))) {
+		char what[96];
+		snprintf(what, sizeof what, "vCPU state %s -> %s (VMM bug)", vcpu__state_name(from), vcpu__state_name(to));
+		report__die(v, what, NULL, SIGSEGV);
+	}
+	__atomic_store_n(&v->state, to, __ATOMIC_RELEASE); /* report and gdb read it from other threads */
+}
+
+/* The boot-info block every vCPU starts from (mv/abi.h): the VM's part, written once at
+ * MV_BOOTINFO_GPA; main's vCPU adds what main needs; a thread's vCPU gets a copy in its own
+ * call page with the thread's entry. Only this file writes these blocks. */
+void vcpu__boot_template(struct mv_vm *vm)
+{
+	struct mv_boot_info *bi = (struct mv_boot_info *)(vm->hrt + MV_BOOTINFO_GPA);
+
+	bi->magic = MV_BOOT_MAGIC;
+	bi->abi_version = MV_ABI_VERSION;
+	bi->flags = (vm->has_avx ? MV_BOOT_PROBE_AVX : 0) | (vm->opt.verbose ? MV_BOOT_VERBOSE : 0);
+	bi->vcpu_id = 0;
+	bi->nr_vcpus = 1;
+	bi->hrt_mem_size = MV_HRT_MEM_SIZE;
+	bi->kernel_vbase = MV_KERNEL_VBASE;
+	bi->call_pages = MV_KERNEL_VBASE + MV_CALLPAGE_GPA;
+	bi->heap_start = MV_KERNEL_VBASE + MV_HEAP_GPA;
+	bi->heap_size = MV_HEAP_SIZE;
+	snprintf(bi->vmm_version, sizeof bi->vmm_version, "libmv %s", MV_VERSION);
+}
+
+/* vCPU 0 runs fn(argc, argv, envp) on stack_top with FS = fs (runtime.c). */
+void vcpu__boot_main(struct mv_vcpu *v, uint64_t fn, int argc, char **argv, char **envp, uint64_t stack_top, uint64_t fs)
+{
+	struct mv_boot_info *bi = (struct mv_boot_info *)(v->vm->hrt + MV_BOOTINFO_GPA);
+
+	bi->main_fn = fn;
+	bi->argc = (uint64_t)argc;
+	bi->argv = (uint64_t)argv;
+	bi->envp = (uint64_t)envp;
+	bi->stack_top = stack_top;
+	bi->fs_base = fs;
+}
+
+/* A thread's vCPU starts at rip (the instruction after the creator's `syscall`) on stack sp
+ * with FS = fs: its block, in its own call page (unused until READY, and no other vCPU's boot
+ * can overwrite it). Returns the block's GVA, what Nautilus's entry gets in %rdi. */
+uint64_t vcpu__boot_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_t fs)
+{
+	struct mv_vm *vm = v->vm;
+	uint64_t gpa = MV_CALLPAGE_GPA + 4096ULL * (uint64_t)v->id + MV_CP_BOOTINFO_OFF;
+	struct mv_boot_info *bi = (struct mv_boot_info *)(vm->hrt + gpa);
+
+	memcpy(bi, vm->hrt + MV_BOOTINFO_GPA, sizeof *bi);
+	bi->vcpu_id = (uint32_t)v->id;
+	bi->flags &= ~MV_BOOT_VERBOSE;
+	bi->main_fn = 0;
+	bi->stack_top = sp;
+	bi->fs_base = fs;
+	bi->thread_rip = rip;
+	bi->thread_rflags = 2; /* as main starts: IF clear, no traps */
+	return MV_KERNEL_VBASE + gpa;
+}
+
+/* Undo vcpu__create (its id stays taken in KVM until the VM goes). */
+void vcpu__destroy(struct mv_vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, (size_t)v->vm->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	if (v->stats)
+		munmap(v->stats, stats__size());
+	munmap(v, sizeof *v);
 }
 
 int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size_t n)
@@ -33,21 +137,26 @@ int vcpu__create(struct mv_vm *vm, int id, struct mv_vcpu **out, char *err, size
 	v->vm = vm;
 	v->id = id;
 	v->cp = (struct mv_call_page *)(vm->hrt + MV_CALLPAGE_GPA + 4096ULL * (uint64_t)id);
-	*out = v;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0) {
+		rc = -errno;
 		snprintf(err, n, "KVM_CREATE_VCPU failed: %s", strerror(errno));
-		return -errno;
+		goto fail;
 	}
 	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
+		rc = -errno;
 		snprintf(err, n, "cannot map the vCPU run structure: %s", strerror(errno));
-		return -errno;
+		goto fail;
 	}
 	stats__vcpu_init(v);
-	rc = cpu__setup(v, vm->entry, MV_KERNEL_VBASE + MV_BOOTINFO_GPA, 0, err, n);
-	if (rc == 0)
-		v->state = MV_VCPU_CREATED;
+	if ((rc = cpu__setup(v, vm->entry, MV_KERNEL_VBASE + MV_BOOTINFO_GPA, 0, err, n)) < 0)
+		goto fail;
+	v->state = MV_VCPU_CREATED; /* its first state, not a transition */
+	*out = v;
+	return 0;
+fail:
+	vcpu__destroy(v);
 	return rc;
 }
 
@@ -58,7 +167,7 @@ static int vcpu__fail(struct mv_vcpu *v, const char *what)
 
 	if (v->state == MV_VCPU_BOOTING) {
 		snprintf(v->probe_error, sizeof v->probe_error, "%s during the HRT boot/SIMD probe", what);
-		v->state = MV_VCPU_PROBE_FAILED;
+		vcpu__set_state(v, MV_VCPU_PROBE_FAILED);
 		return -1;
 	}
 	if (cpu__get_regs(v, &r) < 0)
@@ -145,7 +254,7 @@ static void vcpu__track_cpu(struct mv_vcpu *v)
 int vcpu__run(struct mv_vcpu *v)
 {
 	if (v->state == MV_VCPU_CREATED)
-		v->state = MV_VCPU_BOOTING;
+		vcpu__set_state(v, MV_VCPU_BOOTING);
 	for (;;) {
 		gdb__before_run(v);
 		vcpu__track_cpu(v);

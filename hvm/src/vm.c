@@ -49,23 +49,6 @@ static int vm__load_nautilus(struct mv_vm *vm, char *err, size_t n)
 	return 0;
 }
 
-static void vm__boot_info(struct mv_vm *vm)
-{
-	struct mv_boot_info *bi = (struct mv_boot_info *)(vm->hrt + MV_BOOTINFO_GPA);
-
-	bi->magic = MV_BOOT_MAGIC;
-	bi->abi_version = MV_ABI_VERSION;
-	bi->flags = (vm->has_avx ? MV_BOOT_PROBE_AVX : 0) | (vm->opt.verbose ? MV_BOOT_VERBOSE : 0);
-	bi->vcpu_id = 0;
-	bi->nr_vcpus = 1;
-	bi->hrt_mem_size = MV_HRT_MEM_SIZE;
-	bi->kernel_vbase = MV_KERNEL_VBASE;
-	bi->call_pages = MV_KERNEL_VBASE + MV_CALLPAGE_GPA;
-	bi->heap_start = MV_KERNEL_VBASE + MV_HEAP_GPA;
-	bi->heap_size = MV_HEAP_SIZE;
-	snprintf(bi->vmm_version, sizeof bi->vmm_version, "libmv %s", MV_VERSION);
-}
-
 int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size_t n)
 {
 	struct mv_vm *vm;
@@ -123,14 +106,24 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 	if ((rc = mem__init(vm)) < 0)
 		return vm__fail(err, n, rc, "cannot read /proc/self/maps");
 	stats__mark(vm, MV_START_MAPS);
-	vm__boot_info(vm);
+	vcpu__boot_template(vm);
 	return 0;
 }
 
+/* Close what vm__create and the vCPUs opened: the native fallback (the probe failed) goes on
+ * without any of it. Only before a second thread exists (runtime.c's fallback path). */
 void vm__destroy(struct mv_vm *vm)
 {
 	if (!vm)
 		return;
+	for (int i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i] && vm->vcpus[i]->partner_stack)
+			munmap(vm->vcpus[i]->partner_stack, MV_THREAD_PARTNER_STACK);
+		vcpu__destroy(vm->vcpus[i]);
+		vm->vcpus[i] = NULL;
+	}
+	vm->nvcpus = 0;
+	cpu__free_cpuid(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

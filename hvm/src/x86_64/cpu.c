@@ -33,10 +33,20 @@ static struct kvm_cpuid_entry2 *cpu__leaf(struct mv_vm *vm, uint32_t fn, uint32_
 	return NULL;
 }
 
+#define CPUID_MAX 256
+#define CPUID_SIZE (sizeof(struct kvm_cpuid2) + CPUID_MAX * sizeof(struct kvm_cpuid_entry2))
+
+void cpu__free_cpuid(struct mv_vm *vm)
+{
+	if (vm->cpuid && vm->cpuid != MAP_FAILED)
+		munmap(vm->cpuid, CPUID_SIZE);
+	vm->cpuid = NULL;
+}
+
 int cpu__supported_cpuid(struct mv_vm *vm)
 {
-	const int max = 256;
-	size_t sz = sizeof(struct kvm_cpuid2) + max * sizeof(struct kvm_cpuid_entry2);
+	const int max = CPUID_MAX;
+	size_t sz = CPUID_SIZE;
 	struct kvm_cpuid_entry2 *e;
 	unsigned a, b, c, d;
 
