@@ -7,6 +7,13 @@ const aptLine = (pkgs: string[]) => `apt-get install -y ${pkgs.join(' ')}`;
 const q = (s: string) => JSON.stringify(s);
 
 export const msg = {
+  // the CLI itself (src/lib/base-command.ts): what oclif's parser rejects, and a bug under --json
+  usage: (command: string, problem: string) =>
+    new MvError('usage', problem, `see 'mv-image ${command} --help'`, 2),
+  unknownCommand: (words: string) =>
+    new MvError('usage', `there is no command "${words}"`, "'mv-image --help' lists the commands, 'mv-image COMMAND --help' their arguments", 2),
+  internal: (problem: string) =>
+    new MvError('internal', problem, 'this is a bug in mv-image: report it with the stack trace printed on stderr'),
   noPackageDir: (dir: string) =>
     new MvError('package', `package directory ${dir} does not exist`, 'pass the path of a directory that holds mv-image.json or a Makefile'),
   notADirectory: (dir: string) =>
