@@ -2,10 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { MvCommand } from '../lib/base-command';
 import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { MvError } from '../lib/errors';
+import { msg } from '../lib/messages';
 import { MAX_BYTES, parseFolded, renderFlameGraph } from '../lib/flamegraph';
 import { readAt } from '../lib/iso9660';
-
 
 export default class Flamegraph extends MvCommand {
   static override summary = 'Draw a flame graph (SVG) from folded stacks, such as the file MV_PROFILE writes';
@@ -29,7 +28,7 @@ export default class Flamegraph extends MvCommand {
       renameSync(tmp, out);
     } catch (e) {
       rmSync(tmp, { force: true });
-      throw new MvError('flamegraph', `cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? e})`, 'give -o a path in a writable directory');
+      throw msg.flamegraphWrite(out, String((e as NodeJS.ErrnoException).code ?? e));
     }
     this.log(`wrote ${out}`);
   }
@@ -37,12 +36,12 @@ export default class Flamegraph extends MvCommand {
 
 /** The whole file, refusing what is not a regular file or is larger than parseFolded takes. */
 function readBounded(path: string): string {
-  if (!existsSync(path)) throw new MvError('flamegraph', `${path} does not exist`, 'give the file MV_PROFILE wrote');
+  if (!existsSync(path)) throw msg.profileMissing(path);
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new MvError('flamegraph', `${path} is not a regular file`, 'give the file MV_PROFILE wrote');
-    if (st.size > MAX_BYTES) throw new MvError('flamegraph', `${path} is larger than ${MAX_BYTES >> 20} MiB`, 'profile a shorter run, or at a lower MV_PROFILE_HZ');
+    if (!st.isFile()) throw msg.profileNotFile(path);
+    if (st.size > MAX_BYTES) throw msg.profileTooLarge(path, MAX_BYTES >> 20);
     return readAt(fd, 0, st.size).toString('utf8');
   } finally {
     closeSync(fd);
