@@ -89,8 +89,6 @@ export type Manifest = Simplify<Omit<ManifestInput, 'name' | 'build' | 'entry' |
 }>;
 
 export type BuilderLimits = Manifest['builderLimits'];
-const limitsSchema = manifestSchema.properties.builderLimits.properties;
-export const DEFAULT_BUILDER_LIMITS: BuilderLimits = { memoryMiB: limitsSchema.memoryMiB.default, pids: limitsSchema.pids.default, timeoutS: limitsSchema.timeoutS.default };
 
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
 const validate = ajv.compile<ManifestInput>(manifestSchema);
