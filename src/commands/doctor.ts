@@ -1,7 +1,7 @@
-import { Command } from '@oclif/core';
+import { MvCommand } from '../lib/base-command';
 import { hostTools, toolPresent } from '../lib/hosttools';
 
-export default class Doctor extends Command {
+export default class Doctor extends MvCommand {
   static override summary = 'Check the host tools every stage needs, and print the apt-get line for what is missing';
   static override enableJsonFlag = true;
 

@@ -1,11 +1,11 @@
-import { Args, Command } from '@oclif/core';
-import { runCli } from '../lib/cli';
+import { Args } from '@oclif/core';
+import { MvCommand } from '../lib/base-command';
 import { shJoin } from '../lib/shell';
 import { inspect, HrtInfo } from '../inspect';
 
 const hrtLine = (h: HrtInfo | null) => (h ? `yes (${h.section}, ${h.size} bytes, ${h.nautilusVersion ?? 'unknown version'})` : 'no (runs natively)');
 
-export default class Inspect extends Command {
+export default class Inspect extends MvCommand {
   static override summary = 'Show what an ISO or a program carries: kernel, command line, initramfs, the embedded HRT';
   static override examples = ['<%= config.bin %> inspect images/hello.iso', '<%= config.bin %> inspect ./hello --json'];
   static override enableJsonFlag = true;
@@ -13,22 +13,20 @@ export default class Inspect extends Command {
 
   async run() {
     const { args } = await this.parse(Inspect);
-    return runCli(this, async () => {
-      const r = await inspect(args.target);
-      if (r.kind === 'binary') {
-        this.log(`program:      ${r.path} (ELF ${r.elfType}${r.interp ? `, interpreter ${r.interp}` : ', static'})`);
-        this.log(`embedded HRT: ${hrtLine(r.hrt)}`);
-      } else {
-        this.log(`image:        ${r.path}`);
-        this.log(`kernel:       ${r.kernelVersion ?? 'unknown'}`);
-        this.log(`command line: ${r.cmdline}`);
-        this.log(`program:      ${r.program ? shJoin([r.program.path, ...r.program.args]) : 'unknown (not built by this mv-image)'}`);
-        this.log(`embedded HRT: ${hrtLine(r.program?.hrt ?? null)}`);
-        this.log(`initramfs:    ${r.initramfs.length} entries`);
-        const w = r.initramfs.reduce((n, m) => Math.max(n, String(m.size).length), 0);
-        for (const m of r.initramfs) this.log(`  ${m.mode.padEnd(4)} ${String(m.size).padStart(w)}  ${m.path}`);
-      }
-      return r;
-    });
+    const r = await inspect(args.target);
+    if (r.kind === 'binary') {
+      this.log(`program:      ${r.path} (ELF ${r.elfType}${r.interp ? `, interpreter ${r.interp}` : ', static'})`);
+      this.log(`embedded HRT: ${hrtLine(r.hrt)}`);
+    } else {
+      this.log(`image:        ${r.path}`);
+      this.log(`kernel:       ${r.kernelVersion ?? 'unknown'}`);
+      this.log(`command line: ${r.cmdline}`);
+      this.log(`program:      ${r.program ? shJoin([r.program.path, ...r.program.args]) : 'unknown (not built by this mv-image)'}`);
+      this.log(`embedded HRT: ${hrtLine(r.program?.hrt ?? null)}`);
+      this.log(`initramfs:    ${r.initramfs.length} entries`);
+      const w = r.initramfs.reduce((n, m) => Math.max(n, String(m.size).length), 0);
+      for (const m of r.initramfs) this.log(`  ${m.mode.padEnd(4)} ${String(m.size).padStart(w)}  ${m.path}`);
+    }
+    return r;
   }
 }

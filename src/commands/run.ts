@@ -1,7 +1,7 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { MvCommand } from '../lib/base-command';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runCli } from '../lib/cli';
 import { msg } from '../lib/messages';
 import { runImage, ACCELS } from '../run';
 import { attachTerminal, ESCAPE_HELP } from '../harness/terminal';
@@ -11,7 +11,7 @@ import { attachTerminal, ESCAPE_HELP } from '../harness/terminal';
 // _dl_get_origin (measured: "-svm,-vmx" fails, "-svm,-vmx,-la57" boots cleanly).
 const NO_NESTED_CPU = '-svm,-vmx,-la57';
 
-export default class Run extends Command {
+export default class Run extends MvCommand {
   static override summary = 'Boot an image under QEMU, stream its serial console and exit with the program\'s status';
   static override description = `Boots the ISO (SeaBIOS, or OVMF with --uefi) and prints the serial console as it comes.
 The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel panic,
@@ -27,7 +27,7 @@ Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-
   static override args = { image: Args.string({ description: 'the ISO, or a netboot bundle directory (build --format netboot), to boot', required: true }) };
   static override flags = {
     uefi: Flags.boolean({ description: 'boot with OVMF (UEFI) instead of SeaBIOS' }),
-    accel: Flags.string({ description: 'QEMU accelerator', options: [...ACCELS], default: 'auto' }),
+    accel: Flags.option({ description: 'QEMU accelerator', options: ACCELS, default: 'auto' as const })(),
     timeout: Flags.integer({ description: 'seconds to wait for MV-EXIT', default: 300, min: 1 }),
     memory: Flags.integer({ description: 'guest memory in MiB', default: 2048, min: 256 }),
     cpus: Flags.integer({ description: 'guest CPUs', default: 2, min: 1 }),
@@ -38,21 +38,19 @@ Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-
 
   async run() {
     const { args, flags } = await this.parse(Run);
-    await runCli(this, async () => {
-      if (!existsSync(args.image)) throw msg.imageMissing(args.image);
-      const netboot = statSync(args.image).isDirectory();
-      if (netboot && !existsSync(join(args.image, 'boot.ipxe'))) throw msg.notNetboot(args.image);
-      const term = attachTerminal(process.stdin, process.stderr);
-      const screen = flags.quiet ? undefined : streamTo(process.stdout);
-      const r = await runImage({
-        ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
-        memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? NO_NESTED_CPU : undefined,
-        onOutput: screen?.write, input: term.input, signal: term.signal,
-      }).finally(() => { term.detach(); screen?.endLine(); });
-      if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
-      process.stderr.write(`mv-image: program exited with status ${r.status} (${(r.ms / 1000).toFixed(1)} s, accel ${r.accel})\n`);
-      this.exit(r.status);
-    });
+    if (!existsSync(args.image)) throw msg.imageMissing(args.image);
+    const netboot = statSync(args.image).isDirectory();
+    if (netboot && !existsSync(join(args.image, 'boot.ipxe'))) throw msg.notNetboot(args.image);
+    const term = attachTerminal(process.stdin, process.stderr);
+    const screen = flags.quiet ? undefined : streamTo(process.stdout);
+    const r = await runImage({
+      ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel, timeoutMs: flags.timeout * 1000,
+      memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? NO_NESTED_CPU : undefined,
+      onOutput: screen?.write, input: term.input, signal: term.signal,
+    }).finally(() => { term.detach(); screen?.endLine(); });
+    if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
+    process.stderr.write(`mv-image: program exited with status ${r.status} (${(r.ms / 1000).toFixed(1)} s, accel ${r.accel})\n`);
+    this.exit(r.status);
   }
 }
 

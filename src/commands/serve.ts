@@ -1,8 +1,8 @@
-import { Args, Command, Flags } from '@oclif/core';
-import { runCli } from '../lib/cli';
+import { Args, Flags } from '@oclif/core';
+import { MvCommand } from '../lib/base-command';
 import { serve } from '../serve/serve';
 
-export default class Serve extends Command {
+export default class Serve extends MvCommand {
   static override summary = 'Boot a cluster\'s nodes from an image over the network (DHCP or proxy-DHCP, TFTP, iPXE, HTTP) and collect their results';
   static override description = `Starts Debian's dnsmasq on one interface (its own config, lease and pid files in a run directory under /run/mv-image; no host configuration is touched) and mv-image's own HTTP server on that interface's address.
 
@@ -34,14 +34,12 @@ It runs until --until-reports N nodes reported, --timeout, or Ctrl-C, then stops
 
   async run() {
     const { args, flags } = await this.parse(Serve);
-    await runCli(this, async () => {
-      const r = await serve({
-        image: args.image, iface: flags.interface, proxy: !flags['dhcp-range'], dhcpRange: flags['dhcp-range'], port: flags.port,
-        untilReports: flags['until-reports'], macs: flags.mac, timeoutS: flags.timeout, readyFile: flags['ready-file'],
-        json: flags.json, verbose: flags.verbose, noSummary: flags['no-summary'],
-        out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n'),
-      });
-      if (r.error) throw r.error;
+    const r = await serve({
+      image: args.image, iface: flags.interface, proxy: !flags['dhcp-range'], dhcpRange: flags['dhcp-range'], port: flags.port,
+      untilReports: flags['until-reports'], macs: flags.mac, timeoutS: flags.timeout, readyFile: flags['ready-file'],
+      json: flags.json, verbose: flags.verbose, noSummary: flags['no-summary'],
+      out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n'),
     });
+    if (r.error) throw r.error;
   }
 }

@@ -4,7 +4,7 @@
 // is serialized with its stylesheet inlined, so it opens in a browser on its own.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { MvError } from './errors';
+import { msg } from './messages';
 
 export interface FlameNode { name: string; value: number; children: FlameNode[] }
 
@@ -16,7 +16,7 @@ const MAX_NAME = 4096;
 /** Parses folded stacks into a tree rooted at "all". Blank lines are skipped; a malformed line is
  *  one error naming its number. */
 export function parseFolded(text: string, what = 'the profile'): FlameNode {
-  if (text.length > MAX_BYTES) throw new MvError('flamegraph', `${what} is larger than ${MAX_BYTES >> 20} MiB`, 'profile a shorter run, or at a lower MV_PROFILE_HZ');
+  if (text.length > MAX_BYTES) throw msg.profileTooLarge(what, MAX_BYTES >> 20);
   const root: FlameNode = { name: 'all', value: 0, children: [] };
   const index = new Map<FlameNode, Map<string, FlameNode>>();
   const lines = text.split('\n');
@@ -26,7 +26,7 @@ export function parseFolded(text: string, what = 'the profile'): FlameNode {
     const m = line.match(/^(.+) (\d+)$/);
     const frames = m?.[1].split(';');
     if (!m || !frames || frames.length > MAX_DEPTH || frames.some((f) => !f || f.length > MAX_NAME)) {
-      throw new MvError('flamegraph', `line ${i + 1} of ${what} is not a folded stack ("frame;frame;... count")`, 'give the file MV_PROFILE wrote, or another folded-stack file');
+      throw msg.profileLine(i + 1, what);
     }
     const n = Number(m[2]);
     root.value += n;
@@ -44,7 +44,7 @@ export function parseFolded(text: string, what = 'the profile'): FlameNode {
       node = child;
     }
   }
-  if (!root.value) throw new MvError('flamegraph', `${what} holds no samples`, 'profile a run that lasts longer, or at a higher MV_PROFILE_HZ');
+  if (!root.value) throw msg.profileEmpty(what);
   return root;
 }
 
@@ -55,9 +55,9 @@ export async function renderFlameGraph(root: FlameNode, opts: { title?: string; 
   const worker = new Worker(join(__dirname, 'flamegraph-worker.js'), { workerData: { root, title: opts.title ?? '', width: opts.width ?? 1200 } });
   try {
     return await new Promise<string>((resolve, reject) => {
-      worker.once('message', (m: { svg?: string; error?: string }) => (m.svg ? resolve(m.svg) : reject(new Error(`drawing the flame graph failed: ${m.error}`))));
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the flame-graph worker ended (${code}) without an answer`)));
+      worker.once('message', (m: { svg?: string; error?: string }) => (m.svg ? resolve(m.svg) : reject(msg.flamegraphDraw(m.error ?? 'no reason given'))));
+      worker.once('error', (e) => reject(msg.flamegraphDraw(e.message)));
+      worker.once('exit', (code) => reject(msg.flamegraphDraw(`its worker ended (${code}) without an answer`)));
     });
   } finally {
     await worker.terminate();

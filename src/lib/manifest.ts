@@ -1,41 +1,16 @@
-// The package manifest, mv-image.json: schema, defaults and validation.
-// Every field is optional, so a directory with a Makefile builds with no manifest at all.
+// The package manifest, mv-image.json, declared once: manifestSchema is its JSON schema, its
+// defaults (ajv fills them in) and, through FromSchema, its TypeScript type. Every field is
+// optional, so a directory with a Makefile builds with no manifest at all.
 import Ajv, { ErrorObject } from 'ajv';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { checkManifestRules, defaultName, NAME_MAX, NAME_PATTERN } from './manifest-rules';
 import { msg } from './messages';
+import type { FromSchema, Simplify } from './schema-type';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
 export const BUILDERS = ['host', 'docker', 'auto'] as const;
 export const KERNELS = ['debian', 'tuned'] as const;
-
-/** An extra file (or directory tree) for the image. `from` says where `src` is: the package
- *  directory as given ("package"), or the tree the build ran in, after the build ("build"). */
-export interface FileEntry { src: string; dest: string; from: 'package' | 'build' }
-
-export interface Manifest {
-  name: string;
-  build: string | null;
-  entry: string;
-  args: string[];
-  env: Record<string, string>;
-  files: FileEntry[];
-  cmdline: string;
-  kernel: (typeof KERNELS)[number];
-  onExit: (typeof ON_EXIT)[number];
-  builder: (typeof BUILDERS)[number];
-  hrt: { require: boolean; cpus: string };
-  /** An upstream source to build instead of the package directory's own files. */
-  source: { debian: string } | null;
-  /** Functions served HRT-natively (mv-cc --mv-override=NAME; hvm/README.md "Overrides"). */
-  overrides: string[];
-  /** Limits of a docker builder container (README, "Builders"); the host builder has none. */
-  builderLimits: BuilderLimits;
-}
-
-export interface BuilderLimits { memoryMiB: number; pids: number; timeoutS: number }
-export const DEFAULT_BUILDER_LIMITS: BuilderLimits = { memoryMiB: 4096, pids: 512, timeoutS: 3600 };
 
 export const manifestSchema = {
   type: 'object',
@@ -44,10 +19,11 @@ export const manifestSchema = {
     name: { type: 'string', pattern: NAME_PATTERN, maxLength: NAME_MAX, description: 'image and program name, also the hostname (default: the directory name)' },
     build: { type: ['string', 'null'], description: 'build command, run with CC/CXX set (default: "make" when there is a Makefile)' },
     entry: { type: 'string', minLength: 1, description: 'the program to run, relative to the package directory (default: the name)' },
-    args: { type: 'array', items: { type: 'string' }, description: 'arguments passed to the program' },
-    env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'environment of the program' },
+    args: { type: 'array', items: { type: 'string' }, default: [], description: 'arguments passed to the program' },
+    env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, default: {}, description: 'environment of the program' },
     files: {
       type: 'array',
+      default: [],
       description: 'extra files or directory trees for the image: "path" or {"src", "dest", "from"} (src relative to the package directory, or with "from": "build" to the tree the build ran in; dest absolute in the image)',
       items: {
         anyOf: [
@@ -59,16 +35,17 @@ export const manifestSchema = {
         ],
       },
     },
-    cmdline: { type: 'string', description: 'extra kernel parameters (printable ASCII, double quotes only around a whole parameter or value; README.md has the rules)' },
-    kernel: { enum: [...KERNELS], description: 'ROS kernel flavour' },
-    onExit: { enum: [...ON_EXIT], description: 'what init does after the program exits' },
-    builder: { enum: [...BUILDERS], description: 'where the package and iso stages run: host, docker (the builder image) or auto (docker when an engine answers)' },
+    cmdline: { type: 'string', default: '', description: 'extra kernel parameters (printable ASCII, double quotes only around a whole parameter or value; README.md has the rules)' },
+    kernel: { enum: KERNELS, default: 'debian', description: 'ROS kernel flavour' },
+    onExit: { enum: ON_EXIT, default: 'poweroff', description: 'what init does after the program exits' },
+    builder: { enum: BUILDERS, default: 'host', description: 'where the package and iso stages run: host, docker (the builder image) or auto (docker when an engine answers)' },
     hrt: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
-        require: { type: 'boolean', description: 'fail instead of running natively when KVM is unusable' },
-        cpus: { type: 'string', pattern: '^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$', description: 'CPUs for HRT vCPUs, e.g. "1-3"' },
+        require: { type: 'boolean', default: false, description: 'fail instead of running natively when KVM is unusable' },
+        cpus: { type: 'string', pattern: '^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$', default: '', description: 'CPUs for HRT vCPUs, e.g. "1-3"' },
       },
     },
     source: {
@@ -78,22 +55,43 @@ export const manifestSchema = {
       properties: { debian: { type: 'string', minLength: 1, description: 'Debian source package to fetch, patch and build in (e.g. "lua5.4")' } },
       description: 'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
     },
-    overrides: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]' },
+    overrides: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, default: [], description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]' },
     builderLimits: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       description: 'limits of a docker builder container: memory (MiB), processes and threads, wall time (s)',
       properties: {
-        memoryMiB: { type: 'integer', minimum: 64, maximum: 1048576 },
-        pids: { type: 'integer', minimum: 16, maximum: 1048576 },
-        timeoutS: { type: 'integer', minimum: 1, maximum: 604800 },
+        memoryMiB: { type: 'integer', minimum: 64, maximum: 1048576, default: 4096 },
+        pids: { type: 'integer', minimum: 16, maximum: 1048576, default: 512 },
+        timeoutS: { type: 'integer', minimum: 1, maximum: 604800, default: 3600 },
       },
     },
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validate = ajv.compile(manifestSchema);
+/** mv-image.json as validated, with the schema's defaults filled in (ajv's useDefaults). */
+export type ManifestInput = FromSchema<typeof manifestSchema>;
+
+/** An extra file (or directory tree) for the image. `from` says where `src` is: the package
+ *  directory as given ("package"), or the tree the build ran in, after the build ("build"). */
+export type FileEntry = Required<Exclude<ManifestInput['files'][number], string>>;
+
+/** The manifest the stages use: the input, with the defaults that depend on the package
+ *  directory (name, build, entry), every file as a FileEntry, and source null when absent. */
+export type Manifest = Simplify<Omit<ManifestInput, 'name' | 'build' | 'entry' | 'files' | 'source'> & {
+  name: string;
+  build: string | null;
+  entry: string;
+  files: FileEntry[];
+  /** An upstream source to build instead of the package directory's own files. */
+  source: NonNullable<ManifestInput['source']> | null;
+}>;
+
+export type BuilderLimits = Manifest['builderLimits'];
+
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
+const validate = ajv.compile<ManifestInput>(manifestSchema);
 
 function explain(file: string, e: ErrorObject) {
   const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'manifest';
@@ -115,7 +113,7 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject {
 /** Reads and validates <dir>/mv-image.json (when present) and fills in every default. */
 export function loadManifest(dir: string): Manifest {
   const file = join(dir, 'mv-image.json');
-  let raw: Record<string, unknown> = {};
+  let raw: unknown = {};
   if (existsSync(file)) {
     try {
       raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -123,26 +121,27 @@ export function loadManifest(dir: string): Manifest {
       throw msg.manifestJson(file, (e as Error).message);
     }
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw msg.manifestInvalid(file, 'manifest', 'must be a JSON object');
-    if (!validate(raw)) throw explain(file, mostSpecific(validate.errors!));
   }
-  const name = (raw.name as string | undefined) ?? defaultName(basename(resolve(dir)));
-  const hrt = (raw.hrt ?? {}) as Partial<Manifest['hrt']>;
+  // Validating fills in the schema's defaults, so {} (no manifest) is valid and complete too.
+  if (!validate(raw)) throw explain(file, mostSpecific(validate.errors!));
+  const name = raw.name ?? defaultName(basename(resolve(dir)));
+  // Fields in the order they always had: the package stage's cache key is their JSON.
   const m: Manifest = {
     name,
-    build: raw.build !== undefined ? (raw.build as string | null) : existsSync(join(dir, 'Makefile')) ? 'make' : null,
-    entry: (raw.entry as string | undefined) ?? name,
-    args: (raw.args as string[] | undefined) ?? [],
-    env: (raw.env as Record<string, string> | undefined) ?? {},
-    files: ((raw.files as (string | Partial<FileEntry>)[] | undefined) ?? []).map((f): FileEntry =>
-      typeof f === 'string' ? { src: f, dest: '/' + f.replace(/^\.?\/+/, ''), from: 'package' } : { src: f.src!, dest: f.dest!, from: f.from ?? 'package' }),
-    cmdline: (raw.cmdline as string | undefined) ?? '',
-    kernel: (raw.kernel as Manifest['kernel'] | undefined) ?? 'debian',
-    onExit: (raw.onExit as Manifest['onExit'] | undefined) ?? 'poweroff',
-    builder: (raw.builder as Manifest['builder'] | undefined) ?? 'host',
-    hrt: { require: hrt.require ?? false, cpus: hrt.cpus ?? '' },
-    source: (raw.source as Manifest['source'] | undefined) ?? null,
-    overrides: (raw.overrides as string[] | undefined) ?? [],
-    builderLimits: { ...DEFAULT_BUILDER_LIMITS, ...(raw.builderLimits as Partial<BuilderLimits> | undefined) },
+    build: raw.build !== undefined ? raw.build : existsSync(join(dir, 'Makefile')) ? 'make' : null,
+    entry: raw.entry ?? name,
+    args: raw.args,
+    env: raw.env,
+    files: raw.files.map((f): FileEntry =>
+      typeof f === 'string' ? { src: f, dest: '/' + f.replace(/^\.?\/+/, ''), from: 'package' } : { src: f.src, dest: f.dest, from: f.from ?? 'package' }),
+    cmdline: raw.cmdline,
+    kernel: raw.kernel,
+    onExit: raw.onExit,
+    builder: raw.builder,
+    hrt: { require: raw.hrt.require, cpus: raw.hrt.cpus },
+    source: raw.source ?? null,
+    overrides: raw.overrides,
+    builderLimits: { memoryMiB: raw.builderLimits.memoryMiB, pids: raw.builderLimits.pids, timeoutS: raw.builderLimits.timeoutS },
   };
   checkManifestRules(m, file);
   return m;

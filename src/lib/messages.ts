@@ -1,12 +1,23 @@
 // Every user-facing error in one place, so the wording stays consistent.
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import { MvError } from './errors';
+import { cacheRoot } from './paths';
 
 const aptLine = (pkgs: string[]) => `apt-get install -y ${pkgs.join(' ')}`;
+/** A directory of the cache, as this run has it ($XDG_CACHE_HOME/mv-image, default ~/.cache/mv-image). */
+const cacheDir = (...p: string[]) => join(cacheRoot(), ...p);
 /** A value from a manifest or a package, quoted so that no character of it can break the line. */
 const q = (s: string) => JSON.stringify(s);
 
 export const msg = {
+  // the CLI itself (src/lib/base-command.ts): what oclif's parser rejects, and a bug under --json
+  usage: (command: string, problem: string) =>
+    new MvError('usage', problem, `see 'mv-image ${command} --help'`, 2),
+  unknownCommand: (words: string) =>
+    new MvError('usage', `there is no command "${words}"`, "'mv-image --help' lists the commands, 'mv-image COMMAND --help' their arguments", 2),
+  internal: (problem: string) =>
+    new MvError('internal', problem, 'this is a bug in mv-image: report it with the stack trace printed on stderr'),
   noPackageDir: (dir: string) =>
     new MvError('package', `package directory ${dir} does not exist`, 'pass the path of a directory that holds mv-image.json or a Makefile'),
   notADirectory: (dir: string) =>
@@ -58,8 +69,9 @@ export const msg = {
     new MvError('host', `${tool} is not installed`, `run: ${aptLine([pkg])} (or see 'mv-image doctor')`),
   aptDownload: (pkg: string, output: string) =>
     new MvError('kernel', `apt-get download ${pkg} failed: ${output.trim().split('\n').pop() ?? ''}`, "run 'apt-get update' and check that Debian's package archive is reachable"),
-  kernelPackageBroken: (deb: string, why: string) =>
-    new MvError('kernel', `${deb} is not a usable kernel package (${why})`, 'delete the kernel cache (~/.cache/mv-image/kernel) and build again'),
+  /** `dir`: the cache directory that holds what is broken (default: the downloaded packages). */
+  kernelPackageBroken: (deb: string, why: string, dir = cacheDir('debs')) =>
+    new MvError('kernel', `${deb} is not a usable kernel package (${why})`, `delete ${dir} and build again; if it persists, the mirror serves a damaged file`),
   moduleMissing: (name: string, version: string) =>
     new MvError('kernel', `kernel module ${name} is not in Debian's ${version} kernel`, 'check the module name'),
   isoFailed: (output: string) =>
@@ -95,11 +107,11 @@ export const msg = {
   noDebSrcIndex: (why: string) =>
     new MvError('source', `no deb-src index is available (${why})`, "check that the host's /etc/apt/sources.list.d entries point at a reachable Debian mirror; mv-image derives its private deb-src list from them"),
   sourceChecksum: (file: string, why: string) =>
-    new MvError('source', `${file} does not match the checksum in the .dsc: ${why}`, 'delete ~/.cache/mv-image/apt-src/downloads and build again; if it persists, the mirror serves a damaged file'),
+    new MvError('source', `${file} does not match the checksum in the .dsc: ${why}`, `delete ${cacheDir('apt-src', 'downloads')} and build again; if it persists, the mirror serves a damaged file`),
   sourceDownload: (pkg: string, why: string) =>
     new MvError('source', `apt-get source could not download ${pkg}: ${why}`, 'the mirror lists the package but does not serve its files; try again later or point /etc/apt/sources.list.d at another mirror'),
   sourceUnpack: (dsc: string, output: string) =>
-    new MvError('source', `dpkg-source -x ${dsc} failed: ${output.trim().split('\n').pop() ?? ''}`, 'run it by hand to see why; delete ~/.cache/mv-image/apt-src/downloads to fetch the files again'),
+    new MvError('source', `dpkg-source -x ${dsc} failed: ${output.trim().split('\n').pop() ?? ''}`, `run it by hand to see why; delete ${cacheDir('apt-src', 'downloads')} to fetch the files again`),
   engineUnreachable: (where: string) =>
     new MvError('builder', `no Docker engine answers at ${where}`, 'start one (dockerd, or systemctl start docker), point DOCKER_HOST at it, or build with --builder host'),
   enginePermission: (where: string) =>
@@ -156,6 +168,21 @@ export const msg = {
     new MvError('builder', `the builder container gave back an entry ${q(entry)} that ${why}; it was not unpacked`, 'make the build write only inside its own directory (symlinks it makes stay symlinks, and are never written through)'),
   builderRootFailed: (tag: string, why: string) =>
     new MvError('builder', `cannot read the file system of ${tag}: ${why}`, "remove the builder image with 'mv-image builder rm' and make it again with 'mv-image builder create'"),
+  // mv-image flamegraph (src/lib/flamegraph.ts, src/commands/flamegraph.ts)
+  profileMissing: (path: string) =>
+    new MvError('flamegraph', `${path} does not exist`, 'give the file MV_PROFILE wrote'),
+  profileNotFile: (path: string) =>
+    new MvError('flamegraph', `${path} is not a regular file`, 'give the file MV_PROFILE wrote'),
+  profileTooLarge: (what: string, maxMiB: number) =>
+    new MvError('flamegraph', `${what} is larger than ${maxMiB} MiB`, 'profile a shorter run, or at a lower MV_PROFILE_HZ'),
+  profileLine: (line: number, what: string) =>
+    new MvError('flamegraph', `line ${line} of ${what} is not a folded stack ("frame;frame;... count")`, 'give the file MV_PROFILE wrote, or another folded-stack file'),
+  profileEmpty: (what: string) =>
+    new MvError('flamegraph', `${what} holds no samples`, 'profile a run that lasts longer, or at a higher MV_PROFILE_HZ'),
+  flamegraphWrite: (out: string, why: string) =>
+    new MvError('flamegraph', `cannot write ${out} (${why})`, 'give -o a path in a writable directory'),
+  flamegraphDraw: (why: string) =>
+    new MvError('flamegraph', `drawing the flame graph failed: ${why}`, 'draw fewer stacks (a shorter run, or a lower MV_PROFILE_HZ); if the profile is small, this is a bug in mv-image: report it'),
   // cluster boot (issue 18): mv-image serve, cluster run, node reports (src/serve/, src/cluster/)
   captureToolMissing: (path: string, builder: string) =>
     new MvError('initramfs', `${path} (util-linux's script, which keeps a node's console output for its report) is missing in ${builder}`, `install bsdutils in ${builder === 'the host' ? 'the host: apt-get install -y bsdutils' : "the builder image and make it again ('mv-image builder create')"}`),

@@ -63,7 +63,7 @@ export async function linuxSource(pkg: AptPkg, progress: Progress): Promise<stri
     if (a !== 0 || b !== 0) throw msg.kernelPackageBroken(deb, `unpacking ${inner} failed: ${err.trim().split('\n').pop() ?? ''}`);
   });
   const top = readdirSync(dir).find((d) => d.startsWith('linux-source-'));
-  if (!top) throw msg.kernelPackageBroken(pkg.filename, 'the tarball holds no linux-source-* directory');
+  if (!top) throw msg.kernelPackageBroken(pkg.filename, 'the tarball holds no linux-source-* directory', dir);
   return join(dir, top);
 }
 

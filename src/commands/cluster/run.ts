@@ -1,8 +1,8 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { MvCommand } from '../../lib/base-command';
 import { clusterRun, clusterTable } from '../../cluster/cluster';
-import { runCli } from '../../lib/cli';
 
-export default class ClusterRun extends Command {
+export default class ClusterRun extends MvCommand {
   static override summary = 'Boot an image on a virtual cluster of QEMU nodes that network-boot from mv-image serve, and collect every node\'s result';
   static override description = `For CI and for trying an image without hardware. Makes a network namespace of its own with a bridge and one tap per node (addresses 10.77.0.0/24 that exist only inside it: nothing binds to or sends on a host interface), runs 'mv-image serve' there as the network's DHCP server, and powers on the N nodes TOGETHER (as a cluster job needs them: an MPI job waits for all its ranks). Each node boots through its firmware's own network boot: SeaBIOS's iPXE option ROM, or for the last --uefi-nodes nodes OVMF's PXE, which fetches ipxe.efi over TFTP. No -kernel, no QEMU built-in TFTP.
 
@@ -26,16 +26,14 @@ Each node's result is its report to serve, or, when none arrived, what its seria
 
   async run() {
     const { args, flags } = await this.parse(ClusterRun);
-    await runCli(this, async () => {
-      const out = (l: string) => process.stdout.write(l + '\n'), err = (l: string) => process.stderr.write(l + '\n');
-      const r = await clusterRun({
-        image: args.image, nodes: flags.nodes, uefiNodes: flags['uefi-nodes'], timeoutS: flags.timeout,
-        memMiB: flags.memory, cpus: flags.cpus, logs: flags.logs, json: flags.json, out, err,
-      });
-      if (flags.json) for (const n of r.nodes) out(JSON.stringify(n));
-      (flags.json ? err : out)(clusterTable(r));
-      err(`${r.nodes.filter((n) => n.ok).length} of ${r.nodes.length} nodes reported MV-EXIT 0; ${r.seconds} s from power-on to the last result`);
-      if (r.error) throw r.error;
+    const out = (l: string) => process.stdout.write(l + '\n'), err = (l: string) => process.stderr.write(l + '\n');
+    const r = await clusterRun({
+      image: args.image, nodes: flags.nodes, uefiNodes: flags['uefi-nodes'], timeoutS: flags.timeout,
+      memMiB: flags.memory, cpus: flags.cpus, logs: flags.logs, json: flags.json, out, err,
     });
+    if (flags.json) for (const n of r.nodes) out(JSON.stringify(n));
+    (flags.json ? err : out)(clusterTable(r));
+    err(`${r.nodes.filter((n) => n.ok).length} of ${r.nodes.length} nodes reported MV-EXIT 0; ${r.seconds} s from power-on to the last result`);
+    if (r.error) throw r.error;
   }
 }

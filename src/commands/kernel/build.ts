@@ -1,10 +1,10 @@
-import { Command, Flags } from '@oclif/core';
-import { runCli } from '../../lib/cli';
+import { Flags } from '@oclif/core';
+import { MvCommand } from '../../lib/base-command';
 import { knownFragments } from '../../lib/kconfig';
 import { Progress } from '../../lib/progress';
 import { DEFAULT_FRAGMENTS, tunedKernelStage } from '../../stages/tuned-kernel';
 
-export default class KernelBuild extends Command {
+export default class KernelBuild extends MvCommand {
   static override summary = 'Build the tuned ROS kernel from Debian\'s linux-source with kernel-configs/ fragments';
   static override description = `Fetches linux-source-6.1 with apt-get download, runs make tinyconfig, merges the fragments,
 runs make olddefconfig and checks that every requested option made it into .config, then builds
@@ -18,12 +18,10 @@ bzImage with all cores. The result is cached by the hash of (source version, mer
 
   async run() {
     const { flags } = await this.parse(KernelBuild);
-    return runCli(this, async () => {
-      const progress = this.jsonEnabled() ? Progress.quiet() : new Progress();
-      const fragments = flags.fragments.split(',').map((f) => f.trim()).filter(Boolean);
-      const k = await progress.stage('kernel', () => tunedKernelStage(progress, fragments));
-      this.log(`${k.vmlinuz} (${k.version}, ${(k.info.size / 1e6).toFixed(2)} MB, ${k.cached ? 'cached' : `built in ${(k.info.buildMs / 1000).toFixed(0)} s`})`);
-      return { ...k.info, vmlinuz: k.vmlinuz, config: k.config, cached: k.cached };
-    });
+    const progress = this.jsonEnabled() ? Progress.quiet() : new Progress();
+    const fragments = flags.fragments.split(',').map((f) => f.trim()).filter(Boolean);
+    const k = await progress.stage('kernel', () => tunedKernelStage(progress, fragments));
+    this.log(`${k.vmlinuz} (${k.version}, ${(k.info.size / 1e6).toFixed(2)} MB, ${k.cached ? 'cached' : `built in ${(k.info.buildMs / 1000).toFixed(0)} s`})`);
+    return { ...k.info, vmlinuz: k.vmlinuz, config: k.config, cached: k.cached };
   }
 }

@@ -1,7 +1,7 @@
-import { Command } from '@oclif/core';
+import { MvCommand } from '../../lib/base-command';
 import { listTunedKernels } from '../../stages/tuned-kernel';
 
-export default class KernelList extends Command {
+export default class KernelList extends MvCommand {
   static override summary = 'List the tuned kernels in the cache: version, fragments, size and build time';
   static override enableJsonFlag = true;
 
