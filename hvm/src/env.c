@@ -29,9 +29,9 @@ int env__cpu_list(const char *s, int *cpus, int max)
 			return 0;
 		if (*end == '-')
 			b = strtol(end + 1, &end, 10);
-		for (long c = a; c <= b && n < max; c++)
-			if (c >= 0 && c < CPU_SETSIZE)
-				cpus[n++] = (int)c;
+		/* Only 0 to CPU_SETSIZE - 1: "2000-99999999999" must not count to b. */
+		for (long c = a < 0 ? 0 : a; c <= b && c < CPU_SETSIZE && n < max; c++)
+			cpus[n++] = (int)c;
 		s = *end == ',' ? end + 1 : end;
 		if (*end && *end != ',')
 			break;
@@ -52,8 +52,8 @@ int env__cpu_set(const char *s, cpu_set_t *set)
 			break;
 		if (*end == '-')
 			b = strtol(end + 1, &end, 10);
-		for (long c = a; c <= b && c < CPU_SETSIZE; c++)
-			if (c >= 0 && !CPU_ISSET(c, set)) {
+		for (long c = a < 0 ? 0 : a; c <= b && c < CPU_SETSIZE; c++)
+			if (!CPU_ISSET(c, set)) {
 				CPU_SET(c, set);
 				n++;
 			}

@@ -67,6 +67,15 @@ static void cpu_list_bad(void)
 	CHECK_STR(list("1 2", CPU_SETSIZE), "1");
 }
 
+/* A range's bounds are any long: only CPUs 0 to CPU_SETSIZE - 1 may cost time. */
+static void cpu_list_huge_ranges(void)
+{
+	CHECK_STR(list("2000-99999999999", CPU_SETSIZE), "");
+	CHECK_STR(list("1022-9223372036854775807", CPU_SETSIZE), "1022,1023");
+	CHECK_STR(list("-99999999999-1", CPU_SETSIZE), "0,1");
+	CHECK_STR(list("-9223372036854775808-0,5", CPU_SETSIZE), "0,5");
+}
+
 /* The set env__cpu_set makes of s, as text, checking its count. */
 static const char *set(const char *s)
 {
@@ -106,4 +115,12 @@ static void cpu_set_bad(void)
 	CHECK_STR(set("1;2"), "1");
 }
 
-UNIT_MAIN("env", CASE(flags), CASE(cpu_list_good), CASE(cpu_list_bad), CASE(cpu_set_good), CASE(cpu_set_bad))
+static void cpu_set_huge_ranges(void)
+{
+	CHECK_STR(set("2000-99999999999"), "");
+	CHECK_STR(set("-99999999999-1"), "0,1");
+	CHECK_STR(set("-9223372036854775808-0,5"), "0,5");
+}
+
+UNIT_MAIN("env", CASE(flags), CASE(cpu_list_good), CASE(cpu_list_bad), CASE(cpu_list_huge_ranges),
+	  CASE(cpu_set_good), CASE(cpu_set_bad), CASE(cpu_set_huge_ranges))
