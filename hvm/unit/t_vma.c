@@ -257,7 +257,7 @@ static void random_against_model(void)
 			const struct mv_vma *m = mem__vma_find(vm, P(p) + 123);
 			uint32_t got = m ? m->prot : 0;
 			if (got != model[p])
-				unit_fail(__FILE__, __LINE__, "op %d (set %x-%x to %u): page %u has %u, want %u; table %s",
+				unit_fail(__FILE__, __LINE__, "op %d (set pages %x-%x to %u): page %x has %u, want %u; table %s",
 					  op, a, b, prot, p, got, model[p], dump(vm));
 		}
 	}
@@ -316,6 +316,25 @@ static void grow_failure_leaves_table(void)
 	fail_grow = 0;
 	SET(vm, P(1), P(2), RW); /* now it grows */
 	CHECK(vm->vmas_cap > cap);
+	vm_free(vm);
+}
+
+/* A split in the middle of an entry adds two: with the table one short of
+ * full, it must grow first (ASan sees a write past the old capacity). */
+static void split_when_nearly_full(void)
+{
+	struct mv_vm *vm = vm_new();
+	int cap;
+
+	CHECK_EQ(mem__vma_room(vm, 1), 0);
+	cap = vm->vmas_cap;
+	for (int i = 0; i < cap - 1; i++)
+		CHECK_EQ(mem__vma_set(vm, P(4 * i), P(4 * i + 3), RW, 0), 0);
+	CHECK_EQ(vm->vmas_cap, cap);
+	SET(vm, P(4 * 7 + 1), P(4 * 7 + 2), R);
+	CHECK_EQ(vm->nvmas, cap + 1);
+	CHECK(mem__vma_find(vm, P(4 * 7 + 1))->prot == R);
+	CHECK(mem__vma_find(vm, P(4 * (cap - 2)))->prot == RW);
 	vm_free(vm);
 }
 
@@ -394,5 +413,5 @@ UNIT_MAIN("vma", CASE(insert_into_empty), CASE(insert_keeps_order), CASE(split_m
 	  CASE(split_at_end_edge), CASE(split_keeps_flags), CASE(trim_straddling_both_ends), CASE(replace_several),
 	  CASE(remove_whole), CASE(remove_middle), CASE(remove_spanning_and_absent), CASE(neighbours_not_merged),
 	  CASE(find_boundaries), CASE(random_against_model), CASE(table_grows), CASE(table_grows_inserting_in_front),
-	  CASE(grow_failure_leaves_table),
+	  CASE(grow_failure_leaves_table), CASE(split_when_nearly_full),
 	  CASE(grow_doubles), CASE(prot_from_linux), CASE(maps_lines), CASE(maps_line_stops_at_newline))

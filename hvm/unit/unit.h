@@ -122,7 +122,7 @@ static int unit_run(const char *unit, const struct unit_case *c)
 		snprintf(why, sizeof why, "killed by signal %d%s", WTERMSIG(status),
 			 WTERMSIG(status) == SIGALRM ? " (over " UNIT_STR(UNIT_TIMEOUT) " s: a hang?)" : "");
 	else if (!len)
-		snprintf(why, sizeof why, "exit status %d (a sanitizer report above?)", WEXITSTATUS(status));
+		snprintf(why, sizeof why, "exit status %d (a sanitizer report on stderr?)", WEXITSTATUS(status));
 	printf("not ok %s.%s: %s\n", unit, c->name, why);
 	return 0;
 }
