@@ -31,18 +31,6 @@
 /* Lazily map at most this much around a fault (one VMA, clipped). */
 #define MV_FAULT_WINDOW (64ULL << 20)
 
-uint32_t mem__prot_from_linux(uint64_t prot)
-{
-	uint32_t p = 0;
-	if (prot & PROT_READ)
-		p |= MV_PROT_R;
-	if (prot & PROT_WRITE)
-		p |= MV_PROT_W | MV_PROT_R;
-	if (prot & PROT_EXEC)
-		p |= MV_PROT_X | MV_PROT_R; /* x86: no execute-only pages without pkeys */
-	return p;
-}
-
 /* --- chunks and memslots ------------------------------------------------ */
 
 int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa)
@@ -82,58 +70,7 @@ found:
 	return 0;
 }
 
-/* --- the VMA table ------------------------------------------------------ */
-
-const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr)
-{
-	int lo = 0, hi = vm->nvmas - 1;
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2;
-		struct mv_vma *v = &vm->vmas[mid];
-		if (addr < v->start)
-			hi = mid - 1;
-		else if (addr >= v->end)
-			lo = mid + 1;
-		else
-			return v;
-	}
-	return NULL;
-}
-
-/* Grow a buffer of raw pages to at least need bytes (doubling), keeping its
- * contents. Raw calls: no malloc (the HRT may be inside it on this thread)
- * and no errno (it is the program's). */
-static int mem__grow(void **buf, size_t *size, size_t need)
-{
-	size_t n = *size ? *size : 1 << 16;
-	long r;
-
-	if (need <= *size)
-		return 0;
-	while (n < need)
-		n *= 2;
-	if (*buf)
-		r = mv__raw_syscall(SYS_mremap, (long)*buf, (long)*size, (long)n, MREMAP_MAYMOVE, 0, 0);
-	else
-		r = mv__raw_syscall(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r < 0 && r > -4096)
-		return (int)r;
-	*buf = (void *)r;
-	*size = n;
-	return 0;
-}
-
-/* Room for n entries in the VMA table. */
-static int mem__vma_room(struct mv_vm *vm, int n)
-{
-	size_t size = (size_t)vm->vmas_cap * sizeof *vm->vmas;
-	void *buf = vm->vmas;
-	int rc = mem__grow(&buf, &size, (size_t)n * sizeof *vm->vmas);
-
-	vm->vmas = buf;
-	vm->vmas_cap = (int)(size / sizeof *vm->vmas);
-	return rc;
-}
+/* --- the VMA table (the table itself: vma.c) ----------------------------- */
 
 /* The table cannot grow: end the program with the report rather than run
  * with a mirror that silently lacks mappings. */
@@ -144,45 +81,6 @@ __attribute__((noreturn)) static void mem__full(struct mv_vcpu *v)
 	snprintf(what, sizeof what, "cannot mirror the process's %d mappings: no memory to grow the table",
 		 v->vm->nvmas + 1);
 	report__die(v, what, NULL, SIGSEGV);
-}
-
-/* Make [start, end) have prot (0: no access) in the table. */
-static int mem__vma_set(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot, uint32_t flags)
-{
-	struct mv_vma *t;
-	int n = vm->nvmas, i = 0, j;
-
-	/* At most two entries more: a split at start, and the new one. */
-	if (mem__vma_room(vm, n + 2) < 0)
-		return -ENOMEM;
-	t = vm->vmas;
-
-	/* Find the first entry ending after start. */
-	while (i < n && t[i].end <= start)
-		i++;
-	/* Split an entry straddling start. */
-	if (i < n && t[i].start < start && t[i].end > start) {
-		memmove(&t[i + 1], &t[i], (size_t)(n - i) * sizeof *t);
-		n++;
-		t[i].end = start;
-		t[i + 1].start = start;
-		i++;
-	}
-	/* Remove entries fully inside, trim one straddling end. */
-	j = i;
-	while (j < n && t[j].end <= end)
-		j++;
-	if (j < n && t[j].start < end)
-		t[j].start = end;
-	memmove(&t[i], &t[j], (size_t)(n - j) * sizeof *t);
-	n -= j - i;
-	if (prot) {
-		memmove(&t[i + 1], &t[i], (size_t)(n - i) * sizeof *t);
-		t[i] = (struct mv_vma){ .start = start, .end = end, .prot = prot, .flags = flags };
-		n++;
-	}
-	vm->nvmas = n;
-	return 0;
 }
 
 /* Read /proc/self/maps with raw syscalls into a buffer of raw pages that
@@ -231,32 +129,18 @@ static int mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
 	memcpy(old, vm->vmas, (size_t)nold * sizeof *old);
 	vm->nvmas = 0;
 	for (p = maps_buf; *p; p = nl + 1) {
-		char *q;
-		uint64_t s = strtoull(p, &q, 16), e;
-		uint32_t prot = 0, flags = 0;
+		struct mv_vma m;
 		nl = strchr(p, '\n');
 		if (!nl)
 			nl = p + strlen(p) - 1;
-		if (*q != '-')
+		if (!mem__maps_line(p, nl, &m))
 			continue;
-		e = strtoull(q + 1, &q, 16);
-		if (q[0] != ' ' || e > MV_USER_TOP)
-			continue; /* [vsyscall] and anything above the user half */
-		if (q[1] == 'r')
-			prot |= MV_PROT_R;
-		if (q[2] == 'w')
-			prot |= MV_PROT_W | MV_PROT_R;
-		if (q[3] == 'x')
-			prot |= MV_PROT_X | MV_PROT_R;
-		if (memmem(q, (size_t)(nl - q), "[stack]", 7))
-			flags |= MV_VMA_STACK;
-		if (prot && mem__vma_room(vm, vm->nvmas + 1) < 0) {
+		if (mem__vma_room(vm, vm->nvmas + 1) < 0) {
 			if (v)
 				mem__full(v);
 			return -ENOMEM;
 		}
-		if (prot)
-			vm->vmas[vm->nvmas++] = (struct mv_vma){ s, e, prot, flags };
+		vm->vmas[vm->nvmas++] = m;
 	}
 	/* The HRT-private memory is never part of the user half. */
 	if (mem__vma_set(vm, (uint64_t)vm->hrt, (uint64_t)vm->hrt + MV_HRT_MEM_SIZE, 0, 0) < 0) {

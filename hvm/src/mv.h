@@ -225,6 +225,11 @@ uint64_t vcpu__boot_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_
 /* runtime.c */
 int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp);
 
+/* env.c: MV_* settings from their strings (pure; hvm/unit/t_env.c) */
+int env__flag(const char *name);
+int env__cpu_list(const char *s, int *cpus, int max);
+int env__cpu_set(const char *s, cpu_set_t *set);
+
 /* thread.c */
 int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a);
 int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a);
@@ -260,11 +265,17 @@ const char *syscall__name(uint64_t nr);
 int mem__init(struct mv_vm *vm);
 int mem__handle_fault(struct mv_vcpu *v, uint64_t addr, uint64_t err);
 void mem__apply(struct mv_vcpu *v, uint64_t start, uint64_t end, uint32_t prot);
-const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr);
-uint32_t mem__prot_from_linux(uint64_t prot);
 int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa);
 void mem__shootdown(struct mv_vcpu *v);
 void mem__reach(struct mv_vcpu *v, uint64_t addr);
+
+/* vma.c: the VMA table (pure; hvm/unit/t_vma.c) */
+uint32_t mem__prot_from_linux(uint64_t prot);
+const struct mv_vma *mem__vma_find(struct mv_vm *vm, uint64_t addr);
+int mem__vma_set(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot, uint32_t flags);
+int mem__vma_room(struct mv_vm *vm, int n);
+int mem__grow(void **buf, size_t *size, size_t need);
+int mem__maps_line(const char *p, const char *nl, struct mv_vma *out);
 
 /* x86_64/cpu.c */
 int cpu__setup(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base, char *err, size_t errlen);

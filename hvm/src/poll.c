@@ -317,30 +317,6 @@ void poll__wake(struct mv_vm *vm, uint64_t nr)
 	mv__raw_syscall(SYS_futex, (long)&srv.wake, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
 
-/* "0-2,5" -> set; returns how many CPUs it names. */
-static int cpu_list(const char *s, cpu_set_t *set)
-{
-	int n = 0;
-	CPU_ZERO(set);
-	while (s && *s) {
-		char *end;
-		long a = strtol(s, &end, 10), b = a;
-		if (end == s)
-			break;
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		for (long c = a; c <= b && c < CPU_SETSIZE; c++)
-			if (c >= 0 && !CPU_ISSET(c, set)) {
-				CPU_SET(c, set);
-				n++;
-			}
-		s = *end == ',' ? end + 1 : end;
-		if (*end && *end != ',')
-			break;
-	}
-	return n;
-}
-
 /* Where the server runs: MV_ROS_CPUS, else the CPUs this process may use minus the vCPUs'
  * (MV_HRT_CPUS). None left: no server (a poll on the vCPU's own CPU only steals its time). */
 static int ros_cpus(cpu_set_t *ros)
@@ -348,10 +324,10 @@ static int ros_cpus(cpu_set_t *ros)
 	const char *s = getenv("MV_ROS_CPUS");
 	cpu_set_t hrt;
 	if (s && *s)
-		return cpu_list(s, ros);
+		return env__cpu_set(s, ros);
 	if (sched_getaffinity(0, sizeof *ros, ros) < 0)
 		return 0;
-	cpu_list(getenv("MV_HRT_CPUS"), &hrt);
+	env__cpu_set(getenv("MV_HRT_CPUS"), &hrt);
 	for (int c = 0; c < CPU_SETSIZE; c++)
 		if (CPU_ISSET(c, &hrt))
 			CPU_CLR(c, ros);

@@ -27,35 +27,13 @@ extern int (*const __mv_main_ptr)(int, char **, char **) __attribute__((weak));
  * its handlers (and KVM_RUN) there while main's frames live below. */
 #define MV_PARTNER_STACK (256 * 1024)
 
-static int env__flag(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v && strcmp(v, "0") != 0;
-}
-
-/* MV_HRT_CPUS="1" | "1-3" | "1,3": host CPUs for the vCPU threads. vCPU n
- * runs on the n-th listed CPU; the partner is the same thread, so it stays
- * next to its vCPU. Unset: no pinning. */
+/* Pin this thread, vCPU id's partner, to the id-th CPU of MV_HRT_CPUS (env.c):
+ * the partner is the same thread, so it stays next to its vCPU. Unset: no pinning. */
 void mv__pin_vcpu(int id)
 {
-	const char *s = getenv("MV_HRT_CPUS");
-	int cpus[CPU_SETSIZE], n = 0;
+	int cpus[CPU_SETSIZE], n = env__cpu_list(getenv("MV_HRT_CPUS"), cpus, CPU_SETSIZE);
 	cpu_set_t set;
 
-	while (s && *s && n < CPU_SETSIZE) {
-		char *end;
-		long a = strtol(s, &end, 10), b = a;
-		if (end == s)
-			return;
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		for (long c = a; c <= b && n < CPU_SETSIZE; c++)
-			if (c >= 0 && c < CPU_SETSIZE)
-				cpus[n++] = (int)c;
-		s = *end == ',' ? end + 1 : end;
-		if (*end && *end != ',')
-			break;
-	}
 	if (n == 0)
 		return;
 	CPU_ZERO(&set);
