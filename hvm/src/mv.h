@@ -123,7 +123,7 @@ struct mv_vm {
 	/* signal.c: the program's actions (the host has libmv's recorder
 	 * where the program has a handler). sig_lock for everything, and
 	 * sigact[] is also read by the async handler, which cannot lock:
-	 * writers (signal.c, sig__set_action) bump sigact_seq around each
+	 * writers (sigact.c, sigact__set) bump sigact_seq around each
 	 * entry with host signals blocked, and the handler reads an entry
 	 * again until it saw the same even sequence before and after. */
 	struct mv_sigaction sigact[MV_NSIG + 1];
@@ -294,6 +294,10 @@ int pt__protect_range(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t p
 __attribute__((noreturn)) void report__die(struct mv_vcpu *v, const char *what,
 					   const struct mv_regs *r, int sig);
 void mv__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* sigact.c: vm->sigact[] for the async handler (sequence word) */
+void sigact__set(struct mv_vm *vm, int sig, const struct mv_sigaction *a);
+struct mv_sigaction sigact__read(struct mv_vm *vm, int sig);
 
 /* signal.c */
 void signal__init(struct mv_vm *vm);

@@ -114,44 +114,6 @@ static int sig__is_handler(const struct mv_sigaction *a)
 	return a->handler != (uint64_t)SIG_DFL && a->handler != (uint64_t)SIG_IGN;
 }
 
-/* Store sigact[sig] (caller holds sig_lock). The async handler reads it with no lock
- * (sig__action_read): the sequence word is odd while the entry changes, and host signals are
- * blocked meanwhile, so the handler never waits on a write its own thread was making. */
-static void sig__set_action(struct mv_vm *vm, int sig, const struct mv_sigaction *a)
-{
-	uint64_t all = ~0ULL, old;
-	struct mv_sigaction *e = &vm->sigact[sig];
-
-	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&old, 8, 0, 0);
-	__atomic_store_n(&vm->sigact_seq, vm->sigact_seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&e->handler, a->handler, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->flags, a->flags, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->restorer, a->restorer, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->mask, a->mask, __ATOMIC_RELAXED);
-	__atomic_store_n(&vm->sigact_seq, vm->sigact_seq + 1, __ATOMIC_RELEASE);
-	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, 8, 0, 0);
-}
-
-/* sigact[sig] as one consistent copy, without sig_lock: for the async handler. */
-static struct mv_sigaction sig__action_read(struct mv_vm *vm, int sig)
-{
-	const struct mv_sigaction *e = &vm->sigact[sig];
-	struct mv_sigaction a;
-	uint32_t seq;
-
-	do {
-		while ((seq = __atomic_load_n(&vm->sigact_seq, __ATOMIC_ACQUIRE)) & 1)
-			__asm__ volatile("pause" ::: "memory");
-		a.handler = __atomic_load_n(&e->handler, __ATOMIC_RELAXED);
-		a.flags = __atomic_load_n(&e->flags, __ATOMIC_RELAXED);
-		a.restorer = __atomic_load_n(&e->restorer, __ATOMIC_RELAXED);
-		a.mask = __atomic_load_n(&e->mask, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while (__atomic_load_n(&vm->sigact_seq, __ATOMIC_RELAXED) != seq);
-	return a;
-}
-
 /* The program's action for sig, read from the host the first time (it may
  * have been set natively before main). Caller holds sig_lock. */
 static struct mv_sigaction *sig__action(struct mv_vm *vm, int sig)
@@ -159,7 +121,7 @@ static struct mv_sigaction *sig__action(struct mv_vm *vm, int sig)
 	if (!(vm->sigact_known & SIGBIT(sig))) {
 		struct mv_sigaction a = { 0 };
 		mv__raw_syscall(SYS_rt_sigaction, sig, 0, (long)&a, 8, 0, 0);
-		sig__set_action(vm, sig, &a);
+		sigact__set(vm, sig, &a);
 		vm->sigact_known |= SIGBIT(sig);
 	}
 	return &vm->sigact[sig];
@@ -206,7 +168,7 @@ static void signal__host(int sig, siginfo_t *info, void *uc)
 		__atomic_fetch_or(&v->sig_pending, SIGBIT(sig), __ATOMIC_RELEASE);
 		return;
 	}
-	a = sig__action_read(vm, sig);
+	a = sigact__read(vm, sig);
 	if (!sig__is_handler(&a))
 		return;
 	if (a.flags & SA_SIGINFO)
@@ -294,7 +256,7 @@ int64_t signal__sigaction(struct mv_vcpu *v, const uint64_t *a)
 		else
 			r = mv__raw_syscall(SYS_rt_sigaction, sig, (long)&n, 0, 8, 0, 0);
 		if (r == 0)
-			sig__set_action(vm, sig, &n);
+			sigact__set(vm, sig, &n);
 	}
 	pthread_mutex_unlock(&vm->sig_lock);
 	if (r == 0 && a[2] && sig__copy_out(a[2], &old, sizeof old) < 0)
@@ -357,7 +319,7 @@ static int sig__setup_frame(struct mv_vcpu *v, int sig, const siginfo_t *info, s
 	if (a.flags & SA_RESETHAND && a.handler != (uint64_t)SIG_IGN) {
 		struct mv_sigaction dfl = { (uint64_t)SIG_DFL, 0, 0, 0 };
 		mv__raw_syscall(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0, 0);
-		sig__set_action(vm, sig, &dfl);
+		sigact__set(vm, sig, &dfl);
 	}
 	pthread_mutex_unlock(&vm->sig_lock);
 	if (!sig__is_handler(&a))

@@ -1,15 +1,18 @@
 // hvm/unit: the host unit tests of libmv's pure logic (VMA table, page tables, arena size
-// classes, MV_* parsing, the override list), built with ASan and UBSan by `make -C hvm
+// classes, MV_* parsing, the override list, the signal actions' lock-free reads), built with
+// ASan and UBSan (ThreadSanitizer for t_sigact) by `make -C hvm
 // unit-build` and run here, one ava test per case, so a broken case is exactly one failure.
 // `npm test` also runs them first, in its pretest script (`make -C hvm unit`), before any guest.
 // Tests must be declared synchronously, so the binaries run while this file loads (seconds).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const repo = join(__dirname, '..', '..', '..');
 const hvm = join(repo, 'hvm');
-const UNITS = ['vma', 'pagetable', 'arena', 'env', 'override'];
+/** The units, as hvm/Makefile lists them (its UNIT_TESTS line: one list, not two). */
+const UNITS = /^UNIT_TESTS\s*:=\s*(.+)$/m.exec(readFileSync(join(hvm, 'Makefile'), 'utf8'))?.[1].trim().split(/\s+/) ?? [];
 
 /** One reported case: `ok NAME` or `not ok NAME: why`. */
 interface UnitCase {
@@ -32,7 +35,11 @@ function parseUnitOutput(stdout: string): { cases: UnitCase[]; planned: number |
 }
 
 const build = spawnSync('make', ['-s', '-C', hvm, 'unit-build'], { encoding: 'utf8' });
-if (build.status !== 0) {
+if (UNITS.length < 6) {
+  test('hvm/Makefile lists the unit tests (UNIT_TESTS)', (t) => {
+    t.fail(`UNIT_TESTS names ${UNITS.length} units: ${UNITS.join(' ')}`);
+  });
+} else if (build.status !== 0) {
   test('hvm/unit builds (make -C hvm unit-build)', (t) => {
     t.fail(`${build.stdout}${build.stderr}`);
   });
