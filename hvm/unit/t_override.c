@@ -1,6 +1,6 @@
-/* t_override.c - the override list, kept in four places (mv-cc's
- * KNOWN_OVERRIDES, the Makefile's OVERRIDES, override.h's enum and
- * MV_OV_NAMES, and the wrappers in ov.c): they must agree. Each name mv-cc
+/* t_override.c - the override list (src/override/overrides.list), as its
+ * users see it: mv-cc's families, the Makefile's OVERRIDES, override.h's
+ * counters (generated from the list) and the wrappers in ov.c must agree. Each name mv-cc
  * knows resolves (it and each symbol it wraps select its family, the
  * family's wrapper object defines every __wrap_ symbol, its counter is found
  * by mv_override_count), and unknown names are refused. mv-cc runs from a
@@ -54,8 +54,8 @@ static const char *mvcc(void)
 	snprintf(dir, sizeof dir, "%s", tmpl);
 	snprintf(cmd, sizeof cmd,
 		 "cd %s && mkdir toolchain build include && cp '%s/toolchain/mv-cc' toolchain/ && : > build/libmv.a && "
-		 ": > a.c",
-		 dir, MV_UNIT_HVM);
+		 "cp '%s/build/overrides.list' build/ && : > a.c",
+		 dir, MV_UNIT_HVM, MV_UNIT_HVM);
 	CHECK_EQ(run(cmd), 0);
 	return dir;
 }

@@ -61,16 +61,21 @@ OV_API time_t __wrap_time(time_t *t)
 }
 #endif
 
-#ifdef OV_getpid
-pid_t __real_getpid(void);
-OV_API pid_t __wrap_getpid(void)
-{
-	if (mv__ov_in_hrt() && MV_OV_SVC->magic == MV_SVC_MAGIC) {
-		mv__ov_count(MV_OV_GETPID);
-		return MV_OV_SVC->pid;
+/* A value captured in the service page when the VM starts (getpid, getuid & co): served from
+ * there in the HRT, the original elsewhere. */
+#define OV_FIELD(type, fn, field, counter)                                \
+	type __real_##fn(void);                                           \
+	OV_API type __wrap_##fn(void)                                     \
+	{                                                                 \
+		if (mv__ov_in_hrt() && MV_OV_SVC->magic == MV_SVC_MAGIC) {\
+			mv__ov_count(counter);                            \
+			return (type)MV_OV_SVC->field;                    \
+		}                                                         \
+		return __real_##fn();                                     \
 	}
-	return __real_getpid();
-}
+
+#ifdef OV_getpid
+OV_FIELD(pid_t, getpid, pid, MV_OV_GETPID)
 #endif
 
 #ifdef OV_gettid
@@ -89,22 +94,11 @@ OV_API pid_t __wrap_gettid(void)
 #endif
 
 #ifdef OV_getuid
-/* getuid, geteuid, getgid, getegid: captured when the VM starts (a set*id
- * call in the HRT is not seen: see hvm/README.md). */
-#define OV_ID(fn, field)                                                  \
-	uid_t __real_##fn(void);                                          \
-	OV_API uid_t __wrap_##fn(void)                                    \
-	{                                                                 \
-		if (mv__ov_in_hrt() && MV_OV_SVC->magic == MV_SVC_MAGIC) {\
-			mv__ov_count(MV_OV_GETUID);                       \
-			return (uid_t)MV_OV_SVC->field;                   \
-		}                                                         \
-		return __real_##fn();                                     \
-	}
-OV_ID(getuid, uid)
-OV_ID(geteuid, euid)
-OV_ID(getgid, gid)
-OV_ID(getegid, egid)
+/* One counter for the four (a set*id call in the HRT is not seen: see hvm/README.md). */
+OV_FIELD(uid_t, getuid, uid, MV_OV_GETUID)
+OV_FIELD(uid_t, geteuid, euid, MV_OV_GETUID)
+OV_FIELD(gid_t, getgid, gid, MV_OV_GETUID)
+OV_FIELD(gid_t, getegid, egid, MV_OV_GETUID)
 #endif
 
 #ifdef OV_sched_yield

@@ -7,16 +7,10 @@
 #include <stdint.h>
 #include <mv/abi.h>
 
-/* One counter per override name (mv-cc --mv-list-overrides). */
-enum mv_ov {
-	MV_OV_CLOCK_GETTIME, MV_OV_GETTIMEOFDAY, MV_OV_TIME, MV_OV_GETPID, MV_OV_GETTID,
-	MV_OV_GETUID, MV_OV_SCHED_YIELD, MV_OV_NANOSLEEP, MV_OV_MALLOC, MV_OV_FREE,
-	MV_OV_CALLOC, MV_OV_REALLOC, MV_OV_POSIX_MEMALIGN, MV_OV_ALIGNED_ALLOC, MV_OV_PTHREAD_CREATE,
-	MV_OV_USER, MV_OV_N
-};
-#define MV_OV_NAMES "clock_gettime", "gettimeofday", "time", "getpid", "gettid", "getuid", \
-	"sched_yield", "nanosleep", "malloc", "free", "calloc", "realloc", "posix_memalign", \
-	"aligned_alloc", "pthread_create", "user"
+/* One counter per overridden symbol family member (src/override/overrides.list, third field),
+ * then user overrides: the enum and the names are generated from the list (build/ov_list.h). */
+#include "ov_list.h"
+enum mv_ov { MV_OV_COUNTERS MV_OV_N };
 
 /* Calls served in the HRT, per vCPU (no shared cache line on the hot path). */
 extern uint64_t mv__ov_counts[MV_MAX_VCPUS][MV_OV_N];
