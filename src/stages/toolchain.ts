@@ -27,8 +27,9 @@ export interface ToolchainArtifact extends Toolchain {
 }
 
 const SOURCES = ['nautilus', 'hvm'];
-/** Build outputs, and the READMEs (a documentation change must not rebuild every package). */
-const notInputs = (rel: string) => rel === 'build' || rel.endsWith('/build') || rel.endsWith('.md');
+/** Build outputs, the READMEs and hvm's host unit tests: a change to documentation or to a test
+ *  must not rebuild every package. */
+const notInputs = (rel: string) => rel === 'build' || rel.endsWith('/build') || rel.endsWith('.md') || rel === 'unit' || rel.startsWith('unit/');
 
 export async function toolchainStage(progress: Progress, runner: Runner = hostRunner): Promise<ToolchainArtifact> {
   runner.requireTools('toolchain');
@@ -39,7 +40,7 @@ export async function toolchainStage(progress: Progress, runner: Runner = hostRu
     const work = buildDir(`toolchain-${hashOf({ sources }).slice(0, 16)}`);
     const done = await scratchDir(work);
     try {
-      for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/build$/.test(src) });
+      for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/(build|unit)$/.test(src) });
       const install = join(work, 'install');
       for (const step of [['-C', join(work, 'nautilus')], ['-C', join(work, 'hvm')], ['-C', join(work, 'hvm'), 'install', `PREFIX=${install}`]]) {
         const what = `make ${step.join(' ')}`;
