@@ -7,6 +7,9 @@ import { checkManifestRules, defaultName, NAME_MAX, NAME_PATTERN } from './manif
 import { msg } from './messages';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
+/** Debian Policy 5.6.1: lower case letters, digits, "+", "-" and ".", at least two characters,
+ *  starting with a letter or digit. */
+export const DEBIAN_PACKAGE_PATTERN = '^[a-z0-9][a-z0-9+.-]+$';
 export const BUILDERS = ['host', 'docker', 'auto'] as const;
 export const KERNELS = ['debian', 'tuned'] as const;
 
@@ -32,6 +35,10 @@ export interface Manifest {
   overrides: string[];
   /** Limits of a docker builder container (README, "Builders"); the host builder has none. */
   builderLimits: BuilderLimits;
+  /** Debian binary packages unpacked into the image with their dependencies (src/stages/install.ts). */
+  install: { debian: string[] } | null;
+  /** Run the entry under mvrun (main of an unmodified program in the HRT; hvm/README.md "mvrun"). */
+  mvrun: boolean;
 }
 
 export interface BuilderLimits { memoryMiB: number; pids: number; timeoutS: number }
@@ -79,6 +86,14 @@ export const manifestSchema = {
       description: 'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
     },
     overrides: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]' },
+    install: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['debian'],
+      properties: { debian: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', pattern: DEBIAN_PACKAGE_PATTERN, maxLength: 128 }, description: 'Debian binary packages (e.g. "nodejs")' } },
+      description: 'Debian binary packages unpacked into the image with their Depends, fetched with apt and checked against its SHA256; "entry" may then be an absolute path they provide',
+    },
+    mvrun: { type: 'boolean', description: 'run the entry under mvrun: an unmodified dynamic program with its main in the HRT' },
     builderLimits: {
       type: 'object',
       additionalProperties: false,
@@ -143,6 +158,8 @@ export function loadManifest(dir: string): Manifest {
     source: (raw.source as Manifest['source'] | undefined) ?? null,
     overrides: (raw.overrides as string[] | undefined) ?? [],
     builderLimits: { ...DEFAULT_BUILDER_LIMITS, ...(raw.builderLimits as Partial<BuilderLimits> | undefined) },
+    install: (raw.install as Manifest['install'] | undefined) ?? null,
+    mvrun: (raw.mvrun as boolean | undefined) ?? false,
   };
   checkManifestRules(m, file);
   return m;
