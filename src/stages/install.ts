@@ -127,7 +127,8 @@ async function unpack(debs: { name: string; deb: string }[], root: string): Prom
         const mode = f.mode & 0o777;
         if (f.type === 'file' || f.type === 'contiguous-file') write(dest, f.data, mode);
         else if (f.type === 'link') {
-          const target = imagePath((f.linkname ?? '').replace(/^\.\//, '/'));
+          // A hard link names its target as the archive does ("./usr/bin/x" or "usr/bin/x").
+          const target = imagePath('/' + (f.linkname ?? '').replace(/^\.?\/+/, ''));
           if (!target || !files.has(target)) throw msg.installBroken(name, `the hard link ${dest} names ${JSON.stringify(f.linkname)}, which it does not hold`);
           write(dest, readFileSync(join(root, target)), mode);
         } else if (f.type === 'symlink') {
