@@ -113,7 +113,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     hrtCpus: manifest.hrt.cpus,
     requireHrt: manifest.hrt.require,
   });
-  const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args };
+  // "mvrun" only when set, so images without it keep their bytes.
+  const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args, ...(manifest.mvrun ? { mvrun: true } : {}) };
   const capture = captureFiles([...files.all, ...(mvrun?.libs ?? [])], viewFor(runner, []), runner.kind === 'host' ? 'the host' : runner.id);
   const initrd = await progress.stage('initramfs', () => initramfsStage({
     kernel, init, files: [...files.regular, ...(mvrun?.libs ?? []), ...capture.libs], links: installed?.links, sourceDateEpoch: epoch, initTools: toolchain.initTools, busybox,

@@ -21,6 +21,12 @@ test.serial('mv-image build examples/node gives an ISO whose init runs Debian\'s
   const built = JSON.parse(b.stdout) as { size: number; stages: { stage: string; ms: number; cached: boolean }[] };
   t.truthy(built.stages.find((s) => s.stage === 'install'), 'the install stage ran');
   t.log(`ISO ${(built.size / 2 ** 20).toFixed(1)} MiB; stages ${built.stages.map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}s${s.cached ? ' (cached)' : ''}`).join(', ')}`);
+  const i = cli(['inspect', iso, '--json']);
+  t.is(i.status, 0, i.stderr);
+  const seen = JSON.parse(i.stdout) as { program: { path: string; mvrun: boolean }; initramfs: { path: string }[] };
+  t.is(seen.program.path, '/usr/bin/node');
+  t.true(seen.program.mvrun, 'inspect says it runs under mvrun');
+  for (const f of ['/usr/bin/mvrun', '/usr/lib/mv/libmv-preload.so', '/usr/lib/x86_64-linux-gnu/libnode.so.108', '/usr/share/nodejs/cjs-module-lexer/lexer.js']) t.truthy(seen.initramfs.find((m) => m.path === f), f);
   const t0 = Date.now();
   const r = cli(['run', iso, '--timeout', '900'], {}, SLOW);
   t.log(`boot and run: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
