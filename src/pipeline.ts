@@ -1,5 +1,6 @@
-// The image pipeline, as a list of named stages: toolchain -> package -> kernel -> init ->
-// initramfs, then the output format (src/formats.ts) writes the image, whole or not at all.
+// The image pipeline, as a list of named stages: toolchain -> install (only with the manifest's
+// "install": Debian binary packages) -> package -> kernel -> init -> initramfs, then the output
+// format (src/formats.ts) writes the image, whole or not at all.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { sha256File, sweepLeftovers } from './lib/cache';
