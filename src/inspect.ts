@@ -23,7 +23,8 @@ export interface IsoReport {
   path: string;
   kernelVersion: string | null;
   cmdline: string;
-  program: { path: string; args: string[]; hrt: HrtInfo | null } | null;
+  /** mvrun: init runs the program under mvrun (the manifest's "mvrun"), so main runs in the HRT without an embedded one. */
+  program: { path: string; args: string[]; hrt: HrtInfo | null; mvrun: boolean } | null;
   initramfs: { path: string; size: number; mode: string }[];
 }
 
@@ -130,14 +131,15 @@ async function scanInitrd(iso: string, gz: Buffer, keep: (p: string) => boolean,
 }
 
 /** The record the pipeline writes at IMAGE_INFO_PATH, checked field by field. */
-function imageInfo(iso: string, data: Buffer): { program: string; args: string[] } {
+function imageInfo(iso: string, data: Buffer): { program: string; args: string[]; mvrun: boolean } {
   let v: unknown;
   try { v = JSON.parse(data.toString('utf8')); } catch { v = undefined; }
-  const r = v as { program?: unknown; args?: unknown } | undefined;
-  if (!r || typeof r !== 'object' || typeof r.program !== 'string' || !r.program.startsWith('/') || !Array.isArray(r.args) || !r.args.every((a) => typeof a === 'string')) {
+  const r = v as { program?: unknown; args?: unknown; mvrun?: unknown } | undefined;
+  if (!r || typeof r !== 'object' || typeof r.program !== 'string' || !r.program.startsWith('/') || !Array.isArray(r.args) || !r.args.every((a) => typeof a === 'string')
+    || (r.mvrun !== undefined && typeof r.mvrun !== 'boolean')) {
     throw msg.imageDamaged(iso, `its /${IMAGE_INFO_PATH} is not the record mv-image writes`);
   }
-  return { program: r.program, args: r.args as string[] };
+  return { program: r.program, args: r.args as string[], mvrun: r.mvrun === true };
 }
 
 async function inspectIso(path: string, limits: InspectLimits): Promise<IsoReport> {
@@ -158,7 +160,7 @@ async function inspectIso(path: string, limits: InspectLimits): Promise<IsoRepor
     kind: 'iso', path,
     kernelVersion: bzImageVersion(kernelHead),
     cmdline: linux ? grubLinuxCmdline(linux) : '',
-    program: info ? { path: info.program, args: info.args, hrt: prog ? hrtInfo(prog.data, `${path}:${info.program}`) : null } : null,
+    program: info ? { path: info.program, args: info.args, hrt: prog ? hrtInfo(prog.data, `${path}:${info.program}`) : null, mvrun: info.mvrun } : null,
     initramfs: listing.map((m) => ({ path: '/' + m.path, size: m.size, mode: kind(m.mode) })),
   };
 }

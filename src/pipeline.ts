@@ -1,7 +1,8 @@
-// The image pipeline, as a list of named stages: toolchain -> package -> kernel -> init ->
-// initramfs, then the output format (src/formats.ts) writes the image, whole or not at all.
+// The image pipeline, as a list of named stages: toolchain -> install (only with the manifest's
+// "install": Debian binary packages) -> package -> kernel -> init -> initramfs, then the output
+// format (src/formats.ts) writes the image, whole or not at all.
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { sha256File, sweepLeftovers } from './lib/cache';
 import { KERNEL_LINE_MAX, parseCmdline } from './lib/cmdline';
 import { fileIn } from './lib/fsview';
@@ -11,13 +12,14 @@ import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
 import { imagesDir } from './lib/paths';
 import { Progress, StageTiming } from './lib/progress';
-import { captureFiles, renderInit } from './stages/init';
+import { captureFiles, MVRUN, mvrunFiles, renderInit } from './stages/init';
 import { BUSYBOX, initramfsStage } from './stages/initramfs';
 import { FORMATS, FormatName } from './formats';
 import { KernelArtifact, kernelStage } from './stages/kernel';
 import { tunedKernelStage } from './stages/tuned-kernel';
 import { toolchainStage } from './stages/toolchain';
-import { checkPackageDir, packageStage } from './stages/package';
+import { APP_DIR, checkPackageDir, ImageFile, PackageArtifact, packageStage } from './stages/package';
+import { InstallArtifact, installStage } from './stages/install';
 import { BuilderChoice, runnerToolchain, selectRunner, viewFor } from './builder/runner';
 
 /** The ROS kernel flavours (manifest "kernel", build --kernel). Each gives the same artefact shape,
@@ -95,23 +97,29 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   if (runner.kind !== 'host' && !busybox) throw msg.builderRootFailed(runner.id, `it has no ${BUSYBOX}`);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress, runner));
-  const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner));
+  const installed = manifest.install ? await progress.stage('install', () => installStage(progress, manifest.install!.debian)) : undefined;
+  const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner, installed));
   const kernel = await progress.stage('kernel', () => KERNEL_STAGES[flavour](progress));
+  const files = imageFiles(pkg, installed);
+  const mvrun = manifest.mvrun ? mvrunFiles(toolchain.prefix, files.all, viewFor(runner, [toolchain.prefix])) : undefined;
+  // A program an installed package provides runs at its own path, in /app when the package put files there.
+  const cwd = !installed || !isAbsolute(manifest.entry) ? dirname(pkg.program.dest) : files.all.some((f) => f.dest.startsWith(`${APP_DIR}/`)) ? APP_DIR : '/';
   const init = renderInit({
     hostname: manifest.name,
     modules: kernel.modules,
-    argv: [pkg.program.dest, ...manifest.args],
+    argv: [...(mvrun ? [MVRUN.dest] : []), pkg.program.dest, ...manifest.args],
     env: manifest.env,
-    cwd: dirname(pkg.program.dest),
+    cwd,
     onExit: manifest.onExit,
     hrtCpus: manifest.hrt.cpus,
     requireHrt: manifest.hrt.require,
   });
-  const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args };
-  const capture = captureFiles([pkg.program, ...pkg.files], viewFor(runner, []), runner.kind === 'host' ? 'the host' : runner.id);
+  // "mvrun" only when set, so images without it keep their bytes.
+  const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args, ...(manifest.mvrun ? { mvrun: true } : {}) };
+  const capture = captureFiles([...files.all, ...(mvrun?.libs ?? [])], viewFor(runner, []), runner.kind === 'host' ? 'the host' : runner.id);
   const initrd = await progress.stage('initramfs', () => initramfsStage({
-    kernel, init, files: [pkg.program, ...pkg.files, ...capture.libs], sourceDateEpoch: epoch, initTools: toolchain.initTools, busybox,
-    extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }, capture.tool],
+    kernel, init, files: [...files.regular, ...(mvrun?.libs ?? []), ...capture.libs], links: installed?.links, sourceDateEpoch: epoch, initTools: toolchain.initTools, busybox,
+    extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }, capture.tool, ...(mvrun?.tools ?? [])],
   }));
   await FORMATS[format].write({ name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress }, output);
 
@@ -121,6 +129,19 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     size: single ? statSync(output).size : dirSize(output),
     sha256: single ? sha256File(output) : null,
   };
+}
+
+/** The image's files: the program, the package's files and the installed Debian packages'.
+ *  A package file may not replace a Debian package's; a library the builder gave yields to the
+ *  Debian package's copy at the same path, so that one glibc, Debian's, is in the image. `all`
+ *  holds the symlinks too, by path. */
+function imageFiles(pkg: PackageArtifact, installed: InstallArtifact | undefined): { regular: ImageFile[]; all: Pick<ImageFile, 'dest'>[] } {
+  if (!installed) return { regular: [pkg.program, ...pkg.files], all: [pkg.program, ...pkg.files] };
+  const debian = new Map<string, string>([...installed.files, ...installed.links].map((f) => [f.dest, f.origin ?? '']));
+  const own = pkg.files.filter((f) => !(debian.has(f.dest) && f.origin?.startsWith('the library ')));
+  for (const f of own) if (debian.has(f.dest)) throw msg.installCollision(f.dest, f.origin ?? f.dest, debian.get(f.dest)!.replace(/^the Debian package /, ''));
+  const regular = [pkg.program, ...own, ...installed.files.filter((f) => f.dest !== pkg.program.dest)];
+  return { regular, all: [...regular, ...installed.links] };
 }
 
 function dirSize(dir: string): number {

@@ -22,7 +22,7 @@ export default class Inspect extends MvCommand {
       this.log(`kernel:       ${r.kernelVersion ?? 'unknown'}`);
       this.log(`command line: ${r.cmdline}`);
       this.log(`program:      ${r.program ? shJoin([r.program.path, ...r.program.args]) : 'unknown (not built by this mv-image)'}`);
-      this.log(`embedded HRT: ${hrtLine(r.program?.hrt ?? null)}`);
+      this.log(`embedded HRT: ${r.program?.mvrun ? 'no, but it runs under mvrun: libmv-preload.so puts its main in the HRT' : hrtLine(r.program?.hrt ?? null)}`);
       this.log(`initramfs:    ${r.initramfs.length} entries`);
       const w = r.initramfs.reduce((n, m) => Math.max(n, String(m.size).length), 0);
       for (const m of r.initramfs) this.log(`  ${m.mode.padEnd(4)} ${String(m.size).padStart(w)}  ${m.path}`);

@@ -72,6 +72,9 @@ function rules(m: Manifest): Rule | undefined {
   if (m.entry.includes('\0')) return ['entry', 'contains a NUL byte', 'name the program the build makes'];
   // init starts the program with `env -i VAR=value ... /app/<name>`, and env takes any word
   // with "=" for one more variable.
+  // An absolute entry is a program an installed Debian package provides, run at its own path.
+  if (m.entry.startsWith('/') && !m.install) return ['entry', `"${m.entry}" is an absolute path, but "install" names no Debian package that could provide it`, 'name the program the build makes, relative to the tree the build runs in, or list its package in "install": {"debian": [...]}'];
+  if (m.entry.startsWith('/') && m.entry.includes('=')) return ['entry', `"${m.entry}" has "=" in its path, which env(1) would take for a variable`, 'name a path without "="'];
   if (basename(m.entry).includes('=')) return ['entry', `"${m.entry}" has "=" in its file name, which env(1) would take for a variable`, 'rename the program so its file name has no "="'];
   return argvRules(m);
 }

@@ -9,6 +9,9 @@ import { msg } from './messages';
 import type { FromSchema, Simplify } from './schema-type';
 
 export const ON_EXIT = ['poweroff', 'shell', 'reboot'] as const;
+/** Debian Policy 5.6.1: lower case letters, digits, "+", "-" and ".", at least two characters,
+ *  starting with a letter or digit. */
+export const DEBIAN_PACKAGE_PATTERN = '^[a-z0-9][a-z0-9+.-]+$';
 export const BUILDERS = ['host', 'docker', 'auto'] as const;
 export const KERNELS = ['debian', 'tuned'] as const;
 
@@ -56,6 +59,14 @@ export const manifestSchema = {
       description: 'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
     },
     overrides: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, default: [], description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]' },
+    install: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['debian'],
+      properties: { debian: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', pattern: DEBIAN_PACKAGE_PATTERN, maxLength: 128 }, description: 'Debian binary packages (e.g. "nodejs")' } },
+      description: 'Debian binary packages unpacked into the image with their Depends, fetched with apt and checked against its SHA256; "entry" may then be an absolute path they provide',
+    },
+    mvrun: { type: 'boolean', default: false, description: 'run the entry under mvrun: an unmodified dynamic program with its main in the HRT' },
     builderLimits: {
       type: 'object',
       additionalProperties: false,
@@ -79,13 +90,15 @@ export type FileEntry = Required<Exclude<ManifestInput['files'][number], string>
 
 /** The manifest the stages use: the input, with the defaults that depend on the package
  *  directory (name, build, entry), every file as a FileEntry, and source null when absent. */
-export type Manifest = Simplify<Omit<ManifestInput, 'name' | 'build' | 'entry' | 'files' | 'source'> & {
+export type Manifest = Simplify<Omit<ManifestInput, 'name' | 'build' | 'entry' | 'files' | 'source' | 'install'> & {
   name: string;
   build: string | null;
   entry: string;
   files: FileEntry[];
   /** An upstream source to build instead of the package directory's own files. */
   source: NonNullable<ManifestInput['source']> | null;
+  /** Debian binary packages unpacked into the image with their dependencies (src/stages/install.ts). */
+  install: NonNullable<ManifestInput['install']> | null;
 }>;
 
 export type BuilderLimits = Manifest['builderLimits'];
@@ -142,6 +155,8 @@ export function loadManifest(dir: string): Manifest {
     source: raw.source ?? null,
     overrides: raw.overrides,
     builderLimits: { memoryMiB: raw.builderLimits.memoryMiB, pids: raw.builderLimits.pids, timeoutS: raw.builderLimits.timeoutS },
+    install: raw.install ? { debian: [...raw.install.debian] } : null,
+    mvrun: raw.mvrun,
   };
   checkManifestRules(m, file);
   return m;

@@ -72,6 +72,17 @@ export const msg = {
   /** `dir`: the cache directory that holds what is broken (default: the downloaded packages). */
   kernelPackageBroken: (deb: string, why: string, dir = cacheDir('debs')) =>
     new MvError('kernel', `${deb} is not a usable kernel package (${why})`, `delete ${dir} and build again; if it persists, the mirror serves a damaged file`),
+  // Stage "install": Debian binary packages for the image (src/stages/install.ts).
+  installNotInArchive: (name: string, neededBy: string) =>
+    new MvError('install', `Debian package ${q(name)} (${neededBy}) is not in the apt lists, or is purely virtual`, "run 'apt-get update', or name a real package ('apt-cache policy NAME' shows whether the archive has it)"),
+  installApt: (problem: string) =>
+    new MvError('install', problem, "run 'apt-get update' and check that Debian's package archive is reachable"),
+  installBroken: (pkg: string, why: string) =>
+    new MvError('install', `Debian package ${q(pkg)} cannot be unpacked into the image: ${why}`, `remove it from "install", or delete ${cacheDir('debs')} and build again`),
+  installEntryMissing: (entry: string, pkgs: string[]) =>
+    new MvError('install', `entry ${q(entry)} is not a regular file the installed packages provide (${pkgs.join(', ')})`, 'name a program one of them ships (dpkg -L NAME lists its files), or add its package to "install"'),
+  installCollision: (dest: string, origin: string, pkg: string) =>
+    new MvError('package', `${origin} would replace ${dest} in the image, which the Debian package ${q(pkg)} provides`, 'choose another "dest"'),
   moduleMissing: (name: string, version: string) =>
     new MvError('kernel', `kernel module ${name} is not in Debian's ${version} kernel`, 'check the module name'),
   isoFailed: (output: string) =>

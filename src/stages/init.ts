@@ -39,11 +39,27 @@ export function renderInit(o: InitOptions): string {
 /** The capture tool as an image file of mv-image's own, and the libraries it needs that the
  *  program's files do not already bring. Like busybox, taken from the builder's file system
  *  (`view`: the builder image's for a docker build), never the host's for a docker build. */
-export function captureFiles(have: ImageFile[], view: FsView = HOST_VIEW, builder = 'the host'): { tool: { dest: string; data: Buffer; mode: number }; libs: ImageFile[] } {
+export function captureFiles(have: Pick<ImageFile, 'dest'>[], view: FsView = HOST_VIEW, builder = 'the host'): { tool: { dest: string; data: Buffer; mode: number }; libs: ImageFile[] } {
   const src = fileIn(view, CAPTURE_TOOL.src);
   if (!src) throw msg.captureToolMissing(CAPTURE_TOOL.src, builder);
   const dests = new Set(have.map((f) => f.dest));
   const libs = libraryFiles(CAPTURE_TOOL.src, view).filter((l) => !dests.has(l.path))
     .map((l) => ({ dest: l.path, src: l.src, mode: 0o755, origin: `the library ${l.path} (for ${CAPTURE_TOOL.dest})` }));
   return { tool: { dest: CAPTURE_TOOL.dest, data: readFileSync(src), mode: 0o755 }, libs };
+}
+
+/** mvrun and its preload library in the image, at the toolchain's own layout (mvrun finds
+ *  libmv-preload.so in ../lib/mv), for a manifest with "mvrun": init runs `mvrun ENTRY ARGS`. */
+export const MVRUN = { dest: '/usr/bin/mvrun', preload: '/usr/lib/mv/libmv-preload.so' };
+
+/** The toolchain's mvrun and libmv-preload.so (`prefix`: where it is installed, a path in `view`,
+ *  the file system the toolchain was built in), and the libraries they need that `have` lacks. */
+export function mvrunFiles(prefix: string, have: Pick<ImageFile, 'dest'>[], view: FsView = HOST_VIEW): { tools: { dest: string; data: Buffer; mode: number }[]; libs: ImageFile[] } {
+  const srcs = [[`${prefix}/bin/mvrun`, MVRUN.dest], [`${prefix}/lib/mv/libmv-preload.so`, MVRUN.preload]];
+  const dests = new Set(have.map((f) => f.dest));
+  const libs = new Map<string, ImageFile>();
+  for (const [src, dest] of srcs) {
+    for (const l of libraryFiles(src, view)) if (!dests.has(l.path)) libs.set(l.path, { dest: l.path, src: l.src, mode: 0o755, origin: `the library ${l.path} (for ${dest})` });
+  }
+  return { tools: srcs.map(([src, dest]) => ({ dest, data: readFileSync(fileIn(view, src)!), mode: 0o755 })), libs: [...libs.values()] };
 }

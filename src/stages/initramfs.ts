@@ -23,6 +23,8 @@ export interface InitramfsInputs {
   initTools?: string[];
   /** The busybox binary to install (default: the host's BUSYBOX); a docker build gives the builder's. */
   busybox?: string;
+  /** Symlinks (a Debian package's, src/stages/install.ts), checked like files. */
+  links?: { dest: string; target: string; origin: string }[];
   /** Generated files, given as bytes. */
   extra?: { dest: string; data: Buffer; mode: number }[];
   sourceDateEpoch: number;
@@ -63,7 +65,7 @@ function ownedPaths(i: InitramfsInputs): Owned {
 /** No package file may replace one of mv-image's (the last cpio entry would win). */
 export function checkCollisions(i: InitramfsInputs): void {
   const owned = ownedPaths(i);
-  for (const f of i.files) {
+  for (const f of [...i.files, ...(i.links ?? [])]) {
     const why = reservedReason(f.dest, owned);
     if (why) throw msg.imageCollision(f.dest, f.origin ?? f.dest, why);
   }
@@ -82,6 +84,7 @@ export function initramfsEntries(i: InitramfsInputs): CpioEntry[] {
     ...(i.initTools ?? []).map((t): CpioEntry => ({ path: `sbin/${basename(t)}`, type: 'file', data: readFileSync(t), mode: 0o755 })),
     ...i.kernel.modules.map((m): CpioEntry => ({ path: m.imagePath, type: 'file', data: readFileSync(m.file), mode: 0o644 })),
     ...i.files.map((f): CpioEntry => ({ path: f.dest, type: 'file', data: readFileSync(f.src), mode: f.mode })),
+    ...(i.links ?? []).map((l): CpioEntry => ({ path: l.dest, type: 'symlink', target: l.target })),
     ...(i.extra ?? []).map((f): CpioEntry => ({ path: f.dest, type: 'file', data: f.data, mode: f.mode })),
   ];
 }

@@ -1,7 +1,7 @@
 // Stage "kernel": Debian's linux-image-amd64, fetched with `apt-get download` into the cache and
 // read in TypeScript (no dpkg on the host). Keeps vmlinuz and the modules the image needs, with
 // their dependencies taken from each module's .modinfo (the .deb ships no modules.dep), in load order.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cached, hashOf, sha256File } from '../lib/cache';
 import { readDebData } from '../lib/deb';
@@ -31,12 +31,21 @@ const modName = (file: string) => file.replace(/^.*\//, '').replace(/\.ko$/, '')
 /** A package as the apt lists describe it (shared with the tuned kernel, which fetches linux-source). */
 export interface AptPkg { name: string; version: string; sha256: string; filename: string }
 
+/** A field of an apt-cache stanza (the first, when `text` holds several). */
+export const aptField = (text: string, f: string) => text.match(new RegExp(`^${f}: (.+)$`, 'm'))?.[1];
+
+/** The package a stanza describes, when the archive has it: a version dpkg knows only as
+ *  installed (from elsewhere) has no Filename and no SHA256. */
+export function aptPkgOf(name: string, stanza: string): AptPkg | undefined {
+  const version = aptField(stanza, 'Version'), sha256 = aptField(stanza, 'SHA256'), filename = aptField(stanza, 'Filename');
+  return version && sha256 && filename ? { name, version, sha256, filename } : undefined;
+}
+
 export async function aptShow(name: string): Promise<AptPkg> {
   const r = await exec('apt-cache', ['show', '--no-all-versions', name]);
-  const field = (f: string) => r.stdout.match(new RegExp(`^${f}: (.+)$`, 'm'))?.[1];
-  const version = field('Version'), sha256 = field('SHA256'), filename = field('Filename');
-  if (r.status !== 0 || !version || !sha256 || !filename) throw msg.aptDownload(name, r.output || 'no such package in the apt lists');
-  return { name, version, sha256, filename };
+  const pkg = r.status === 0 ? aptPkgOf(name, r.stdout) : undefined;
+  if (!pkg) throw msg.aptDownload(name, r.output || 'no such package in the apt lists');
+  return pkg;
 }
 
 /** linux-image-amd64 -> the concrete linux-image-<abi>-amd64 package it depends on. */
@@ -61,8 +70,11 @@ export async function fetchDeb(pkg: AptPkg, progress: Progress): Promise<string>
   const untrack = trackPath(tmp);
   try {
     const r = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: tmp });
-    const got = join(tmp, pkg.filename.replace(/^.*\//, ''));
-    if (r.status !== 0 || !existsSync(got)) throw msg.aptDownload(pkg.name, r.output);
+    // apt-get names the file by package and version, with an epoch as "%3a" (zlib1g_1%3a1.2.13...),
+    // where the archive's Filename has none: the one .deb of this private directory is it.
+    const debs = readdirSync(tmp).filter((f) => f.endsWith('.deb'));
+    if (r.status !== 0 || debs.length !== 1) throw msg.aptDownload(pkg.name, r.output);
+    const got = join(tmp, debs[0]);
     if (sha256File(got) !== pkg.sha256) throw msg.kernelPackageBroken(got, 'SHA256 differs from the archive index');
     renameSync(got, file);
     return file;

@@ -18,6 +18,7 @@ import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfil
 import { hostRunner, Runner, toolchainInputs, viewFor } from '../builder/runner';
 import type { Progress } from '../lib/progress';
 import type { Toolchain } from '../lib/toolchain';
+import { InstallArtifact, installedEntry } from './install';
 import { sourceStage } from './source';
 
 export type { ImageFile } from '../lib/pkgfiles';
@@ -32,7 +33,7 @@ export const APP_DIR = '/app';
 
 /** Manifest fields that only shape the image's init, not the build: changing them reuses the
  *  build (the manifest file itself is keyed through the other fields, not its bytes). */
-const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel', 'builderLimits']);
+const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel', 'builderLimits', 'mvrun']);
 const buildFields = (m: Manifest, files: FileEntry[]) => ({ ...Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k))), files });
 
 /** Where a source build sees the package directory (minus its "files"): $MV_PACKAGE_DIR. */
@@ -66,18 +67,21 @@ const PKG_WHERE = 'the package directory', BUILD_WHERE = 'the build tree';
 
 type Built = ImageFile & { origin: string };
 
-export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain, runner: Runner = hostRunner): Promise<PackageArtifact> {
+/** `installed`: the install stage's Debian packages, when the manifest names some; an absolute
+ *  "entry" is then a program of theirs (installedEntry), not something the build makes. */
+export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain, runner: Runner = hostRunner, installed?: InstallArtifact): Promise<PackageArtifact> {
   checkPackageDir(dir);
   runner.requireTools('package');
   const pkgDir = realpathSync(dir);
-  if (!manifest.build && !existsSync(join(pkgDir, manifest.entry))) throw msg.noBuildCommand(dir);
+  const fromDebian = isAbsolute(manifest.entry) && installed ? installedEntry(installed, manifest.entry) : undefined;
+  if (!manifest.build && !fromDebian && !existsSync(join(pkgDir, manifest.entry))) throw msg.noBuildCommand(dir);
   // Everything about "files" that can be checked before the build is checked now.
   // A package file's src is checked before its dest (a string entry's dest is made from its src).
   const specs = manifest.files.map((f, i) => {
     if (f.from === 'package') resolveInside(pkgDir, f.src, `files[${i}].src`, PKG_WHERE);
     return { ...f, i, dest: imageDest(f.dest, `files[${i}].dest`) };
   });
-  if (isAbsolute(manifest.entry) || normalize(manifest.entry).split(sep)[0] === '..') throw msg.entryOutside(manifest.entry);
+  if (!fromDebian && (isAbsolute(manifest.entry) || normalize(manifest.entry).split(sep)[0] === '..')) throw msg.entryOutside(manifest.entry);
   const fromPackage: Built[] = specs.filter((f) => f.from === 'package').flatMap((f) =>
     collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, origin: `files[${f.i}]` })));
   checkOverrides(manifest, toolchain);
@@ -113,18 +117,6 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
         if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
       }
       const tree = realpathSync(work);
-      if (!existsSync(join(tree, manifest.entry))) throw msg.entryMissing(manifest.entry);
-      const entry = resolveInside(tree, manifest.entry, 'entry', BUILD_WHERE);
-      if (!statSync(entry).isFile()) throw msg.entryMissing(manifest.entry);
-      const bin = readFileSync(entry);
-      const why = notX8664Elf(bin);
-      if (why) throw msg.entryNotElf(manifest.entry, why);
-      // A damaged ELF (cut short, headers pointing past the end) is one line naming the entry.
-      const t = readElf(bin, `entry binary ${manifest.entry}`).type;
-      if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
-      // Looked up where the build ran: the host, or the builder image (never the host's files).
-      const libs = libraryFiles(entry, viewFor(runner, [tree, ...toolchainInputs(toolchain)]));
-
       const files: Built[] = [];
       const keep = (src: string, dest: string, mode: number, origin: string) => {
         const local = join(tmp, 'root', dest);
@@ -132,8 +124,7 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
         cpSync(src, local, { dereference: true });
         files.push({ dest, src: join('root', dest), mode, origin });
       };
-      keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
-      for (const lib of libs) keep(lib.src, lib.path, 0o755, `the library ${lib.path}`);
+      if (!fromDebian) keepEntry(tree, keep);
       // "files" come from the package directory as given, or with "from": "build" from the tree
       // the build ran in.
       for (const f of specs.filter((s) => s.from === 'build')) {
@@ -144,8 +135,24 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
       done();
     }
   });
+  // The entry the build made, with its libraries (looked up where the build ran: the host, or
+  // the builder image, never the host's files for a docker build).
+  function keepEntry(tree: string, keep: (src: string, dest: string, mode: number, origin: string) => void): void {
+    if (!existsSync(join(tree, manifest.entry))) throw msg.entryMissing(manifest.entry);
+    const entry = resolveInside(tree, manifest.entry, 'entry', BUILD_WHERE);
+    if (!statSync(entry).isFile()) throw msg.entryMissing(manifest.entry);
+    const bin = readFileSync(entry);
+    const why = notX8664Elf(bin);
+    if (why) throw msg.entryNotElf(manifest.entry, why);
+    // A damaged ELF (cut short, headers pointing past the end) is one line naming the entry.
+    const t = readElf(bin, `entry binary ${manifest.entry}`).type;
+    if (t !== 'exec' && t !== 'dyn') throw msg.entryNotElf(manifest.entry, `ELF type ${t}, not an executable`);
+    const libs = libraryFiles(entry, viewFor(runner, [tree, ...toolchainInputs(toolchain)]));
+    keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
+    for (const lib of libs) keep(lib.src, lib.path, 0o755, `the library ${lib.path}`);
+  }
   const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({ ...f, src: resolve(out, f.src) }));
-  const all = [...built, ...fromPackage];
+  const all = [...(fromDebian ? [{ ...fromDebian, origin: 'entry' }] : []), ...built, ...fromPackage];
   checkDestinations(all);
-  return { cached: hit, program: built[0], files: all.slice(1) };
+  return { cached: hit, program: all[0], files: all.slice(1) };
 }

@@ -30,6 +30,18 @@ test('a missing package directory', (t) => {
   failsWith(t, ['/nonexistent/pkg'], /package directory \/nonexistent\/pkg does not exist/);
 });
 
+test('a Debian package name outside the grammar, before anything runs', (t) => {
+  failsWith(t, [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['nodejs; touch /tmp/x'] }, entry: '/usr/bin/node' }) })], /^mv-image: manifest: .*install\.debian\.0 must match pattern/);
+});
+
+test('a Debian package the archive does not have', (t) => {
+  failsWith(t, [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['no-such-package-mv'] }, entry: '/usr/bin/x' }) })], /^mv-image: install: Debian package "no-such-package-mv" \(named in "install"\) is not in the apt lists/);
+});
+
+test('an absolute entry the installed packages do not provide', (t) => {
+  failsWith(t, [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['zlib1g'] }, entry: '/usr/bin/node' }) })], /^mv-image: install: entry "\/usr\/bin\/node" is not a regular file the installed packages provide \(gcc-12-base, libc6, libgcc-s1, zlib1g\)/);
+});
+
 test('a file instead of a directory', (t) => {
   failsWith(t, [join(repo, 'package.json')], /is not a directory/);
 });

@@ -12,7 +12,7 @@ import { CpioError, CpioReader, writeCpio } from '../../src/lib/cpio';
 import { grubLinuxCmdline, parseCmdline } from '../../src/lib/cmdline';
 import { readElf } from '../../src/lib/elf';
 import { MvError } from '../../src/lib/errors';
-import { loadManifest, manifestSchema } from '../../src/lib/manifest';
+import { DEBIAN_PACKAGE_PATTERN, loadManifest, manifestSchema } from '../../src/lib/manifest';
 import { cpuProblem, defaultName, NAME_MAX } from '../../src/lib/manifest-rules';
 import { kernelCmdline } from '../../src/pipeline';
 import { bzImageVersion, inspect } from '../../src/inspect';
@@ -58,6 +58,8 @@ const targeted = fc.record({
   builder: fc.constantFrom('host', 'docker', 'auto', 'podman'),
   hrt: fc.record({ require: fc.oneof(fc.boolean(), str), cpus: fc.oneof(str, fc.stringMatching(/^[0-9]{1,5}(-[0-9]{1,5})?(,[0-9]{1,5}(-[0-9]{1,5})?){0,3}$/)) }, { requiredKeys: [] }),
   source: fc.oneof(fc.constant(null), fc.record({ debian: str })), overrides: fc.array(str, { maxLength: 3 }),
+  install: fc.oneof(fc.constant(null), fc.record({ debian: fc.array(fc.oneof(str, fc.constantFrom('nodejs', 'libc6', 'g++-12')), { maxLength: 3 }) })),
+  mvrun: fc.oneof(fc.boolean(), str),
 }, { requiredKeys: [] });
 const manifestValue = fc.oneof(targeted, fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), str), anyValue, { maxKeys: 6 }), anyValue);
 /** JSON text with a few characters changed. */
@@ -82,8 +84,10 @@ test('manifest loader: random and mutated manifests load, or fail in one line', 
     if (m.name.length > NAME_MAX || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(m.name)) throw new Error(`name ${m.name}`);
     if (!Array.isArray(parseCmdline(m.cmdline)) || cpuProblem(m.hrt.cpus, m.kernel)) throw new Error('cmdline or cpus');
     if ([...m.args, ...Object.values(m.env)].some((s) => s.includes('\0'))) throw new Error('NUL');
+    if (m.install?.debian.some((n) => !new RegExp(DEBIAN_PACKAGE_PATTERN).test(n))) throw new Error(`package name ${m.install.debian}`);
+    if (m.entry.startsWith('/') && (!m.install || m.entry.includes('='))) throw new Error(`entry ${m.entry}`);
     try { kernelCmdline(m); } catch (e) { mustBeMvError(e); }
-    const init = renderInit({ hostname: m.name, modules: [], argv: [`/app/${m.entry.split('/').pop()}`, ...m.args], env: m.env, cwd: '/app', onExit: m.onExit, hrtCpus: m.hrt.cpus });
+    const init = renderInit({ hostname: m.name, modules: [], argv: [...(m.mvrun ? ['/usr/bin/mvrun'] : []), m.entry.startsWith('/') ? m.entry : `/app/${m.entry.split('/').pop()}`, ...m.args], env: m.env, cwd: '/app', onExit: m.onExit, hrtCpus: m.hrt.cpus });
     if (shChecked++ < 40) execFileSync('sh', ['-n'], { input: init });
   }), { numRuns: 2500, seed: SEED });
   t.true(loaded > 100, `${loaded} manifests loaded`);

@@ -17,8 +17,30 @@ test('a directory with only a Makefile gets every default', (t) => {
   t.deepEqual(loadManifest(pkg()), {
     name: 'my-pkg', build: 'make', entry: 'my-pkg', args: [], env: {}, files: [], cmdline: '',
     kernel: 'debian', onExit: 'poweroff', builder: 'host', hrt: { require: false, cpus: '' }, source: null, overrides: [],
-    builderLimits: { memoryMiB: 4096, pids: 512, timeoutS: 3600 },
+    builderLimits: { memoryMiB: 4096, pids: 512, timeoutS: 3600 }, install: null, mvrun: false,
   });
+});
+
+test('install and mvrun: Debian packages for the image, and an absolute entry they provide run under mvrun', (t) => {
+  const m = loadManifest(pkg({ install: { debian: ['nodejs', 'libstdc++6', 'g++-12'] }, entry: '/usr/bin/node', mvrun: true }, false));
+  t.deepEqual(m.install, { debian: ['nodejs', 'libstdc++6', 'g++-12'] });
+  t.is(m.entry, '/usr/bin/node');
+  t.true(m.mvrun);
+});
+
+test('install: a name outside Debian\'s package-name grammar is one line naming it', (t) => {
+  for (const bad of ['Nodejs', 'node js', '-o', 'x', '../x', 'a;rm -rf /', 'nodejs=18', '']) {
+    const e = t.throws(() => loadManifest(pkg({ install: { debian: [bad] } })), { instanceOf: MvError }, bad);
+    t.regex(e!.line(), /^mv-image: manifest: .*mv-image\.json: install\.debian\.0 must (match pattern|NOT have fewer) .*\(fix: [^\n]*\)$/, bad);
+  }
+  t.regex(t.throws(() => loadManifest(pkg({ install: { debian: [] } })))!.message, /install\.debian must NOT have fewer than 1 items/);
+  t.regex(t.throws(() => loadManifest(pkg({ install: { ubuntu: ['x'] } })))!.message, /unknown field "install\.ubuntu"/);
+  t.regex(t.throws(() => loadManifest(pkg({ mvrun: 'yes' })))!.message, /mvrun must be boolean/);
+});
+
+test('an absolute entry needs "install" (a package that provides it), and no "=" in its path', (t) => {
+  t.regex(t.throws(() => loadManifest(pkg({ entry: '/usr/bin/node' })), { instanceOf: MvError })!.line(), /entry "\/usr\/bin\/node" is an absolute path, but "install" names no Debian package/);
+  t.regex(t.throws(() => loadManifest(pkg({ entry: '/usr/a=b/node', install: { debian: ['nodejs'] } })), { instanceOf: MvError })!.line(), /has "=" in its path/);
 });
 
 test('builderLimits: each limit given replaces its default; a bad one names itself', (t) => {

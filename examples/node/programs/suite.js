@@ -1,6 +1,9 @@
-// The Node.js benchmark suite (bench/node.ts): one program per run, `node suite.js NAME [SCALE]`,
-// prints `MV-BENCH name=NAME time_s=T digest=D` (T: the program's own wall time around its work;
-// D: a digest of its result, which must not depend on where main runs).
+// The Node.js benchmark suite (bench/node.ts, examples/node): `node suite.js NAME [SCALE]` runs one
+// program, `node suite.js all [SCALE]` each in turn; each prints
+// `MV-BENCH name=NAME time_s=T digest=D check=C` (T: the program's own wall time around its work;
+// D: a digest of its result, which must not depend on where main runs; C: ok when D is the
+// known-good digest, bad when not, none at a scale that has none). `all` ends with
+// `MV-BENCH-SUITE programs=N bad=B` and exits 1 when a digest was bad.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -65,17 +68,31 @@ const programs = {
   },
 };
 
+/** Known-good digests at scale 1 (Node 18 and 20 agree: bench/results/node.md). */
+const EXPECTED = { compute: 'fa2ff0a8a404e9a8', crypto: '051389a17b000783', fs: '55c7e25571a69216', workers: '141e401c1af34009' };
+
+async function run(name, scale) {
+  const t0 = process.hrtime.bigint();
+  const digest = await programs[name](scale);
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const check = scale !== 1 ? 'none' : digest === EXPECTED[name] ? 'ok' : 'bad';
+  console.log(`MV-BENCH name=${name} time_s=${s.toFixed(3)} digest=${digest} check=${check}`);
+  return check !== 'bad';
+}
+
 if (!isMainThread) {
   parentPort.postMessage(primes(workerData[0], workerData[1]));
 } else {
   const [name, scale] = [process.argv[2], Number(process.argv[3] || 1)];
-  if (!programs[name]) {
-    console.error(`usage: node suite.js ${Object.keys(programs).join('|')} [SCALE]`);
+  if (!programs[name] && name !== 'all') {
+    console.error(`usage: node suite.js ${Object.keys(programs).join('|')}|all [SCALE]`);
     process.exit(2);
   }
-  const t0 = process.hrtime.bigint();
-  programs[name](scale).then((digest) => {
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`MV-BENCH name=${name} time_s=${s.toFixed(3)} digest=${digest}`);
-  });
+  (async () => {
+    if (name !== 'all') return void await run(name, scale);
+    let bad = 0;
+    for (const p of Object.keys(programs)) if (!await run(p, scale)) bad++;
+    console.log(`MV-BENCH-SUITE programs=${Object.keys(programs).length} bad=${bad}`);
+    if (bad) process.exitCode = 1;
+  })();
 }
