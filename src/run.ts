@@ -1,15 +1,25 @@
 // `mv-image run`: check the image, pick an accelerator and boot it with the shared QEMU harness.
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Progress } from './lib/progress';
 import { isoVolume, readAt } from './lib/iso9660';
 import { msg } from './lib/messages';
 import { kernelStage } from './stages/kernel';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
+import { ControlChannel } from './harness/control';
+import { DebugOptions, MAX_PROFILE, prepareProfileDir, SavedProfile, saveProfile } from './debug';
 
 export const ACCELS = ['auto', 'kvm', 'tcg'] as const;
 
-export interface RunOptions extends Omit<BootOptions, 'accel'> { accel?: (typeof ACCELS)[number] }
+export interface RunOptions extends Omit<BootOptions, 'accel' | 'control'> {
+  accel?: (typeof ACCELS)[number];
+  /** --gdb / --profile (src/debug.ts). */
+  debug?: DebugOptions;
+  /** Called when the guest's end of the gdb channel is open: a debugger may connect. */
+  onGdbReady?: () => void;
+}
+
+export interface RunResult extends BootResult { accel: Accel; profile?: SavedProfile }
 
 export async function chooseAccel(want: (typeof ACCELS)[number]): Promise<Accel> {
   if (want !== 'auto') return want;
@@ -51,9 +61,28 @@ export function checkBootable(o: Pick<BootOptions, 'iso' | 'netboot'>): void {
   if (!vol.bootable) throw msg.notBootable(path, 'the ISO has no El Torito boot record');
 }
 
-export async function runImage(o: RunOptions): Promise<BootResult & { accel: Accel }> {
+export async function runImage(o: RunOptions): Promise<RunResult> {
   checkBootable(o);
+  const { debug = {} } = o;
+  if (debug.profileDir) prepareProfileDir(debug.profileDir);
   const accel = await chooseAccel(o.accel ?? 'auto');
-  const r = await boot({ ...o, accel });
-  return { ...r, accel };
+  const wanted = debug.gdbPort !== undefined || debug.profileDir !== undefined;
+  const ctl = wanted ? await ControlChannel.open({ gdbPort: debug.gdbPort, profileHz: debug.profileDir ? debug.profileHz : undefined }, MAX_PROFILE, { gdbReady: o.onGdbReady }) : undefined;
+  let r: BootResult;
+  try {
+    r = await boot({ ...o, accel, control: ctl?.sockets });
+  } catch (e) {
+    ctl?.close();
+    throw e;
+  }
+  if (!ctl) return { ...r, accel };
+  const got = await ctl.finish();
+  if (got.ready === undefined) throw msg.noControlChannel(o.iso ?? o.netboot ?? 'the image');
+  if (debug.gdbPort !== undefined && !/(^| )MV_GDB=/.test(got.ready)) throw msg.gdbNotBridged(got.ready);
+  if (!debug.profileDir) return { ...r, accel };
+  if (got.problem) throw msg.profileMissing(got.problem);
+  if (got.profile === undefined) throw msg.profileMissing('init sent none (did the guest stop before the program ended?)');
+  if (got.profile === null) throw msg.profileMissing('the program wrote none');
+  const profile = await saveProfile(debug.profileDir, got.profile, basename(o.iso ?? o.netboot ?? 'profile'));
+  return { ...r, accel, profile };
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { runCli } from '../lib/cli';
 import { msg } from '../lib/messages';
 import { runImage, ACCELS } from '../run';
+import { debugOptions } from '../debug';
 import { attachTerminal, ESCAPE_HELP } from '../harness/terminal';
 
 // No SVM/VMX for the guest. la57 goes too: QEMU 7.2 TCG with `max,-svm` and 5-level paging
@@ -28,32 +29,45 @@ Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-
   static override flags = {
     uefi: Flags.boolean({ description: 'boot with OVMF (UEFI) instead of SeaBIOS' }),
     accel: Flags.string({ description: 'QEMU accelerator', options: [...ACCELS], default: 'auto' }),
-    timeout: Flags.integer({ description: 'seconds to wait for MV-EXIT', default: 300, min: 1 }),
+    timeout: Flags.integer({ description: 'seconds to wait for MV-EXIT (default 300; none with --gdb, a session lasts what it lasts)', min: 1 }),
     memory: Flags.integer({ description: 'guest memory in MiB', default: 2048, min: 256 }),
     cpus: Flags.integer({ description: 'guest CPUs', default: 2, min: 1 }),
     log: Flags.string({ description: 'also write the serial console to this file' }),
     quiet: Flags.boolean({ char: 'q', description: 'do not stream the console; print only the MV-EXIT status line' }),
     'no-nested': Flags.boolean({ description: 'hide SVM/VMX from the guest, so it has no usable KVM (shows the native fallback)' }),
+    gdb: Flags.string({ description: 'start the program stopped at main and let gdb debug it in the HRT through host port PORT on 127.0.0.1 (target remote :PORT)', helpValue: 'PORT' }),
+    profile: Flags.string({ description: 'profile the program in the HRT (MV_PROFILE) and write DIR/profile.folded and DIR/profile.svg', helpValue: 'DIR' }),
+    'profile-hz': Flags.string({ description: 'samples per second with --profile, 1 to 10000 (default 999)', helpValue: 'N' }),
   };
 
   async run() {
     const { args, flags } = await this.parse(Run);
     await runCli(this, async () => {
       if (!existsSync(args.image)) throw msg.imageMissing(args.image);
+      const debug = debugOptions({ gdb: flags.gdb, profile: flags.profile, profileHz: flags['profile-hz'] });
       const netboot = statSync(args.image).isDirectory();
       if (netboot && !existsSync(join(args.image, 'boot.ipxe'))) throw msg.notNetboot(args.image);
       const term = attachTerminal(process.stdin, process.stderr);
       const screen = flags.quiet ? undefined : streamTo(process.stdout);
       const r = await runImage({
-        ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number], timeoutMs: flags.timeout * 1000,
+        ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number],
+        timeoutMs: (flags.timeout ?? (debug.gdbPort !== undefined ? NO_TIMEOUT_S : 300)) * 1000, debug, onGdbReady: () => gdbHint(debug.gdbPort!),
         memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? NO_NESTED_CPU : undefined,
         onOutput: screen?.write, input: term.input, signal: term.signal,
       }).finally(() => { term.detach(); screen?.endLine(); });
       if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
       process.stderr.write(`mv-image: program exited with status ${r.status} (${(r.ms / 1000).toFixed(1)} s, accel ${r.accel})\n`);
+      if (r.profile) process.stderr.write(`mv-image: profile: ${r.profile.samples} samples in ${r.profile.folded}, flame graph ${r.profile.svg}\n`);
       this.exit(r.status);
     });
   }
+}
+
+/** --gdb with no --timeout: QEMU runs for as long as the session (setTimeout's limit, 24 days). */
+const NO_TIMEOUT_S = 2_147_483;
+
+function gdbHint(port: number): void {
+  process.stderr.write(`mv-image: gdb: the program stops at main in the HRT; connect with: gdb PROGRAM -ex 'target remote 127.0.0.1:${port}'\n`);
 }
 
 /** Streams the console as it comes (prompts and echo are not whole lines), and ends a last

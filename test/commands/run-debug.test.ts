@@ -1,0 +1,63 @@
+// mv-image run --gdb / --profile with bad input: each is one line and a non-zero exit before
+// anything boots (the image is a bootable ISO that would print and power off), and nothing is
+// written into the profile directory. The boots are in test/e2e/run-debug.test.ts.
+import test from 'ava';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { cli, tempDir } from '../helpers/cli';
+import { bootSector, failure, makeIso } from '../hostile/helpers';
+
+const iso = makeIso(join(tempDir('mv-rundebug-'), 'x.iso'), { 'x.txt': 'x' }, bootSector('BOOTED'));
+const run = (...flags: string[]) => cli(['run', iso, '--accel', 'tcg', '--timeout', '60', ...flags], {}, 30_000);
+
+test('a bad --gdb port is one line', (t) => {
+  for (const v of ['0', '65536', '0x50']) {
+    const r = run('--gdb', v);
+    t.regex(failure(t, r), /^mv-image: run: --gdb ".*" is not a TCP port from 1 to 65535 \(fix: /);
+    t.notRegex(r.stdout, /BOOTED/);
+  }
+});
+
+test('a bad --profile-hz is one line, and so is --profile-hz without --profile', (t) => {
+  const dir = tempDir('mv-prof-');
+  for (const v of ['0', '10001', '99.9']) {
+    t.regex(failure(t, run('--profile', dir, '--profile-hz', v)), /^mv-image: run: --profile-hz ".*" is not a rate from 1 to 10000 samples per second \(fix: /);
+  }
+  t.regex(failure(t, run('--profile-hz', '100')), /^mv-image: run: --profile-hz needs --profile DIR \(fix: /);
+  t.deepEqual(readdirSync(dir), []);
+});
+
+test('a --profile directory that cannot be written is one line, before the boot', (t) => {
+  const file = join(tempDir('mv-prof-'), 'a-file');
+  writeFileSync(file, 'x');
+  t.regex(failure(t, run('--profile', file)), /^mv-image: run: cannot write the profile into .*a-file: it is not a directory \(fix: /);
+  t.regex(failure(t, run('--profile', join(file, 'sub'))), /^mv-image: run: cannot write the profile into .*a-file\/sub: /);
+  // /proc takes no new files, not even from root.
+  const r = run('--profile', '/proc');
+  t.regex(failure(t, r), /^mv-image: run: cannot write the profile into \/proc: /);
+  t.notRegex(r.stdout, /BOOTED/);
+  if (process.getuid?.() !== 0) {
+    const ro = join(tempDir('mv-prof-'), 'ro');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    t.regex(failure(t, run('--profile', ro)), /it is not writable/);
+    t.deepEqual(readdirSync(ro), []);
+  }
+  const fresh = join(tempDir('mv-prof-'), 'new', 'dir');
+  t.regex(failure(t, run('--profile', fresh, '--gdb', '0')), /--gdb/, 'flags are checked before the directory is made');
+  t.false(existsSync(fresh));
+});
+
+test('a --gdb port in use on the host is one line, before the boot', async (t) => {
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  const port = (busy.address() as { port: number }).port;
+  try {
+    const r = await new Promise<ReturnType<typeof run>>((done) => setImmediate(() => done(run('--gdb', String(port)))));
+    t.is(failure(t, r), `mv-image: run: cannot listen for gdb on 127.0.0.1:${port} (the port is in use) (fix: pick another --gdb port, or stop what listens there (ss -ltnp 'sport = :${port}'))`);
+    t.notRegex(r.stdout, /BOOTED/);
+  } finally {
+    busy.close();
+  }
+});
