@@ -1,8 +1,11 @@
 // `mv-image run --gdb PORT` and `--profile DIR`: the flags checked before anything boots, and the
 // profile that came back written as DIR/profile.folded and DIR/profile.svg (src/lib/flamegraph.ts
 // draws it). The channel that carries both is src/harness/control.ts.
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { imageProgram } from './inspect';
+import { cacheRoot } from './lib/paths';
 import { MAX_BYTES, parseFolded, renderFlameGraph } from './lib/flamegraph';
 import { msg } from './lib/messages';
 
@@ -73,4 +76,26 @@ export async function saveProfile(dir: string, folded: Buffer, title: string): P
     throw msg.profileDirUnusable(dir, (e as NodeJS.ErrnoException).code ?? String(e));
   }
   return { ...out, samples: tree.value };
+}
+
+/** The image's own program, copied out for gdb (which must read the very binary the guest runs:
+ *  its symbols, and a PIE's layout) to <cache>/gdb/<hash of its bytes>/<name>. Undefined when the
+ *  image has no record of its program or cannot be read: the run goes on, and the hint names none. */
+export async function programForGdb(image: string): Promise<string | undefined> {
+  let p;
+  try { p = await imageProgram(image); } catch { return undefined; }
+  if (!p) return undefined;
+  const name = /^[A-Za-z0-9._+-]+$/.test(basename(p.path)) && !/^\.\.?$/.test(basename(p.path)) ? basename(p.path) : 'program';
+  const out = join(cacheRoot(), 'gdb', createHash('sha256').update(p.data).digest('hex').slice(0, 16), name);
+  if (existsSync(out)) return out;
+  const tmp = `${out}.tmp.${process.pid}`;
+  try {
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(tmp, p.data, { mode: 0o755 });
+    renameSync(tmp, out);
+  } catch {
+    rmSync(tmp, { force: true });
+    return undefined;
+  }
+  return out;
 }

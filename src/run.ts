@@ -7,7 +7,7 @@ import { msg } from './lib/messages';
 import { kernelStage } from './stages/kernel';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
 import { ControlChannel } from './harness/control';
-import { DebugOptions, MAX_PROFILE, prepareProfileDir, SavedProfile, saveProfile } from './debug';
+import { DebugOptions, MAX_PROFILE, prepareProfileDir, programForGdb, SavedProfile, saveProfile } from './debug';
 
 export const ACCELS = ['auto', 'kvm', 'tcg'] as const;
 
@@ -15,8 +15,9 @@ export interface RunOptions extends Omit<BootOptions, 'accel' | 'control'> {
   accel?: (typeof ACCELS)[number];
   /** --gdb / --profile (src/debug.ts). */
   debug?: DebugOptions;
-  /** Called when the guest's end of the gdb channel is open: a debugger may connect. */
-  onGdbReady?: () => void;
+  /** Called when the guest's end of the gdb channel is open: a debugger may connect. `program`
+   *  is the image's program copied out for gdb, when it could be. */
+  onGdbReady?: (program: string | undefined) => void;
 }
 
 export interface RunResult extends BootResult { accel: Accel; profile?: SavedProfile }
@@ -67,7 +68,8 @@ export async function runImage(o: RunOptions): Promise<RunResult> {
   if (debug.profileDir) prepareProfileDir(debug.profileDir);
   const accel = await chooseAccel(o.accel ?? 'auto');
   const wanted = debug.gdbPort !== undefined || debug.profileDir !== undefined;
-  const ctl = wanted ? await ControlChannel.open({ gdbPort: debug.gdbPort, profileHz: debug.profileDir ? debug.profileHz : undefined }, MAX_PROFILE, { gdbReady: o.onGdbReady }) : undefined;
+  const program = debug.gdbPort !== undefined ? await programForGdb((o.iso ?? o.netboot)!) : undefined;
+  const ctl = wanted ? await ControlChannel.open({ gdbPort: debug.gdbPort, profileHz: debug.profileDir ? debug.profileHz : undefined }, MAX_PROFILE, { gdbReady: () => o.onGdbReady?.(program) }) : undefined;
   let r: BootResult;
   try {
     r = await boot({ ...o, accel, control: ctl?.sockets });

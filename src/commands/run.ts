@@ -5,6 +5,7 @@ import { runCli } from '../lib/cli';
 import { msg } from '../lib/messages';
 import { runImage, ACCELS } from '../run';
 import { debugOptions } from '../debug';
+import { shq } from '../lib/shell';
 import { attachTerminal, ESCAPE_HELP } from '../harness/terminal';
 
 // No SVM/VMX for the guest. la57 goes too: QEMU 7.2 TCG with `max,-svm` and 5-level paging
@@ -51,7 +52,7 @@ Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-
       const screen = flags.quiet ? undefined : streamTo(process.stdout);
       const r = await runImage({
         ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel as (typeof ACCELS)[number],
-        timeoutMs: (flags.timeout ?? (debug.gdbPort !== undefined ? NO_TIMEOUT_S : 300)) * 1000, debug, onGdbReady: () => gdbHint(debug.gdbPort!),
+        timeoutMs: (flags.timeout ?? (debug.gdbPort !== undefined ? NO_TIMEOUT_S : 300)) * 1000, debug, onGdbReady: (program) => gdbHint(debug.gdbPort!, program),
         memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? NO_NESTED_CPU : undefined,
         onOutput: screen?.write, input: term.input, signal: term.signal,
       }).finally(() => { term.detach(); screen?.endLine(); });
@@ -66,8 +67,9 @@ Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-
 /** --gdb with no --timeout: QEMU runs for as long as the session (setTimeout's limit, 24 days). */
 const NO_TIMEOUT_S = 2_147_483;
 
-function gdbHint(port: number): void {
-  process.stderr.write(`mv-image: gdb: the program stops at main in the HRT; connect with: gdb PROGRAM -ex 'target remote 127.0.0.1:${port}'\n`);
+function gdbHint(port: number, program: string | undefined): void {
+  const prog = program ? shq(program) : "PROGRAM (the image's program: see mv-image inspect)";
+  process.stderr.write(`mv-image: gdb: the program stops at main in the HRT; debug it with: gdb ${prog} -ex 'target remote 127.0.0.1:${port}'\n`);
 }
 
 /** Streams the console as it comes (prompts and echo are not whole lines), and ends a last

@@ -2,11 +2,12 @@
 // anything boots (the image is a bootable ISO that would print and power off), and nothing is
 // written into the profile directory. The boots are in test/e2e/run-debug.test.ts.
 import test from 'ava';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { cli, tempDir } from '../helpers/cli';
-import { bootSector, failure, makeIso } from '../hostile/helpers';
+import { programForGdb } from '../../src/debug';
+import { bootSector, failure, makeIso, miniIso } from '../hostile/helpers';
 
 const iso = makeIso(join(tempDir('mv-rundebug-'), 'x.iso'), { 'x.txt': 'x' }, bootSector('BOOTED'));
 const run = (...flags: string[]) => cli(['run', iso, '--accel', 'tcg', '--timeout', '60', ...flags], {}, 30_000);
@@ -59,5 +60,23 @@ test('a --gdb port in use on the host is one line, before the boot', async (t) =
     t.notRegex(r.stdout, /BOOTED/);
   } finally {
     busy.close();
+  }
+});
+
+test('the program gdb needs is copied out of the image, under the hash of its bytes', async (t) => {
+  const cache = tempDir('mv-cache-');
+  const before = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = cache;
+  try {
+    const mini = miniIso(join(tempDir('mv-rundebug-'), 'mini.iso'), { program: Buffer.from('\x7fELF pretend') });
+    const out = await programForGdb(mini);
+    t.regex(out ?? '', new RegExp(`^${cache}/mv-image/gdb/[0-9a-f]{16}/prog$`));
+    t.is(readFileSync(out!).toString(), '\x7fELF pretend');
+    t.is(await programForGdb(mini), out, 'the same bytes, the same file');
+    const hostile = miniIso(join(tempDir('mv-rundebug-'), 'h.iso'), { record: Buffer.from(JSON.stringify({ name: 'h', program: '/app/..', args: [] })) });
+    t.is(await programForGdb(hostile), undefined, 'no member /app/..: nothing, and nothing written outside');
+    t.is(await programForGdb(iso), undefined, 'an image with no record');
+  } finally {
+    if (before === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = before;
   }
 });
