@@ -55,6 +55,8 @@ export class ControlParser {
   private body?: { size: number; parts: Buffer[]; got: number };
   /** The profile's bytes came; its MV-PROFILE-END line is next. */
   private expectEnd = false;
+  /** init asked for the settings: from here on every line must be one of the protocol's. */
+  private asked = false;
 
   constructor(private readonly maxProfile: number, private readonly on: { request?: () => void; ready?: (took: string) => void } = {}) {}
 
@@ -75,7 +77,10 @@ export class ControlParser {
       }
       const nl = this.buf.indexOf(0x0a);
       if (nl < 0) {
-        if (this.buf.length > MAX_LINE) this.fail(`a line of over ${MAX_LINE} bytes`);
+        // Before init asks, the card may carry a firmware's text (OVMF writes to the serial
+        // ports it finds): kept short and skipped.
+        if (!this.asked) this.buf = this.buf.subarray(-MAX_LINE);
+        else if (this.buf.length > MAX_LINE) this.fail(`a line of over ${MAX_LINE} bytes`);
         return;
       }
       const line = this.buf.subarray(0, nl).toString('latin1').replace(/\r$/, '');
@@ -99,7 +104,8 @@ export class ControlParser {
       return;
     }
     let m;
-    if (line === 'MV-CTL 1') this.on.request?.();
+    if (line.endsWith('MV-CTL 1') && !this.asked) { this.asked = true; this.on.request?.(); }
+    else if (!this.asked) return;
     else if ((m = line.match(/^MV-CTL ready ?(.*)$/))) { this.result.ready = m[1].trim(); this.on.ready?.(this.result.ready); }
     else if (line === 'MV-PROFILE none') this.result.profile = null;
     else if ((m = line.match(/^MV-PROFILE (\d{1,10})$/))) {
@@ -179,7 +185,8 @@ export class ControlChannel {
     this.guestGdb = s;
     s.on('error', () => undefined);
     // The stub answers only what it was sent: with no debugger here, nothing is lost by dropping.
-    s.on('data', (b: Buffer) => this.client?.write(b));
+    // Before init opened the card, what comes is not the stub's (a firmware's text): dropped.
+    s.on('data', (b: Buffer) => { if (this.relaying) this.client?.write(b); });
     this.startRelay();
   }
 

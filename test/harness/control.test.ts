@@ -55,7 +55,7 @@ test('the parser reads lines and a profile framed by its size, in chunks of any 
 });
 
 test('the parser takes nothing it cannot frame: cut short, too large, unknown lines, endless lines', (t) => {
-  const run = (s: string | Buffer, max = 1000) => { const p = new ControlParser(max); p.push(Buffer.from(s)); p.end(); return p.result; };
+  const run = (s: string | Buffer, max = 1000) => { const p = new ControlParser(max); p.push(Buffer.from('MV-CTL 1\n')); p.push(Buffer.from(s)); p.end(); return p.result; };
   t.regex(run('MV-PROFILE 10\nabc').problem ?? '', /cut short: 3 of 10 bytes/);
   t.regex(run('MV-PROFILE 3\nabc').problem ?? '', /without its MV-PROFILE-END/);
   t.regex(run('MV-PROFILE 3\nabcXX\n').problem ?? '', /not followed by MV-PROFILE-END/);
@@ -64,7 +64,18 @@ test('the parser takes nothing it cannot frame: cut short, too large, unknown li
   t.regex(run('rm -rf /\n').problem ?? '', /unknown line/);
   t.regex(run(Buffer.alloc(100_000, 0x41)).problem ?? '', /over 256 bytes/);
   t.is(run('MV-PROFILE none\n').profile, null);
-  t.is(run('MV-CTL 1\n').ready, undefined);
+  t.is(run('').ready, undefined);
+});
+
+test('before init asks, what the card carries (a firmware\'s text) is skipped, however long', (t) => {
+  let asked = 0;
+  const p = new ControlParser(1000, { request: () => asked++ });
+  p.push(Buffer.from('\x1b[2J\x1b[01;01HBdsDxe: loading Boot0001\r\nMV-PROFILE 5\nrm -rf /\n'));
+  p.push(Buffer.alloc(100_000, 0x41));
+  p.push(Buffer.from('\nMV-CTL 1\nMV-CTL ready MV_PROFILE=/tmp/p\nMV-PROFILE none\n'));
+  p.end();
+  t.is(asked, 1);
+  t.deepEqual(p.result, { ready: 'MV_PROFILE=/tmp/p', profile: null });
 });
 
 test('settings answered, the debugger held until the guest end is open, relayed both ways, detached when it leaves, the profile read', async (t) => {
