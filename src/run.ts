@@ -66,25 +66,26 @@ export async function runImage(o: RunOptions): Promise<RunResult> {
   checkBootable(o);
   const { debug = {} } = o;
   if (debug.profileDir) prepareProfileDir(debug.profileDir);
-  const accel = await chooseAccel(o.accel ?? 'auto');
+  // The channel first: a gdb port in use is an error before a probe boot or a copy.
   const wanted = debug.gdbPort !== undefined || debug.profileDir !== undefined;
-  const program = debug.gdbPort !== undefined ? await programForGdb((o.iso ?? o.netboot)!) : undefined;
+  let program: string | undefined;
   const ctl = wanted ? await ControlChannel.open({ gdbPort: debug.gdbPort, profileHz: debug.profileDir ? debug.profileHz : undefined }, MAX_PROFILE, { gdbReady: () => o.onGdbReady?.(program) }) : undefined;
-  let r: BootResult;
+  let r: BootResult & { accel: Accel };
   try {
-    r = await boot({ ...o, accel, control: ctl?.sockets });
+    const accel = await chooseAccel(o.accel ?? 'auto');
+    if (debug.gdbPort !== undefined) program = await programForGdb((o.iso ?? o.netboot)!);
+    r = { ...(await boot({ ...o, accel, control: ctl?.sockets })), accel };
   } catch (e) {
     ctl?.close();
     throw e;
   }
-  if (!ctl) return { ...r, accel };
+  if (!ctl) return r;
   const got = await ctl.finish();
   if (got.ready === undefined) throw msg.noControlChannel(o.iso ?? o.netboot ?? 'the image');
   if (debug.gdbPort !== undefined && !/(^| )MV_GDB=/.test(got.ready)) throw msg.gdbNotBridged(got.ready);
-  if (!debug.profileDir) return { ...r, accel };
+  if (!debug.profileDir) return r;
   if (got.problem) throw msg.profileMissing(got.problem);
   if (got.profile === undefined) throw msg.profileMissing('init sent none (did the guest stop before the program ended?)');
   if (got.profile === null) throw msg.profileMissing('the program wrote none');
-  const profile = await saveProfile(debug.profileDir, got.profile, basename(o.iso ?? o.netboot ?? 'profile'));
-  return { ...r, accel, profile };
+  return { ...r, profile: await saveProfile(debug.profileDir, got.profile, basename(o.iso ?? o.netboot ?? 'profile')) };
 }

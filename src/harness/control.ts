@@ -142,6 +142,8 @@ export class ControlChannel {
   private ctlEnded?: Promise<void>;
   private guestGdb?: Socket;
   private client?: Socket;
+  /** The debugger whose bytes go to the guest (the one session of a run). */
+  private session?: Socket;
   private relaying = false;
   private parser: ControlParser;
 
@@ -196,10 +198,11 @@ export class ControlChannel {
     this.client = c;
     c.on('error', () => undefined);
     c.on('close', () => {
+      this.client = undefined;
+      if (this.session !== c) return; // it left before the guest's end was open: nothing was sent
       // A debugger that went away without detaching: detach for it, as the stub does when its
       // socket closes, so the program runs on ("$D#44" is gdb's detach packet). One session per run.
-      if (this.relaying) this.guestGdb?.write('$D#44');
-      this.client = undefined;
+      this.guestGdb?.write('$D#44');
       this.tcp?.close();
     });
     this.startRelay();
@@ -207,7 +210,8 @@ export class ControlChannel {
 
   private startRelay(): void {
     const { client, guestGdb } = this;
-    if (!this.relaying || !client || !guestGdb || client.listenerCount('data')) return;
+    if (!this.relaying || !client || !guestGdb || this.session === client) return;
+    this.session = client;
     client.on('data', (b: Buffer) => guestGdb.write(b));
     client.resume();
   }
