@@ -24,8 +24,12 @@ Input: what you type goes to the guest's console. The program runs there as the 
 
 On a terminal, stdin is in raw mode for the run, so Ctrl-C goes to the guest program, not to mv-image. The escape is QEMU's: ${ESCAPE_HELP}. Stopping the VM with Ctrl-A x exits with status 130.
 
-Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-image run IMAGE). Its end is not an end of file in the guest, as a serial line has none: send Ctrl-D (\\004) for that.`;
-  static override examples = ['<%= config.bin %> run images/hello.iso', '<%= config.bin %> run images/hello.iso --uefi --timeout 120', { description: 'Type a line into the program from a pipe, then end its input:', command: "printf 'hi\\r\\004' | <%= config.bin %> run images/echo.iso" }];
+Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-image run IMAGE). Its end is not an end of file in the guest, as a serial line has none: send Ctrl-D (\\004) for that.
+
+Debugging and profiling: --gdb PORT starts the program stopped at main in the HRT; mv-image copies the image's program out and prints the gdb command that debugs it through 127.0.0.1:PORT. --profile DIR samples the program in the HRT (--profile-hz, default 999) and writes DIR/profile.folded and the flame graph DIR/profile.svg. Both reach the guest's init through a control channel (a QEMU PCI serial card); an image built before it existed is refused after the run with a line saying to rebuild it.`;
+  static override examples = ['<%= config.bin %> run images/hello.iso', '<%= config.bin %> run images/hello.iso --uefi --timeout 120', { description: 'Type a line into the program from a pipe, then end its input:', command: "printf 'hi\\r\\004' | <%= config.bin %> run images/echo.iso" },
+    { description: 'Debug main in the HRT with gdb (run the gdb line it prints in another terminal):', command: '<%= config.bin %> run images/hello.iso --gdb 1234' },
+    { description: 'Profile the program and draw a flame graph:', command: '<%= config.bin %> run images/hello.iso --profile prof/' }];
   static override args = { image: Args.string({ description: 'the ISO, or a netboot bundle directory (build --format netboot), to boot', required: true }) };
   static override flags = {
     uefi: Flags.boolean({ description: 'boot with OVMF (UEFI) instead of SeaBIOS' }),

@@ -160,6 +160,8 @@ export class ControlChannel {
     const dir = mkdtempSync(join(tmpdir(), 'mv-ctl-'));
     const sockets: ControlSockets = { ctl: join(dir, 'ctl.sock'), ...(o.gdbPort !== undefined ? { gdb: join(dir, 'gdb.sock') } : {}) };
     const ch = new ControlChannel(o, dir, sockets, maxProfile, hooks);
+    // A signal ends mv-image with process.exit (qemu.ts): the sockets go with it.
+    process.once('exit', ch.removeDir);
     try {
       if (o.gdbPort !== undefined) {
         ch.tcp = await tcpServer(o.gdbPort, (c) => ch.onClient(c));
@@ -228,6 +230,9 @@ export class ControlChannel {
     for (const s of [this.ctlSock, this.guestGdb, this.client]) s?.destroy();
     for (const srv of this.servers) srv.close();
     this.servers = [];
-    rmSync(this.dir, { recursive: true, force: true });
+    this.removeDir();
+    process.off('exit', this.removeDir);
   }
+
+  private readonly removeDir = () => rmSync(this.dir, { recursive: true, force: true });
 }
