@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSyn
 import { basename, join, resolve } from 'node:path';
 import { imageProgram } from './inspect';
 import { cacheRoot } from './lib/paths';
+import type { ControlResult } from './harness/control';
 import { MAX_BYTES, parseFolded, renderFlameGraph } from './lib/flamegraph';
 import { msg } from './lib/messages';
 
@@ -76,6 +77,18 @@ export async function saveProfile(dir: string, folded: Buffer, title: string): P
     throw msg.profileDirUnusable(dir, (e as NodeJS.ErrnoException).code ?? String(e));
   }
   return { ...out, samples: tree.value };
+}
+
+/** After the run: what init said it took must be what was asked, and the profile must have come
+ *  back whole; then it is written. Each failure is one line. */
+export async function debugResult(got: ControlResult, o: DebugOptions, image: string): Promise<SavedProfile | undefined> {
+  if (got.ready === undefined) throw msg.noControlChannel(image);
+  if (o.gdbPort !== undefined && !/(^| )MV_GDB=/.test(got.ready)) throw msg.gdbNotBridged(got.ready);
+  if (!o.profileDir) return undefined;
+  if (got.problem) throw msg.profileMissing(got.problem);
+  if (got.profile === undefined) throw msg.profileMissing('init sent none (did the guest stop before the program ended?)');
+  if (got.profile === null) throw msg.profileMissing('the program wrote none');
+  return saveProfile(o.profileDir, got.profile, basename(image));
 }
 
 /** The image's own program, copied out for gdb (which must read the very binary the guest runs:

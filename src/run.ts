@@ -1,13 +1,13 @@
 // `mv-image run`: check the image, pick an accelerator and boot it with the shared QEMU harness.
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { Progress } from './lib/progress';
 import { isoVolume, readAt } from './lib/iso9660';
 import { msg } from './lib/messages';
 import { kernelStage } from './stages/kernel';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
 import { ControlChannel } from './harness/control';
-import { DebugOptions, MAX_PROFILE, prepareProfileDir, programForGdb, SavedProfile, saveProfile } from './debug';
+import { debugResult, DebugOptions, MAX_PROFILE, prepareProfileDir, programForGdb, SavedProfile } from './debug';
 
 export const ACCELS = ['auto', 'kvm', 'tcg'] as const;
 
@@ -80,12 +80,6 @@ export async function runImage(o: RunOptions): Promise<RunResult> {
     throw e;
   }
   if (!ctl) return r;
-  const got = await ctl.finish();
-  if (got.ready === undefined) throw msg.noControlChannel(o.iso ?? o.netboot ?? 'the image');
-  if (debug.gdbPort !== undefined && !/(^| )MV_GDB=/.test(got.ready)) throw msg.gdbNotBridged(got.ready);
-  if (!debug.profileDir) return r;
-  if (got.problem) throw msg.profileMissing(got.problem);
-  if (got.profile === undefined) throw msg.profileMissing('init sent none (did the guest stop before the program ended?)');
-  if (got.profile === null) throw msg.profileMissing('the program wrote none');
-  return { ...r, profile: await saveProfile(debug.profileDir, got.profile, basename(o.iso ?? o.netboot ?? 'profile')) };
+  const profile = await debugResult(await ctl.finish(), debug, (o.iso ?? o.netboot)!);
+  return profile ? { ...r, profile } : r;
 }

@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { cli, tempDir } from '../helpers/cli';
-import { programForGdb } from '../../src/debug';
+import { debugResult, programForGdb } from '../../src/debug';
+import { MvError } from '../../src/lib/errors';
 import { bootSector, failure, makeIso, miniIso } from '../hostile/helpers';
 
 const iso = makeIso(join(tempDir('mv-rundebug-'), 'x.iso'), { 'x.txt': 'x' }, bootSector('BOOTED'));
@@ -79,4 +80,23 @@ test('the program gdb needs is copied out of the image, under the hash of its by
   } finally {
     if (before === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = before;
   }
+});
+
+test('after the run: each way the channel can fail is one line, and only a whole profile is written', async (t) => {
+  const dir = tempDir('mv-prof-');
+  const line = async (p: Promise<unknown>) => ((await t.throwsAsync(p)) as MvError).line();
+  const o = { profileDir: dir, profileHz: 999 };
+  t.regex(await line(debugResult({}, o, '/x/old.iso')), /^mv-image: run: the init of \/x\/old\.iso did not ask for --gdb\/--profile settings/);
+  t.regex(await line(debugResult({ ready: 'MV_PROFILE=/tmp/p' }, { gdbPort: 1234 }, 'x')), /init could not open the gdb channel in the guest \(it took only: MV_PROFILE=\/tmp\/p\)/);
+  t.regex(await line(debugResult({ ready: '', problem: 'the profile was cut short: 3 of 10 bytes came' }, o, 'x')), /no profile came back: the profile was cut short/);
+  t.regex(await line(debugResult({ ready: '' }, o, 'x')), /no profile came back: init sent none/);
+  t.regex(await line(debugResult({ ready: '', profile: null }, o, 'x')), /no profile came back: the program wrote none/);
+  t.regex(await line(debugResult({ ready: '', profile: Buffer.from('main;spin 3\nnot folded\n') }, o, 'x')), /^mv-image: flamegraph: line 2 of the profile that came back is not a folded stack/);
+  t.deepEqual(readdirSync(dir), [], 'nothing written for any of them');
+  t.is(await debugResult({ ready: 'MV_GDB=1234' }, { gdbPort: 1234 }, 'x'), undefined);
+  const saved = await debugResult({ ready: 'MV_PROFILE=/tmp/p', profile: Buffer.from('main;spin 30\nmain;[syscall:write] 2\n') }, o, '/x/spin.iso');
+  t.deepEqual(saved, { folded: join(dir, 'profile.folded'), svg: join(dir, 'profile.svg'), samples: 32 });
+  t.deepEqual(readdirSync(dir).sort(), ['profile.folded', 'profile.svg']);
+  t.is(readFileSync(join(dir, 'profile.folded'), 'utf8'), 'main;spin 30\nmain;[syscall:write] 2\n');
+  t.regex(readFileSync(join(dir, 'profile.svg'), 'utf8'), /spin\.iso/);
 });
