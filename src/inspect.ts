@@ -165,6 +165,26 @@ async function inspectIso(path: string, limits: InspectLimits): Promise<IsoRepor
   };
 }
 
+/** The program an image runs (its path in the image and its bytes), read with inspect's limits:
+ *  what `run --gdb` hands to gdb, which needs the very binary the guest runs. `image` is an ISO or
+ *  a netboot directory; null when the image carries no record of its program. */
+export async function imageProgram(image: string, limits: InspectLimits = LIMITS): Promise<{ path: string; data: Buffer } | null> {
+  let gz: Buffer;
+  if (statSync(image).isDirectory()) {
+    const initrd = resolve(image, 'initrd.img');
+    if (statSync(initrd).size > limits.initrd) throw msg.imageDamaged(image, `its initrd.img is over ${limits.initrd} bytes`);
+    gz = readFileSync(initrd);
+  } else {
+    requireTools('inspect');
+    gz = await isoMember(image, 'boot/initrd.img', limits.initrd);
+  }
+  const meta = (await scanInitrd(image, gz, (p) => p === IMAGE_INFO_PATH, limits)).find((m) => m.path === IMAGE_INFO_PATH);
+  if (!meta || meta.size > limits.imageInfo) return null;
+  const { program } = imageInfo(image, meta.data);
+  const member = (await scanInitrd(image, gz, (p) => p === program.replace(/^\/+/, ''), limits)).find((m) => m.path === program.replace(/^\/+/, ''));
+  return member ? { path: program, data: member.data } : null;
+}
+
 /** The first bytes of a regular file, to tell its format. */
 function head(path: string): { size: number; bytes: Buffer } {
   let st;

@@ -6,10 +6,21 @@ import { isoVolume, readAt } from './lib/iso9660';
 import { msg } from './lib/messages';
 import { kernelStage } from './stages/kernel';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
+import { ControlChannel } from './harness/control';
+import { debugResult, DebugOptions, MAX_PROFILE, prepareProfileDir, programForGdb, SavedProfile } from './debug';
 
 export const ACCELS = ['auto', 'kvm', 'tcg'] as const;
 
-export interface RunOptions extends Omit<BootOptions, 'accel'> { accel?: (typeof ACCELS)[number] }
+export interface RunOptions extends Omit<BootOptions, 'accel' | 'control'> {
+  accel?: (typeof ACCELS)[number];
+  /** --gdb / --profile (src/debug.ts). */
+  debug?: DebugOptions;
+  /** Called when the guest's end of the gdb channel is open: a debugger may connect. `program`
+   *  is the image's program copied out for gdb, when it could be. */
+  onGdbReady?: (program: string | undefined) => void;
+}
+
+export interface RunResult extends BootResult { accel: Accel; profile?: SavedProfile }
 
 export async function chooseAccel(want: (typeof ACCELS)[number]): Promise<Accel> {
   if (want !== 'auto') return want;
@@ -51,9 +62,24 @@ export function checkBootable(o: Pick<BootOptions, 'iso' | 'netboot'>): void {
   if (!vol.bootable) throw msg.notBootable(path, 'the ISO has no El Torito boot record');
 }
 
-export async function runImage(o: RunOptions): Promise<BootResult & { accel: Accel }> {
+export async function runImage(o: RunOptions): Promise<RunResult> {
   checkBootable(o);
-  const accel = await chooseAccel(o.accel ?? 'auto');
-  const r = await boot({ ...o, accel });
-  return { ...r, accel };
+  const { debug = {} } = o;
+  if (debug.profileDir) prepareProfileDir(debug.profileDir);
+  // The channel first: a gdb port in use is an error before a probe boot or a copy.
+  const wanted = debug.gdbPort !== undefined || debug.profileDir !== undefined;
+  let program: string | undefined;
+  const ctl = wanted ? await ControlChannel.open({ gdbPort: debug.gdbPort, profileHz: debug.profileDir ? debug.profileHz : undefined }, MAX_PROFILE, { gdbReady: () => o.onGdbReady?.(program) }) : undefined;
+  let r: BootResult & { accel: Accel };
+  try {
+    const accel = await chooseAccel(o.accel ?? 'auto');
+    if (debug.gdbPort !== undefined) program = await programForGdb((o.iso ?? o.netboot)!);
+    r = { ...(await boot({ ...o, accel, control: ctl?.sockets })), accel };
+  } catch (e) {
+    ctl?.close();
+    throw e;
+  }
+  if (!ctl) return r;
+  const profile = await debugResult(await ctl.finish(), debug, (o.iso ?? o.netboot)!);
+  return profile ? { ...r, profile } : r;
 }

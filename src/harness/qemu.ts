@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { isStopping } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
 import { requireTools, which } from '../lib/hosttools';
+import type { ControlSockets } from './control';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -48,6 +49,9 @@ export interface BootOptions {
   signal?: AbortSignal;
   /** Where the serial log is written (default: a temp file, removed on success). */
   logPath?: string;
+  /** The unix sockets of the control channel to init (mv-image run --gdb/--profile): QEMU's PCI
+   *  serial cards at 00:1e.0 (control) and 00:1f.0 (gdb), see control.ts. */
+  control?: ControlSockets;
 }
 
 export interface BootResult {
@@ -120,6 +124,9 @@ export function qemuArgs(o: BootOptions, scratch: string, serial: string): strin
     args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuPath(OVMF_CODE)}`, '-drive', `if=pflash,format=raw,unit=1,file=${qemuPath(vars)}`);
   }
   if (o.iso) args.push('-drive', `file=${qemuPath(o.iso)},media=cdrom,readonly=on,format=raw`, '-boot', 'd');
+  // Fixed slots: init finds the cards there (templates/init.ejs) and nowhere else.
+  if (o.control) args.push('-chardev', `socket,id=mvctl,path=${qemuPath(o.control.ctl)}`, '-device', 'pci-serial,chardev=mvctl,addr=1e');
+  if (o.control?.gdb) args.push('-chardev', `socket,id=mvgdb,path=${qemuPath(o.control.gdb)}`, '-device', 'pci-serial,chardev=mvgdb,addr=1f');
   if (o.kernel) args.push('-kernel', o.kernel);
   if (o.initrd) args.push('-initrd', o.initrd);
   if (o.kernel) args.push('-append', o.append ?? 'console=ttyS0,115200');

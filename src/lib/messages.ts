@@ -111,6 +111,23 @@ export const msg = {
     new MvError('inspect', `${path} does not exist or cannot be read`, 'pass the path of an ISO built by mv-image, or of a program'),
   notAnImage: (path: string, why: string) =>
     new MvError('inspect', `${path} cannot be inspected: ${why}`, 'pass an ISO built by mv-image, or an x86-64 ELF program'),
+  // mv-image run --gdb / --profile (src/debug.ts, src/harness/control.ts)
+  badGdbPort: (value: string) =>
+    new MvError('run', `--gdb ${q(value)} is not a TCP port from 1 to 65535`, 'give a port number, e.g. --gdb 1234'),
+  gdbPortBusy: (port: number, why: string) =>
+    new MvError('run', `cannot listen for gdb on 127.0.0.1:${port} (${why === 'EADDRINUSE' ? 'the port is in use' : why})`, `pick another --gdb port, or stop what listens there (ss -ltnp 'sport = :${port}')`),
+  badProfileHz: (value: string) =>
+    new MvError('run', `--profile-hz ${q(value)} is not a rate from 1 to 10000 samples per second`, 'give a whole number, e.g. --profile-hz 999 (the default)'),
+  profileHzAlone: () =>
+    new MvError('run', '--profile-hz needs --profile DIR', 'add --profile DIR (where profile.folded and profile.svg are written)'),
+  profileDirUnusable: (dir: string, why: string) =>
+    new MvError('run', `cannot write the profile into ${dir}: ${why}`, 'give --profile a directory you can write (it is made if it does not exist)'),
+  noControlChannel: (image: string) =>
+    new MvError('run', `the init of ${image} did not ask for --gdb/--profile settings, so the program ran without them`, "build the image again with this mv-image ('mv-image build'): images built before run --gdb/--profile lack the control channel"),
+  gdbNotBridged: (took: string) =>
+    new MvError('run', `init could not open the gdb channel in the guest (it took only: ${took || 'nothing'}), so the program ran without the debugger`, 'read the console above; a guest kernel without the 8250 PCI serial driver cannot carry gdb'),
+  profileMissing: (why: string) =>
+    new MvError('run', `no profile came back: ${why}`, 'check the console above for MV-KVM present and MV-HRT (MV_PROFILE samples only code that runs in the HRT), and for a "mv: profile" line'),
   badAccel: (value: string) =>
     new MvError('run', `unknown --accel ${value}`, 'use one of: auto, kvm, tcg'),
   unknownSourcePackage: (pkg: string) =>

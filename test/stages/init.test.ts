@@ -12,7 +12,7 @@ test('init is valid sh, loads modules, runs the program with quoted args and env
   t.regex(init, /grep -qw svm \/proc\/cpuinfo && insmod \/lib\/modules\/v\/kvm-amd\.ko/);
   t.regex(init, /MV-KVM present/);
   t.regex(init, /^\[ -c \/dev\/kvm \] && \[ -x \/sbin\/mv-kvmhold \] && \/sbin\/mv-kvmhold &$/m);
-  t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" \$node_env PATH=.* A='x y' \/app\/p 'two words' 'it'\\''s'/);
+  t.regex(init, /env -i MV_HRT_CPUS="\$hrt_cpus" \$node_env PATH=.* A='x y' \$dbg_env \/app\/p 'two words' 'it'\\''s'/);
   t.regex(init, /echo "MV-EXIT \$status"/);
   t.regex(init, /poweroff -f/);
 });
@@ -65,4 +65,37 @@ test('a cluster node: the program gets its identity, and its command survives sc
   // As init hands it to script, whose -c runs it through a shell once more.
   const out = execFileSync('sh', ['-c', `${run}\nhrt_cpus=1 node_env="MV_NODE_INDEX=1 MV_NODE_COUNT=3"\nsh -c "env -i MV_HRT_CPUS=$hrt_cpus $node_env $run"`]).toString();
   t.is(out, "[1][3][it's][$HOME x]");
+});
+
+// The control channel (mv-image run --gdb/--profile, src/harness/control.ts): what init takes from
+// the settings line it reads, run by busybox's sh as in the guest.
+const settingsBlock = (init: string) => init.slice(init.indexOf('    set -f\n    for kv in $line'), init.indexOf('    set +f\n', init.indexOf('for kv in $line')) + 11);
+function takes(line: string): string {
+  const block = settingsBlock(renderInit({ ...base, argv: ['/p'], env: {} }));
+  const script = `dbg_gdb= dbg_prof= dbg_hz=\nline=$1\n${block}\nprintf '%s|%s|%s' "$dbg_gdb" "$dbg_prof" "$dbg_hz"`;
+  return execFileSync('busybox', ['sh', '-c', script, 'init', line], { cwd: '/tmp' }).toString();
+}
+
+test('init takes from the control channel only MV_GDB, MV_PROFILE=1 and MV_PROFILE_HZ, with digits only', (t) => {
+  t.is(takes('MV_GDB=1234 MV_PROFILE=1 MV_PROFILE_HZ=999'), '1234|/tmp/mv-profile.folded|999');
+  t.is(takes('MV_PROFILE=1'), '|/tmp/mv-profile.folded|');
+  t.is(takes('MV_GDB=65535'), '65535||');
+  for (const bad of ['MV_GDB=65536', 'MV_GDB=0', 'MV_GDB=01234', 'MV_GDB=123456', 'MV_GDB=-1', 'MV_GDB=12a', 'MV_GDB=', 'MV_GDB=$(reboot)',
+    'MV_GDB=`reboot`', 'MV_GDB=1;reboot', 'MV_GDB=1 MV_PROFILE=2', 'MV_PROFILE=/etc/passwd', 'MV_PROFILE_HZ=10001', 'MV_PROFILE_HZ=*',
+    'PATH=/tmp MV_PRELOAD=1 LD_PRELOAD=1', 'mv_gdb=1234', ' MV_GDB =1234', 'XMV_GDB=1234', '*', '/*/*']) {
+    const got = takes(bad).split('|');
+    t.true(!got[0] || /^[1-9][0-9]{0,4}$/.test(got[0]), `${bad} -> ${got}`);
+    t.not(got[1], '/etc/passwd');
+  }
+  t.is(takes('MV_GDB=65536 MV_PROFILE=2 MV_PROFILE_HZ=0 LD_PRELOAD=/x'), '||');
+  t.is(takes('MV_GDB=1;reboot'), '||');
+  t.is(takes('/*'), '||', 'no glob is expanded');
+});
+
+test('without a control card init waits for nothing: one test of a sysfs path, no fork', (t) => {
+  const init = renderInit({ ...base, argv: ['/p'], env: {} });
+  execFileSync('sh', ['-n'], { input: init });
+  t.regex(init, /^if \[ -d \/sys\/bus\/pci\/devices\/0000:00:1e\.0\/tty \]; then$/m);
+  t.regex(init, /read -t 10 -n 200 -r line <&4/, 'the settings line is bounded in time and length');
+  t.regex(init, /mv-init env -i MV_HRT_CPUS="\$hrt_cpus" \$node_env .* \$dbg_env \/p$/m, 'the settings reach the program as words of digits, after the manifest\'s env');
 });
