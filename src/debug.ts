@@ -85,9 +85,9 @@ export async function debugResult(got: ControlResult, o: DebugOptions, image: st
   if (got.ready === undefined) throw msg.noControlChannel(image);
   if (o.gdbPort !== undefined && !/(^| )MV_GDB=/.test(got.ready)) throw msg.gdbNotBridged(got.ready);
   if (!o.profileDir) return undefined;
-  if (got.problem) throw msg.profileMissing(got.problem);
-  if (got.profile === undefined) throw msg.profileMissing('init sent none (did the guest stop before the program ended?)');
-  if (got.profile === null) throw msg.profileMissing('the program wrote none');
+  if (got.problem) throw msg.profileNotBack(got.problem);
+  if (got.profile === undefined) throw msg.profileNotBack('init sent none (did the guest stop before the program ended?)');
+  if (got.profile === null) throw msg.profileNotBack('the program wrote none');
   return saveProfile(o.profileDir, got.profile, basename(image));
 }
 

@@ -126,7 +126,7 @@ export const msg = {
     new MvError('run', `the init of ${image} did not ask for --gdb/--profile settings, so the program ran without them`, "build the image again with this mv-image ('mv-image build'): images built before run --gdb/--profile lack the control channel"),
   gdbNotBridged: (took: string) =>
     new MvError('run', `init could not open the gdb channel in the guest (it took only: ${took || 'nothing'}), so the program ran without the debugger`, 'read the console above; a guest kernel without the 8250 PCI serial driver cannot carry gdb'),
-  profileMissing: (why: string) =>
+  profileNotBack: (why: string) =>
     new MvError('run', `no profile came back: ${why}`, 'check the console above for MV-KVM present and MV-HRT (MV_PROFILE samples only code that runs in the HRT), and for a "mv: profile" line'),
   badAccel: (value: string) =>
     new MvError('run', `unknown --accel ${value}`, 'use one of: auto, kvm, tcg'),
