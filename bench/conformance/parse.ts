@@ -28,7 +28,7 @@ export interface ModuleRun {
 const START = /^(?:\S+ \(([\w.]+)\)|(Doctest: \S+)) \.\.\. ?(.*)$/;
 // A test with a docstring: "name (id)" alone, then "First line of the doc ... ok".
 const NAMED = /^\S+ \(([\w.]*)\)$/;
-const SUB = /^  (\S+) \(([\w.]+)\) \(.*\) \.\.\. (.*)$/;
+const SUB = /^ {2}(\S+) \(([\w.]+)\) \(.*\) \.\.\. (.*)$/;
 /** The exception line of a traceback ("AssertionError: 1 != 2"). */
 const EXC = /^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Interrupt|Failure|Timeout)\b/;
 const HEADER = /^(FAIL|ERROR): (\S+) \(([\w.]+)\)/;

@@ -63,7 +63,6 @@ function checkHost(o: ClusterOptions): void {
 
 export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
   checkHost(o);
-  const t0 = Date.now();
   const logs = o.logs ? resolve(o.logs) : mkdtempSync(join(tmpdir(), 'mv-cluster-'));
   mkdirSync(logs, { recursive: true });
   let net: ClusterNet | undefined, serve: ChildProcess | undefined;

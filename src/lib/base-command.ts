@@ -13,7 +13,8 @@ export interface JsonError { error: { stage: string; problem: string; fix: strin
 
 export const jsonError = (e: MvError): JsonError => ({ error: { stage: e.stage, problem: e.problem, fix: e.fix, exitCode: e.exitCode } });
 
-/** oclif's FlagOutput and ArgOutput, which its index does not export. */
+/** oclif's FlagOutput and ArgOutput, which its index does not export (their values are `any` there). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Output = { [name: string]: any };
 
 export abstract class MvCommand extends Command {

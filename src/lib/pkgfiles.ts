@@ -19,7 +19,6 @@ export const FILE_LIMIT = 2 * 2 ** 30 - 1;
 /** `dest` as the image will hold it: absolute, no `.`/`..` segments, no control characters, not `/`. */
 export function imageDest(dest: string, field: string): string {
   if (!dest.startsWith('/')) throw msg.destInvalid(field, dest, 'it must be an absolute path in the image');
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(dest)) throw msg.destInvalid(field, dest, 'it contains a control character');
   const parts = dest.split('/').filter(Boolean);
   if (parts.some((p) => p === '..' || p === '.')) throw msg.destInvalid(field, dest, 'it contains a "." or ".." segment');

@@ -52,7 +52,7 @@ test.serial('a non-zero program status is mv-image run\'s exit status', (t) => {
 });
 
 /** A copy of examples/hello with manifest changes, built into out/<name>.iso. */
-function helloVariant(t: import('ava').ExecutionContext, name: string, change: (m: Record<string, any>) => void): string {
+function helloVariant(t: import('ava').ExecutionContext, name: string, change: (m: { env: Record<string, string>; hrt?: { require?: boolean; cpus?: string } }) => void): string {
   const dir = join(tempDir(), name);
   cpSync(join(repo, 'examples/hello'), dir, { recursive: true });
   const m = JSON.parse(readFileSync(join(dir, 'mv-image.json'), 'utf8'));
