@@ -15,11 +15,29 @@ import { repoPath } from '../src/lib/paths';
 import { hostInfo, median } from './stats';
 import { updateReadme } from './suite-report';
 
-const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 
-interface Row { nodes: number; runs: number; lastReportS: number[]; wallS: number[]; perNodeS: number[]; median: { lastReportS: number; wallS: number; perNodeS: number } }
+interface Row {
+  nodes: number;
+  runs: number;
+  lastReportS: number[];
+  wallS: number[];
+  perNodeS: number[];
+  median: { lastReportS: number; wallS: number; perNodeS: number };
+}
 
-interface Result { host: ReturnType<typeof hostInfo>; image: string; accel: string; nodeCpus: number; nodeMemMiB: number; uefiNodes: number; rows: Row[] }
+interface Result {
+  host: ReturnType<typeof hostInfo>;
+  image: string;
+  accel: string;
+  nodeCpus: number;
+  nodeMemMiB: number;
+  uefiNodes: number;
+  rows: Row[];
+}
 
 function report(result: Result): void {
   const { rows, uefiNodes: uefi } = result;
@@ -30,7 +48,9 @@ function report(result: Result): void {
     '',
     '| nodes | power-on to last report | per node, power-on to its report | whole `cluster run` |',
     '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.nodes} | ${r.median.lastReportS.toFixed(1)} s | ${r.median.perNodeS.toFixed(1)} s | ${r.median.wallS.toFixed(1)} s |`),
+    ...rows.map(
+      (r) => `| ${r.nodes} | ${r.median.lastReportS.toFixed(1)} s | ${r.median.perNodeS.toFixed(1)} s | ${r.median.wallS.toFixed(1)} s |`,
+    ),
     '',
   ].join('\n');
   console.log(md);
@@ -44,9 +64,11 @@ function report(result: Result): void {
     '',
     '| nodes | power-on to the last report | per node, power-on to its report (median) | whole `cluster run` (namespace, serve, nodes, teardown) |',
     '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.nodes} | ${r.median.lastReportS.toFixed(1)} s | ${r.median.perNodeS.toFixed(1)} s | ${r.median.wallS.toFixed(1)} s |`),
+    ...rows.map(
+      (r) => `| ${r.nodes} | ${r.median.lastReportS.toFixed(1)} s | ${r.median.perNodeS.toFixed(1)} s | ${r.median.wallS.toFixed(1)} s |`,
+    ),
     '',
-    'The nodes share the machine\'s 2 cores (TCG), so the time grows with N; on real nodes each boots on its own hardware. Full data: `bench/results/cluster.json`.',
+    "The nodes share the machine's 2 cores (TCG), so the time grows with N; on real nodes each boots on its own hardware. Full data: `bench/results/cluster.json`.",
     '<!-- results:cluster:end -->',
   ].join('\n');
   const readme = repoPath('README.md');
@@ -54,7 +76,10 @@ function report(result: Result): void {
 }
 
 async function main() {
-  if (process.argv.includes('--report')) { report(JSON.parse(readFileSync(repoPath('bench/results/cluster.json'), 'utf8'))); return; }
+  if (process.argv.includes('--report')) {
+    report(JSON.parse(readFileSync(repoPath('bench/results/cluster.json'), 'utf8')));
+    return;
+  }
   const counts = arg('--nodes', '1,2,3,4').split(',').map(Number);
   const runs = Number(arg('--runs', '1'));
   const uefi = Number(arg('--uefi-nodes', '0'));
@@ -66,17 +91,37 @@ async function main() {
     const row: Row = { nodes: n, runs, lastReportS: [], wallS: [], perNodeS: [], median: { lastReportS: 0, wallS: 0, perNodeS: 0 } };
     for (let i = 0; i < runs; i++) {
       const t0 = Date.now();
-      const r = spawnSync(process.execPath, [repoPath('bin', 'run.js'), 'cluster', 'run', iso, '--nodes', String(n), '--uefi-nodes', String(Math.min(uefi, n)), '--timeout', '900', '--json'],
-        { encoding: 'utf8', timeout: 1_200_000 });
+      const r = spawnSync(
+        process.execPath,
+        [
+          repoPath('bin', 'run.js'),
+          'cluster',
+          'run',
+          iso,
+          '--nodes',
+          String(n),
+          '--uefi-nodes',
+          String(Math.min(uefi, n)),
+          '--timeout',
+          '900',
+          '--json',
+        ],
+        { encoding: 'utf8', timeout: 1_200_000 },
+      );
       const wall = (Date.now() - t0) / 1000;
       if (r.status !== 0) throw new Error(`cluster run --nodes ${n} failed (${r.status}):\n${r.stderr}`);
       const last = r.stderr.match(/; ([\d.]+) s from power-on to the last result$/m);
       if (!last) throw new Error(`no timing line in:\n${r.stderr}`);
-      const nodes = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { reportS: number });
+      const nodes = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { reportS: number });
       row.lastReportS.push(Number(last[1]));
       row.wallS.push(Math.round(wall * 10) / 10);
       row.perNodeS.push(...nodes.map((x) => x.reportS));
-      console.error(`${n} node(s), run ${i + 1}/${runs}: last report ${last[1]} s after power-on, each node ${nodes.map((x) => x.reportS).join(', ')} s, ${wall.toFixed(1)} s in all`);
+      console.error(
+        `${n} node(s), run ${i + 1}/${runs}: last report ${last[1]} s after power-on, each node ${nodes.map((x) => x.reportS).join(', ')} s, ${wall.toFixed(1)} s in all`,
+      );
     }
     row.median = { lastReportS: median(row.lastReportS), wallS: median(row.wallS), perNodeS: median(row.perNodeS) };
     rows.push(row);
@@ -86,4 +131,7 @@ async function main() {
   rmSync(out, { recursive: true, force: true });
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -13,7 +13,9 @@ import { median, hostInfo } from './stats';
 async function main() {
   const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
   const out = mkdtempSync(join(tmpdir(), 'mv-bench-'));
-  const cold: number[] = [], warm: number[] = [], bootMs: number[] = [];
+  const cold: number[] = [],
+    warm: number[] = [],
+    bootMs: number[] = [];
   let size = 0;
   for (let i = 0; i < runs; i++) {
     const cache = mkdtempSync(join(tmpdir(), 'mv-bench-cache-'));
@@ -33,7 +35,8 @@ async function main() {
     console.error(`run ${i + 1}/${runs}: cold ${cold[i]} ms, warm ${warm[i]} ms, boot ${bootMs[i]} ms`);
   }
   const result = {
-    host: hostInfo(), runs,
+    host: hostInfo(),
+    runs,
     coldBuildMs: { median: median(cold), all: cold, target: 60_000 },
     warmBuildMs: { median: median(warm), all: warm, target: 5_000 },
     isoBytes: { value: size, target: 40e6 },
@@ -49,4 +52,7 @@ async function main() {
   rmSync(out, { recursive: true, force: true });
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -26,5 +26,8 @@ const bench: SuiteBench = {
 };
 
 if (require.main === module) {
-  runSuiteBench(bench, benchOptions(process.argv.slice(2), 5)).catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
+  runSuiteBench(bench, benchOptions(process.argv.slice(2), 5)).catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
 }

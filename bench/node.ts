@@ -36,7 +36,8 @@ done
 
 async function main() {
   const args = process.argv.slice(2);
-  const runs = option(args, '--runs', 3), scale = option(args, '--scale', 1);
+  const runs = option(args, '--runs', 3),
+    scale = option(args, '--scale', 1);
   const hvm = join(repo, 'hvm', 'build');
   const files = [
     { src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 },
@@ -51,32 +52,72 @@ async function main() {
     const m = line.match(/^MODE=(native|hrt) RUN=(\d+) (.*)$/);
     if (!m) continue;
     const b = m[3].match(/^MV-BENCH name=(\w+) time_s=([\d.]+) digest=(\w+)/);
-    if (!b) { bad.push(line.trim()); continue; }
+    if (!b) {
+      bad.push(line.trim());
+      continue;
+    }
     (times[b[1]] ??= { native: [], hrt: [] })[m[1] as Mode].push(Number(b[2]));
     (digests[b[1]] ??= new Set()).add(b[3]);
   }
   const programs = PROGRAMS.map((name) => {
     const t = times[name] ?? { native: [], hrt: [] };
-    const native = median(t.native), hrt = median(t.hrt);
-    return { name, native_s: t.native, hrt_s: t.hrt, nativeMedian: native, hrtMedian: hrt, ratio: hrt / native,
-      digest: [...(digests[name] ?? [])].join(','), digestsAgree: digests[name]?.size === 1 && t.native.length === runs && t.hrt.length === runs };
+    const native = median(t.native),
+      hrt = median(t.hrt);
+    return {
+      name,
+      native_s: t.native,
+      hrt_s: t.hrt,
+      nativeMedian: native,
+      hrtMedian: hrt,
+      ratio: hrt / native,
+      digest: [...(digests[name] ?? [])].join(','),
+      digestsAgree: digests[name]?.size === 1 && t.native.length === runs && t.hrt.length === runs,
+    };
   });
-  const result = { suite: 'node', title: "Node.js 20 (Debian's node, unmodified, under mvrun)", host: hostInfo(), runs, scale,
-    guest: { cpus: 2, memMiB: 3072, accel: 'tcg' }, wallMs: run.ms, programs, failures: bad };
+  const result = {
+    suite: 'node',
+    title: "Node.js 20 (Debian's node, unmodified, under mvrun)",
+    host: hostInfo(),
+    runs,
+    scale,
+    guest: { cpus: 2, memMiB: 3072, accel: 'tcg' },
+    wallMs: run.ms,
+    programs,
+    failures: bad,
+  };
   const out = join(repo, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'node.json'), `${JSON.stringify(result, null, 2)}\n`);
-  const rows = programs.map((p) => `| ${p.name} | ${p.nativeMedian.toFixed(3)} | ${p.hrtMedian.toFixed(3)} | ${p.ratio.toFixed(2)} | ${p.digestsAgree ? p.digest : `MISMATCH ${p.digest}`} |`);
-  writeFileSync(join(out, 'node.md'), [`# ${result.title}`, '',
-    `${runs} runs of each program each way, alternating, in a QEMU TCG guest (2 CPUs) on ${result.host.cpu} (load ${result.host.load1}, ${result.host.date}).`,
-    "Times are the program's own wall time around its work (process.hrtime), medians in seconds; the ratio is HRT / native.", '',
-    '| program | native s | HRT s | ratio | digest |', '|---|---|---|---|---|', ...rows, '',
-    ...(bad.length ? ['Runs that printed no result:', '', ...bad.map((l) => `- \`${l}\``), ''] : [])].join('\n'));
+  const rows = programs.map(
+    (p) =>
+      `| ${p.name} | ${p.nativeMedian.toFixed(3)} | ${p.hrtMedian.toFixed(3)} | ${p.ratio.toFixed(2)} | ${p.digestsAgree ? p.digest : `MISMATCH ${p.digest}`} |`,
+  );
+  writeFileSync(
+    join(out, 'node.md'),
+    [
+      `# ${result.title}`,
+      '',
+      `${runs} runs of each program each way, alternating, in a QEMU TCG guest (2 CPUs) on ${result.host.cpu} (load ${result.host.load1}, ${result.host.date}).`,
+      "Times are the program's own wall time around its work (process.hrtime), medians in seconds; the ratio is HRT / native.",
+      '',
+      '| program | native s | HRT s | ratio | digest |',
+      '|---|---|---|---|---|',
+      ...rows,
+      '',
+      ...(bad.length ? ['Runs that printed no result:', '', ...bad.map((l) => `- \`${l}\``), ''] : []),
+    ].join('\n'),
+  );
   for (const r of rows) console.log(r);
   if (bad.length || programs.some((p) => !p.digestsAgree)) {
-    console.error(`node bench: ${bad.length} failed runs, digests ${programs.every((p) => p.digestsAgree) ? 'agree' : 'DIFFER'} (see bench/results/node.md)`);
+    console.error(
+      `node bench: ${bad.length} failed runs, digests ${programs.every((p) => p.digestsAgree) ? 'agree' : 'DIFFER'} (see bench/results/node.md)`,
+    );
     process.exit(1);
   }
 }
 
-if (require.main === module) main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
+if (require.main === module)
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });

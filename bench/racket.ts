@@ -32,5 +32,8 @@ const bench: SuiteBench = {
 };
 
 if (require.main === module) {
-  runSuiteBench(bench, benchOptions(process.argv.slice(2), 3)).catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
+  runSuiteBench(bench, benchOptions(process.argv.slice(2), 3)).catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
 }

@@ -8,5 +8,12 @@ export function median(xs: number[]): number {
 }
 
 export function hostInfo() {
-  return { cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), date: new Date().toISOString(), load1: +loadavg()[0].toFixed(2) };
+  return {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    date: new Date().toISOString(),
+    load1: +loadavg()[0].toFixed(2),
+  };
 }

@@ -33,20 +33,36 @@ export interface SuiteBench {
   guest: { cpus: number; memMiB: number };
 }
 
-export interface BenchOptions { runs: number; preset: string; only?: string; image: boolean; guest: boolean; noOverrides: boolean }
+export interface BenchOptions {
+  runs: number;
+  preset: string;
+  only?: string;
+  image: boolean;
+  guest: boolean;
+  noOverrides: boolean;
+}
 
 export function benchOptions(argv: string[], defaultRuns: number): BenchOptions {
-  const val = (f: string) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : undefined; };
+  const val = (f: string) => {
+    const i = argv.indexOf(f);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   return {
-    runs: Number(val('--runs') ?? defaultRuns), preset: val('--preset') ?? 'bench', only: val('--only'),
-    image: argv.includes('--image'), guest: argv.includes('--guest'), noOverrides: argv.includes('--no-overrides'),
+    runs: Number(val('--runs') ?? defaultRuns),
+    preset: val('--preset') ?? 'bench',
+    only: val('--only'),
+    image: argv.includes('--image'),
+    guest: argv.includes('--guest'),
+    noOverrides: argv.includes('--no-overrides'),
   };
 }
 
 export async function buildPackage(progress: Progress, dir: string, extra: Partial<Manifest> = {}) {
   const manifest = { ...loadManifest(dir), ...extra };
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
-  return progress.stage(extra.overrides ? 'package (overrides)' : 'package', () => packageStage(progress, dir, manifest, runnerToolchain(toolchain, hostRunner), hostRunner));
+  return progress.stage(extra.overrides ? 'package (overrides)' : 'package', () =>
+    packageStage(progress, dir, manifest, runnerToolchain(toolchain, hostRunner), hostRunner),
+  );
 }
 
 /** libmv decides "usable KVM" by running a probe guest; ask it, rather than opening /dev/kvm. */
@@ -64,23 +80,39 @@ export async function runSuiteBench(b: SuiteBench, o: BenchOptions): Promise<Sui
   const overrides = o.noOverrides || o.image ? undefined : b.overrides;
   const ov = overrides ? await buildPackage(progress, dir, { overrides }) : undefined;
   const modes = ['native', 'hrt', ...(ov ? ['hrt-ov'] : [])];
-  const files: GuestFile[] = [...pkg.files.filter((f) => f.dest.startsWith('/app/')), pkg.program, ...(ov ? [{ ...ov.program, dest: `${ov.program.dest}-ov` }] : [])];
+  const files: GuestFile[] = [
+    ...pkg.files.filter((f) => f.dest.startsWith('/app/')),
+    pkg.program,
+    ...(ov ? [{ ...ov.program, dest: `${ov.program.dest}-ov` }] : []),
+  ];
   const program = pkg.program.dest;
   const args = b.driver(o, modes);
   let where: SuiteResult['where'];
   let output: string;
   const t0 = Date.now();
-  const show = (l: string) => { if (/^MV-BENCH (mode|name)=/.test(l)) console.error(l); };
+  const show = (l: string) => {
+    if (/^MV-BENCH (mode|name)=/.test(l)) console.error(l);
+  };
   if (!o.image && !o.guest && (await hrtUsableHere(pkg.program.src))) {
     where = { kind: 'direct', detail: 'on this host, hardware KVM' };
     // The same layout as in the image, under a scratch root.
     const work = mkdtempSync(join(tmpdir(), `mv-${b.spec.id}-`));
-    for (const f of files) { mkdirSync(join(work, f.dest, '..'), { recursive: true }); writeFileSync(join(work, f.dest), readFileSync(f.src), { mode: f.mode }); }
-    const r = await exec(join(work, program), args.map((a) => a.replace(/^\/app/, join(work, 'app'))), { cwd: join(work, 'app'), env: { ...process.env, MV_DISABLE: '1' }, onLine: show });
+    for (const f of files) {
+      mkdirSync(join(work, f.dest, '..'), { recursive: true });
+      writeFileSync(join(work, f.dest), readFileSync(f.src), { mode: f.mode });
+    }
+    const r = await exec(
+      join(work, program),
+      args.map((a) => a.replace(/^\/app/, join(work, 'app'))),
+      { cwd: join(work, 'app'), env: { ...process.env, MV_DISABLE: '1' }, onLine: show },
+    );
     output = r.stdout;
     rmSync(work, { recursive: true, force: true });
   } else if (!o.image) {
-    where = { kind: 'guest', detail: `QEMU 7.2 TCG -cpu max -smp ${b.guest.cpus}, nested KVM (kvm_amd) in the guest; kernel + initramfs as in the image` };
+    where = {
+      kind: 'guest',
+      detail: `QEMU 7.2 TCG -cpu max -smp ${b.guest.cpus}, nested KVM (kvm_amd) in the guest; kernel + initramfs as in the image`,
+    };
     const script = `cd /app && MV_DISABLE=1 ${program} ${args.join(' ')}\n`;
     const r = await runInGuest({ files, script, cpus: b.guest.cpus, memMiB: b.guest.memMiB, timeoutMs: 6 * 3600_000, onLine: show });
     if (r.status === null) throw new Error(`the guest did not finish: ${r.output.slice(-2000)}`);
@@ -95,7 +127,19 @@ export async function runSuiteBench(b: SuiteBench, o: BenchOptions): Promise<Sui
     rmSync(out, { recursive: true, force: true });
   }
   if (!/^MV-BENCH mode=/m.test(output)) throw new Error(`no MV-BENCH lines in the output:\n${output.slice(-3000)}`);
-  const result = summarize(b.spec, { host, where, preset: o.preset, runs: o.runs, elapsedS: Math.round((Date.now() - t0) / 1000), loadAtEnd: hostInfo().load1, ...(ov ? { overrides } : {}) }, output);
+  const result = summarize(
+    b.spec,
+    {
+      host,
+      where,
+      preset: o.preset,
+      runs: o.runs,
+      elapsedS: Math.round((Date.now() - t0) / 1000),
+      loadAtEnd: hostInfo().load1,
+      ...(ov ? { overrides } : {}),
+    },
+    output,
+  );
   const written = await writeReports(b.spec, result);
   console.log(readFileSync(written.md, 'utf8'));
   console.error(`wrote ${Object.values(written).join(', ')}`);

@@ -52,11 +52,22 @@ export function prepareProfileDir(dir: string): void {
     unlinkSync(probe);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw msg.profileDirUnusable(dir, code === 'ENOTDIR' || code === 'EEXIST' ? 'it is not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'it is not writable' : code ?? String(e));
+    throw msg.profileDirUnusable(
+      dir,
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'it is not a directory'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'it is not writable'
+          : (code ?? String(e)),
+    );
   }
 }
 
-export interface SavedProfile { folded: string; svg: string; samples: number }
+export interface SavedProfile {
+  folded: string;
+  svg: string;
+  samples: number;
+}
 
 /** Writes the profile and its flame graph. Each file is written whole to a temporary name and
  *  renamed; the folded stacks are checked and drawn first, so a profile that cannot be read
@@ -96,7 +107,11 @@ export async function debugResult(got: ControlResult, o: DebugOptions, image: st
  *  image has no record of its program or cannot be read: the run goes on, and the hint names none. */
 export async function programForGdb(image: string): Promise<string | undefined> {
   let p;
-  try { p = await imageProgram(image); } catch { return undefined; }
+  try {
+    p = await imageProgram(image);
+  } catch {
+    return undefined;
+  }
   if (!p) return undefined;
   const name = /^[A-Za-z0-9._+-]+$/.test(basename(p.path)) && !/^\.\.?$/.test(basename(p.path)) ? basename(p.path) : 'program';
   const out = join(cacheRoot(), 'gdb', createHash('sha256').update(p.data).digest('hex').slice(0, 16), name);

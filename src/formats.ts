@@ -32,7 +32,16 @@ export const FORMATS = {
     summary: 'one hybrid ISO (SeaBIOS and UEFI; CD, disk or USB stick) made by grub-mkrescue',
     defaultOutput: (name: string) => `${name}.iso`,
     write: async (i: FormatInputs, output: string) => {
-      const iso = await i.progress.stage('iso', () => isoStage({ title: `${i.name} (mv-image)`, vmlinuz: i.vmlinuz, initrd: i.initrd, cmdline: i.cmdline, sourceDateEpoch: i.sourceDateEpoch, runner: i.runner }));
+      const iso = await i.progress.stage('iso', () =>
+        isoStage({
+          title: `${i.name} (mv-image)`,
+          vmlinuz: i.vmlinuz,
+          initrd: i.initrd,
+          cmdline: i.cmdline,
+          sourceDateEpoch: i.sourceDateEpoch,
+          runner: i.runner,
+        }),
+      );
       publish(iso.path, output);
     },
   },

@@ -16,8 +16,18 @@ import { requireTools } from './lib/hosttools';
 import { isoVolume, readAt } from './lib/iso9660';
 import { msg } from './lib/messages';
 
-export interface HrtInfo { section: '.mv_hrt'; size: number; nautilusVersion: string | null }
-export interface BinaryReport { kind: 'binary'; path: string; elfType: string; interp: string | null; hrt: HrtInfo | null }
+export interface HrtInfo {
+  section: '.mv_hrt';
+  size: number;
+  nautilusVersion: string | null;
+}
+export interface BinaryReport {
+  kind: 'binary';
+  path: string;
+  elfType: string;
+  interp: string | null;
+  hrt: HrtInfo | null;
+}
 export interface IsoReport {
   kind: 'iso';
   path: string;
@@ -91,15 +101,26 @@ export function isoMember(iso: string, member: string, max: number, head = false
   return new Promise((done, fail) => {
     const child = spawn('bsdtar', ['-xOf', resolve(iso), member], { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
-    let got = 0, stderr = '', over = false, late = false;
-    const timer = setTimeout(() => { late = true; child.kill('SIGKILL'); }, LIMITS.timeoutMs);
+    let got = 0,
+      stderr = '',
+      over = false,
+      late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      child.kill('SIGKILL');
+    }, LIMITS.timeoutMs);
     child.stdout.on('data', (b: Buffer) => {
       if (over) return;
       chunks.push(b);
       got += b.length;
-      if (got >= max) { over = true; child.kill('SIGKILL'); }
+      if (got >= max) {
+        over = true;
+        child.kill('SIGKILL');
+      }
     });
-    child.stderr.on('data', (b: Buffer) => { if (stderr.length < 4096) stderr += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < 4096) stderr += b.toString();
+    });
     child.on('error', fail);
     child.on('close', (status) => {
       clearTimeout(timer);
@@ -107,7 +128,19 @@ export function isoMember(iso: string, member: string, max: number, head = false
       if (late) return fail(msg.imageDamaged(iso, `reading ${member} took over ${LIMITS.timeoutMs / 1000} s`));
       if (over && head) return done(data.subarray(0, max));
       if (over) return fail(msg.imageDamaged(iso, `${member} is over ${max} bytes`));
-      if (status !== 0) return fail(msg.notAnImage(iso, `${member}: ${stderr.trim().split('\n').pop()?.replace(/^bsdtar: /, '') ?? `bsdtar failed with status ${status}`}`));
+      if (status !== 0)
+        return fail(
+          msg.notAnImage(
+            iso,
+            `${member}: ${
+              stderr
+                .trim()
+                .split('\n')
+                .pop()
+                ?.replace(/^bsdtar: /, '') ?? `bsdtar failed with status ${status}`
+            }`,
+          ),
+        );
       done(data);
     });
   });
@@ -133,10 +166,21 @@ async function scanInitrd(iso: string, gz: Buffer, keep: (p: string) => boolean,
 /** The record the pipeline writes at IMAGE_INFO_PATH, checked field by field. */
 function imageInfo(iso: string, data: Buffer): { program: string; args: string[]; mvrun: boolean } {
   let v: unknown;
-  try { v = JSON.parse(data.toString('utf8')); } catch { v = undefined; }
+  try {
+    v = JSON.parse(data.toString('utf8'));
+  } catch {
+    v = undefined;
+  }
   const r = v as { program?: unknown; args?: unknown; mvrun?: unknown } | undefined;
-  if (!r || typeof r !== 'object' || typeof r.program !== 'string' || !r.program.startsWith('/') || !Array.isArray(r.args) || !r.args.every((a) => typeof a === 'string')
-    || (r.mvrun !== undefined && typeof r.mvrun !== 'boolean')) {
+  if (
+    !r ||
+    typeof r !== 'object' ||
+    typeof r.program !== 'string' ||
+    !r.program.startsWith('/') ||
+    !Array.isArray(r.args) ||
+    !r.args.every((a) => typeof a === 'string') ||
+    (r.mvrun !== undefined && typeof r.mvrun !== 'boolean')
+  ) {
     throw msg.imageDamaged(iso, `its /${IMAGE_INFO_PATH} is not the record mv-image writes`);
   }
   return { program: r.program, args: r.args as string[], mvrun: r.mvrun === true };
@@ -154,13 +198,18 @@ async function inspectIso(path: string, limits: InspectLimits): Promise<IsoRepor
   const info = meta ? imageInfo(path, meta.data) : null;
   // A second pass for the program's bytes: its path is known only from the record, which sorts after /app.
   const progPath = info?.program.replace(/^\/+/, '');
-  const prog = progPath && listing.some((m) => m.path === progPath)
-    ? (await scanInitrd(path, gz, (p) => p === progPath, limits)).find((m) => m.path === progPath) : undefined;
+  const prog =
+    progPath && listing.some((m) => m.path === progPath)
+      ? (await scanInitrd(path, gz, (p) => p === progPath, limits)).find((m) => m.path === progPath)
+      : undefined;
   return {
-    kind: 'iso', path,
+    kind: 'iso',
+    path,
     kernelVersion: bzImageVersion(kernelHead),
     cmdline: linux ? grubLinuxCmdline(linux) : '',
-    program: info ? { path: info.program, args: info.args, hrt: prog ? hrtInfo(prog.data, `${path}:${info.program}`) : null, mvrun: info.mvrun } : null,
+    program: info
+      ? { path: info.program, args: info.args, hrt: prog ? hrtInfo(prog.data, `${path}:${info.program}`) : null, mvrun: info.mvrun }
+      : null,
     initramfs: listing.map((m) => ({ path: '/' + m.path, size: m.size, mode: kind(m.mode) })),
   };
 }
@@ -181,18 +230,33 @@ export async function imageProgram(image: string, limits: InspectLimits = LIMITS
   const meta = (await scanInitrd(image, gz, (p) => p === IMAGE_INFO_PATH, limits)).find((m) => m.path === IMAGE_INFO_PATH);
   if (!meta || meta.size > limits.imageInfo) return null;
   const { program } = imageInfo(image, meta.data);
-  const member = (await scanInitrd(image, gz, (p) => p === program.replace(/^\/+/, ''), limits)).find((m) => m.path === program.replace(/^\/+/, ''));
+  const member = (await scanInitrd(image, gz, (p) => p === program.replace(/^\/+/, ''), limits)).find(
+    (m) => m.path === program.replace(/^\/+/, ''),
+  );
   return member ? { path: program, data: member.data } : null;
 }
 
 /** The first bytes of a regular file, to tell its format. */
 function head(path: string): { size: number; bytes: Buffer } {
   let st;
-  try { st = statSync(path); } catch { throw msg.inspectMissing(path); }
-  if (!st.isFile()) throw msg.notAnImage(path, `it is ${st.isDirectory() ? 'a directory' : 'not a regular file (a device, FIFO or socket)'}`);
+  try {
+    st = statSync(path);
+  } catch {
+    throw msg.inspectMissing(path);
+  }
+  if (!st.isFile())
+    throw msg.notAnImage(path, `it is ${st.isDirectory() ? 'a directory' : 'not a regular file (a device, FIFO or socket)'}`);
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch { throw msg.inspectMissing(path); }
-  try { return { size: st.size, bytes: readAt(fd, 0, LIMITS.head) }; } finally { closeSync(fd); }
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    throw msg.inspectMissing(path);
+  }
+  try {
+    return { size: st.size, bytes: readAt(fd, 0, LIMITS.head) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `limits` is for tests that need a small bound without changing the shared one under other tests. */

@@ -87,7 +87,13 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   // What the manifest's rules cannot know before now: the kernel that --kernel picks.
   const flavour = o.kernel ?? manifest.kernel;
   const cpus = cpuProblem(manifest.hrt.cpus, flavour);
-  if (cpus) throw msg.manifestRule(join(o.packageDir, 'mv-image.json'), 'hrt.cpus', cpus, `name CPUs from 1 to ${MAX_CPU[flavour]}, or build with another --kernel`);
+  if (cpus)
+    throw msg.manifestRule(
+      join(o.packageDir, 'mv-image.json'),
+      'hrt.cpus',
+      cpus,
+      `name CPUs from 1 to ${MAX_CPU[flavour]}, or build with another --kernel`,
+    );
   const cmdline = kernelCmdline(manifest);
   // What killed or crashed builds left (temp dirs, locks, scratch dirs, containers) goes first.
   sweepLeftovers();
@@ -98,12 +104,19 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress, runner));
   const installed = manifest.install ? await progress.stage('install', () => installStage(progress, manifest.install!.debian)) : undefined;
-  const pkg = await progress.stage('package', () => packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner, installed));
+  const pkg = await progress.stage('package', () =>
+    packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner, installed),
+  );
   const kernel = await progress.stage('kernel', () => KERNEL_STAGES[flavour](progress));
   const files = imageFiles(pkg, installed);
   const mvrun = manifest.mvrun ? mvrunFiles(toolchain.prefix, files.all, viewFor(runner, [toolchain.prefix])) : undefined;
   // A program an installed package provides runs at its own path, in /app when the package put files there.
-  const cwd = !installed || !isAbsolute(manifest.entry) ? dirname(pkg.program.dest) : files.all.some((f) => f.dest.startsWith(`${APP_DIR}/`)) ? APP_DIR : '/';
+  const cwd =
+    !installed || !isAbsolute(manifest.entry)
+      ? dirname(pkg.program.dest)
+      : files.all.some((f) => f.dest.startsWith(`${APP_DIR}/`))
+        ? APP_DIR
+        : '/';
   const init = renderInit({
     hostname: manifest.name,
     modules: kernel.modules,
@@ -116,16 +129,40 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   });
   // "mvrun" only when set, so images without it keep their bytes.
   const info = { name: manifest.name, program: pkg.program.dest, args: manifest.args, ...(manifest.mvrun ? { mvrun: true } : {}) };
-  const capture = captureFiles([...files.all, ...(mvrun?.libs ?? [])], viewFor(runner, []), runner.kind === 'host' ? 'the host' : runner.id);
-  const initrd = await progress.stage('initramfs', () => initramfsStage({
-    kernel, init, files: [...files.regular, ...(mvrun?.libs ?? []), ...capture.libs], links: installed?.links, sourceDateEpoch: epoch, initTools: toolchain.initTools, busybox,
-    extra: [{ dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 }, capture.tool, ...(mvrun?.tools ?? [])],
-  }));
-  await FORMATS[format].write({ name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress }, output);
+  const capture = captureFiles(
+    [...files.all, ...(mvrun?.libs ?? [])],
+    viewFor(runner, []),
+    runner.kind === 'host' ? 'the host' : runner.id,
+  );
+  const initrd = await progress.stage('initramfs', () =>
+    initramfsStage({
+      kernel,
+      init,
+      files: [...files.regular, ...(mvrun?.libs ?? []), ...capture.libs],
+      links: installed?.links,
+      sourceDateEpoch: epoch,
+      initTools: toolchain.initTools,
+      busybox,
+      extra: [
+        { dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 },
+        capture.tool,
+        ...(mvrun?.tools ?? []),
+      ],
+    }),
+  );
+  await FORMATS[format].write(
+    { name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress },
+    output,
+  );
 
   const single = statSync(output).isFile();
   return {
-    image: output, format, name: manifest.name, kernel: kernel.version, cmdline, stages: progress.timings,
+    image: output,
+    format,
+    name: manifest.name,
+    kernel: kernel.version,
+    cmdline,
+    stages: progress.timings,
     size: single ? statSync(output).size : dirSize(output),
     sha256: single ? sha256File(output) : null,
   };
@@ -135,11 +172,15 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
  *  A package file may not replace a Debian package's; a library the builder gave yields to the
  *  Debian package's copy at the same path, so that one glibc, Debian's, is in the image. `all`
  *  holds the symlinks too, by path. */
-function imageFiles(pkg: PackageArtifact, installed: InstallArtifact | undefined): { regular: ImageFile[]; all: Pick<ImageFile, 'dest'>[] } {
+function imageFiles(
+  pkg: PackageArtifact,
+  installed: InstallArtifact | undefined,
+): { regular: ImageFile[]; all: Pick<ImageFile, 'dest'>[] } {
   if (!installed) return { regular: [pkg.program, ...pkg.files], all: [pkg.program, ...pkg.files] };
   const debian = new Map<string, string>([...installed.files, ...installed.links].map((f) => [f.dest, f.origin ?? '']));
   const own = pkg.files.filter((f) => !(debian.has(f.dest) && f.origin?.startsWith('the library ')));
-  for (const f of own) if (debian.has(f.dest)) throw msg.installCollision(f.dest, f.origin ?? f.dest, debian.get(f.dest)!.replace(/^the Debian package /, ''));
+  for (const f of own)
+    if (debian.has(f.dest)) throw msg.installCollision(f.dest, f.origin ?? f.dest, debian.get(f.dest)!.replace(/^the Debian package /, ''));
   const regular = [pkg.program, ...own, ...installed.files.filter((f) => f.dest !== pkg.program.dest)];
   return { regular, all: [...regular, ...installed.links] };
 }

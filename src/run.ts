@@ -20,7 +20,10 @@ export interface RunOptions extends Omit<BootOptions, 'accel' | 'control'> {
   onGdbReady?: (program: string | undefined) => void;
 }
 
-export interface RunResult extends BootResult { accel: Accel; profile?: SavedProfile }
+export interface RunResult extends BootResult {
+  accel: Accel;
+  profile?: SavedProfile;
+}
 
 export async function chooseAccel(want: (typeof ACCELS)[number]): Promise<Accel> {
   if (want !== 'auto') return want;
@@ -37,8 +40,11 @@ function netbootFileProblem(dir: string, name: string, magic: { at: number; text
   if (!magic) return statSync(p).size ? undefined : `its ${name} is empty`;
   const fd = openSync(p, 'r');
   try {
-    if (readAt(fd, magic.at, magic.text.length).toString('latin1') !== magic.text) return `its ${name} is not ${name === 'vmlinuz' ? 'a Linux kernel (bzImage)' : 'an iPXE script'}`;
-  } finally { closeSync(fd); }
+    if (readAt(fd, magic.at, magic.text.length).toString('latin1') !== magic.text)
+      return `its ${name} is not ${name === 'vmlinuz' ? 'a Linux kernel (bzImage)' : 'an iPXE script'}`;
+  } finally {
+    closeSync(fd);
+  }
   return undefined;
 }
 
@@ -51,8 +57,10 @@ export function checkBootable(o: Pick<BootOptions, 'iso' | 'netboot'>): void {
   if (!existsSync(path)) throw msg.imageMissing(path);
   const st = statSync(path);
   if (o.netboot) {
-    const why = netbootFileProblem(path, 'boot.ipxe', { at: 0, text: '#!ipxe' }) ?? netbootFileProblem(path, 'vmlinuz', { at: 0x202, text: 'HdrS' })
-      ?? netbootFileProblem(path, 'initrd.img', undefined);
+    const why =
+      netbootFileProblem(path, 'boot.ipxe', { at: 0, text: '#!ipxe' }) ??
+      netbootFileProblem(path, 'vmlinuz', { at: 0x202, text: 'HdrS' }) ??
+      netbootFileProblem(path, 'initrd.img', undefined);
     if (why) throw msg.notBootable(path, why);
     return;
   }
@@ -69,7 +77,11 @@ export async function runImage(o: RunOptions): Promise<RunResult> {
   // The channel first: a gdb port in use is an error before a probe boot or a copy.
   const wanted = debug.gdbPort !== undefined || debug.profileDir !== undefined;
   let program: string | undefined;
-  const ctl = wanted ? await ControlChannel.open({ gdbPort: debug.gdbPort, profileHz: debug.profileDir ? debug.profileHz : undefined }, MAX_PROFILE, { gdbReady: () => o.onGdbReady?.(program) }) : undefined;
+  const ctl = wanted
+    ? await ControlChannel.open({ gdbPort: debug.gdbPort, profileHz: debug.profileDir ? debug.profileHz : undefined }, MAX_PROFILE, {
+        gdbReady: () => o.onGdbReady?.(program),
+      })
+    : undefined;
   let r: BootResult & { accel: Accel };
   try {
     const accel = await chooseAccel(o.accel ?? 'auto');

@@ -16,8 +16,20 @@ const LIBGCC_S = '/lib/x86_64-linux-gnu/libgcc_s.so.1';
 export const MV_DIR = '/mv/bin';
 
 /** Standard-library trees no selected test (nor regrtest) imports. */
-const SKIP_STDLIB = new Set(['idlelib', 'tkinter', 'turtledemo', 'ensurepip', 'lib2to3', 'pydoc_data',
-  'config-3.11-x86_64-linux-gnu', 'test', 'distutils/tests', 'unittest/test', 'site-packages', 'dist-packages']);
+const SKIP_STDLIB = new Set([
+  'idlelib',
+  'tkinter',
+  'turtledemo',
+  'ensurepip',
+  'lib2to3',
+  'pydoc_data',
+  'config-3.11-x86_64-linux-gnu',
+  'test',
+  'distutils/tests',
+  'unittest/test',
+  'site-packages',
+  'dist-packages',
+]);
 /** Directories of test/ that the runner or the selected tests need besides the modules themselves. */
 const TEST_DIRS = ['support', 'libregrtest', 'subprocessdata', 'data'];
 /** Top-level files of test/ above this size are data of tests we do not run. */
@@ -28,7 +40,11 @@ function walk(dir: string, rel: string, skip: (rel: string) => boolean, out: Gue
     const r = rel ? `${rel}/${name}` : name;
     if (skip(r)) continue;
     let st;
-    try { st = statSync(join(dir, r)); } catch { continue; } // a dangling link: nothing to copy
+    try {
+      st = statSync(join(dir, r));
+    } catch {
+      continue;
+    } // a dangling link: nothing to copy
     if (st.isDirectory()) walk(dir, r, skip, out);
     else if (st.isFile()) out.push({ src: join(dir, r), dest: join(dir, r), mode: st.mode & 0o777 });
   }
@@ -56,11 +72,12 @@ function testPackage(modules: string[], extraTests: Map<string, string>): GuestF
     if (have.has(pyOf(name))) out.push({ src: join(tdir, '__pycache__', name), dest: join(tdir, '__pycache__', name), mode: 0o644 });
   }
   // Test packages Debian's binary package leaves out, taken from its source package (same version).
-  for (const [mod, dir] of extraTests) if (wanted.has(mod)) {
-    const found: GuestFile[] = [];
-    walk(dir, '', () => false, found);
-    for (const f of found) out.push({ ...f, dest: join(tdir, mod, f.src.slice(dir.length + 1)) });
-  }
+  for (const [mod, dir] of extraTests)
+    if (wanted.has(mod)) {
+      const found: GuestFile[] = [];
+      walk(dir, '', () => false, found);
+      for (const f of found) out.push({ ...f, dest: join(tdir, mod, f.src.slice(dir.length + 1)) });
+    }
   return out;
 }
 

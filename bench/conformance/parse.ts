@@ -8,12 +8,20 @@ import { gunzipSync } from 'node:zlib';
 import type { Mode } from './script';
 
 export type Outcome = 'pass' | 'fail' | 'error' | 'skip';
-export interface Counts { run: number; passed: number; failed: number; errors: number; skipped: number }
+export interface Counts {
+  run: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+}
 
 export interface ModuleRun {
-  mode: Mode; module: string;
+  mode: Mode;
+  module: string;
   /** The exit status of the module's process (137: killed at the time limit). */
-  status: number; secs: number;
+  status: number;
+  secs: number;
   /** regrtest's own verdict ("SUCCESS", "FAILURE", ...), or why there is none. */
   verdict: string;
   /** The HRT run announced main at CPL 0 (MV_ANNOUNCE); natively: false. */
@@ -63,7 +71,10 @@ export function parseLog(log: string): { tests: Record<string, Outcome>; why: Re
   };
   let pending: string | undefined;
   let named = false; // the line before was a "name (id)" line
-  const finish = (o: Outcome) => { tests[pending!] = o; pending = undefined; };
+  const finish = (o: Outcome) => {
+    tests[pending!] = o;
+    pending = undefined;
+  };
   const lines = log.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/\r$/, '');
@@ -102,7 +113,8 @@ export function parseLog(log: string): { tests: Record<string, Outcome>; why: Re
     const h = line.match(HEADER);
     if (h) {
       // The traceback follows the dashes; its (last) exception line says why.
-      let j = i + 1, last = '';
+      let j = i + 1,
+        last = '';
       while (j < lines.length && j < i + 4 && !lines[j].startsWith('-----')) j++;
       j++;
       let exc = '';
@@ -116,7 +128,10 @@ export function parseLog(log: string): { tests: Record<string, Outcome>; why: Re
       if (!why[k]) why[k] = last.slice(0, 300);
     }
   }
-  if (pending && !(pending in tests)) { tests[pending] = 'error'; why[pending] = 'the process ended during this test'; }
+  if (pending && !(pending in tests)) {
+    tests[pending] = 'error';
+    why[pending] = 'the process ended during this test';
+  }
   const verdict = log.match(/^(?:== )?Tests result: ([A-Z_, ]+?)(?: ==)?$/m)?.[1];
   return { tests, why, verdict };
 }
@@ -129,20 +144,47 @@ export function parseGuestOutput(output: string): ModuleRun[] {
   const lines = output.split('\n').map((l) => l.replace(/\r$/, ''));
   for (let i = 0; i < lines.length; i++) {
     if (!lines[i].startsWith('MV-CONF-BEGIN ')) continue;
-    const mode = field(lines[i], 'mode') as Mode, module = field(lines[i], 'module');
+    const mode = field(lines[i], 'mode') as Mode,
+      module = field(lines[i], 'module');
     const b64: string[] = [];
     let j = i + 1;
-    while (j < lines.length && !lines[j].startsWith('MV-CONF-END ')) { if (/^[A-Za-z0-9+/=]+$/.test(lines[j])) b64.push(lines[j]); j++; }
+    while (j < lines.length && !lines[j].startsWith('MV-CONF-END ')) {
+      if (/^[A-Za-z0-9+/=]+$/.test(lines[j])) b64.push(lines[j]);
+      j++;
+    }
     if (j >= lines.length) break; // the guest died while printing it
     let log = '';
-    try { log = gunzipSync(Buffer.from(b64.join(''), 'base64')).toString('utf8'); } catch { log = '(the log did not arrive intact)'; }
-    const status = Number(field(lines[j], 'status')), secs = Number(field(lines[j], 'secs'));
+    try {
+      log = gunzipSync(Buffer.from(b64.join(''), 'base64')).toString('utf8');
+    } catch {
+      log = '(the log did not arrive intact)';
+    }
+    const status = Number(field(lines[j], 'status')),
+      secs = Number(field(lines[j], 'secs'));
     const p = parseLog(log);
-    const skippedModule = log.match(new RegExp(`^(?:\\d+:\\d+:\\d+ (?:load avg: [\\d.]+ )?)?\\[?.*?\\]? ?${module} skipped -- (.*)$`, 'm'))?.[1];
-    const verdict = p.verdict ?? (status === 137 ? 'KILLED at the time limit' : /^Timeout \(/m.test(log) ? 'TIMEOUT' : status === 126 ? 'NO HRT' : `no verdict (status ${status})`);
+    const skippedModule = log.match(
+      new RegExp(`^(?:\\d+:\\d+:\\d+ (?:load avg: [\\d.]+ )?)?\\[?.*?\\]? ?${module} skipped -- (.*)$`, 'm'),
+    )?.[1];
+    const verdict =
+      p.verdict ??
+      (status === 137
+        ? 'KILLED at the time limit'
+        : /^Timeout \(/m.test(log)
+          ? 'TIMEOUT'
+          : status === 126
+            ? 'NO HRT'
+            : `no verdict (status ${status})`);
     runs.push({
-      mode, module, status, secs, verdict: skippedModule ? `${verdict} (module skipped: ${skippedModule})` : verdict,
-      inHrt: /^MV-HRT vcpus=\d+ cpl=0$/m.test(log), tests: p.tests, counts: counts(p.tests), why: p.why, log,
+      mode,
+      module,
+      status,
+      secs,
+      verdict: skippedModule ? `${verdict} (module skipped: ${skippedModule})` : verdict,
+      inHrt: /^MV-HRT vcpus=\d+ cpl=0$/m.test(log),
+      tests: p.tests,
+      counts: counts(p.tests),
+      why: p.why,
+      log,
     });
     i = j;
   }

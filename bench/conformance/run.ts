@@ -24,10 +24,15 @@ import { guestScript, Mode } from './script';
 import { FULL, SMOKE, SMOKE_MATCH } from './select';
 
 export interface ConformanceOptions {
-  modules: string[]; selection: string; timeoutS: number; reruns: number;
+  modules: string[];
+  selection: string;
+  timeoutS: number;
+  reruns: number;
   /** regrtest -m patterns per module (default: every test). */
   match?: Record<string, string[]>;
-  sqlite3Tests?: string; memMiB: number; cpus: number;
+  sqlite3Tests?: string;
+  memMiB: number;
+  cpus: number;
   /** Guests booted side by side, each running its share of the modules. */
   guests: number;
   /** Guest outputs saved by an earlier run (guest-*.txt in its log dir), read instead of
@@ -45,7 +50,8 @@ export const GUEST = { memMiB: 3072, cpus: 2, guests: 1 };
 /** test_sqlite3: Debian's binary test package leaves it out; take it from Debian's source of
  *  python3.11 when the mirror serves it, or from a directory given with --sqlite3-tests. */
 async function sqlite3Tests(o: ConformanceOptions): Promise<{ dir?: string; why?: string }> {
-  if (o.sqlite3Tests) return existsSync(join(o.sqlite3Tests, '__init__.py')) ? { dir: o.sqlite3Tests } : { why: `${o.sqlite3Tests} is not a test package` };
+  if (o.sqlite3Tests)
+    return existsSync(join(o.sqlite3Tests, '__init__.py')) ? { dir: o.sqlite3Tests } : { why: `${o.sqlite3Tests} is not a test package` };
   try {
     const src = await sourceStage(Progress.quiet(), { debian: 'python3.11' });
     const dir = join(src.dir, 'Lib', 'test', 'test_sqlite3');
@@ -57,23 +63,46 @@ async function sqlite3Tests(o: ConformanceOptions): Promise<{ dir?: string; why?
 
 /** The modules dealt round-robin to o.guests guests booted side by side (one TCG thread each:
  *  two cores, two guests); a module's two runs stay together in one guest, back to back. */
-async function guestRuns(o: ConformanceOptions, modules: string[], extra: Map<string, string>, match?: Record<string, string[]>): Promise<{ runs: ModuleRun[]; outputs: string[] }> {
+async function guestRuns(
+  o: ConformanceOptions,
+  modules: string[],
+  extra: Map<string, string>,
+  match?: Record<string, string[]>,
+): Promise<{ runs: ModuleRun[]; outputs: string[] }> {
   const n = Math.max(1, Math.min(o.guests, modules.length));
   const groups = Array.from({ length: n }, (_, i) => modules.filter((_m, j) => j % n === i));
   const done = await Promise.all(groups.map((g) => oneGuest(o, g, extra, match)));
   return { runs: done.flatMap((d) => d.runs), outputs: done.map((d) => d.output) };
 }
 
-async function oneGuest(o: ConformanceOptions, modules: string[], extra: Map<string, string>, match?: Record<string, string[]>): Promise<{ runs: ModuleRun[]; output: string }> {
+async function oneGuest(
+  o: ConformanceOptions,
+  modules: string[],
+  extra: Map<string, string>,
+  match?: Record<string, string[]>,
+): Promise<{ runs: ModuleRun[]; output: string }> {
   const modes: Mode[] = ['native', 'hrt'];
   const script = guestScript({ modules, modes, timeoutS: o.timeoutS, match });
   // Every module twice, plus boot; a guest that never finishes is a defect, not a slow test.
   const limit = (modules.length * 2 * (o.timeoutS + 90) + 600) * 1000;
-  const r = await runInGuest({ files: pythonFiles([...new Set(modules)], extra), script, memMiB: o.memMiB, cpus: o.cpus, timeoutMs: limit, onLine: o.onLine });
+  const r = await runInGuest({
+    files: pythonFiles([...new Set(modules)], extra),
+    script,
+    memMiB: o.memMiB,
+    cpus: o.cpus,
+    timeoutMs: limit,
+    onLine: o.onLine,
+  });
   const runs = parseGuestOutput(r.output);
   if (!/^MV-CONF-DONE$/m.test(r.output)) {
-    const tail = r.output.split('\n').filter((l) => !/^[A-Za-z0-9+/=]{20,}$/.test(l)).slice(-30).join('\n');
-    throw Object.assign(new Error(`the guest did not finish the run (status ${r.status}, ${runs.length} module runs reported):\n${tail}`), { runs });
+    const tail = r.output
+      .split('\n')
+      .filter((l) => !/^[A-Za-z0-9+/=]{20,}$/.test(l))
+      .slice(-30)
+      .join('\n');
+    throw Object.assign(new Error(`the guest did not finish the run (status ${r.status}, ${runs.length} module runs reported):\n${tail}`), {
+      runs,
+    });
   }
   return { runs, output: r.output };
 }
@@ -87,8 +116,10 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
   const notes: string[] = [];
   if (o.modules.includes('test_sqlite3')) {
     const s = await sqlite3Tests(o);
-    if (s.dir) { extra.set('test_sqlite3', s.dir); notes.push(`test_sqlite3 is not in Debian's libpython3.11-testsuite: its tests came from ${s.dir}`); }
-    else unavailable.set('test_sqlite3', s.why!);
+    if (s.dir) {
+      extra.set('test_sqlite3', s.dir);
+      notes.push(`test_sqlite3 is not in Debian's libpython3.11-testsuite: its tests came from ${s.dir}`);
+    } else unavailable.set('test_sqlite3', s.why!);
   }
   const modules = o.modules.filter((m) => !unavailable.has(m));
   const outputs: string[] = [];
@@ -104,7 +135,12 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
     runs = first.runs;
     outputs.push(...first.outputs);
   }
-  let result = summarize({ host: hostInfo(), where: '', python: '', selection: '', timeoutS: o.timeoutS, elapsedS: 0, notes }, o.modules, runs, unavailable);
+  let result = summarize(
+    { host: hostInfo(), where: '', python: '', selection: '', timeoutS: o.timeoutS, elapsedS: 0, notes },
+    o.modules,
+    runs,
+    unavailable,
+  );
   // Run each difference again, both ways, N times: does it come back?
   const differing = result.modules.filter((m) => m.hrtOnly.length);
   if (o.reruns > 0 && differing.length) {
@@ -118,7 +154,8 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
       for (const d of m.hrtOnly) {
         const id = d.id.replace(/#\d+$/, '');
         const out = (mode: Mode) => re.runs.filter((r) => r.module === m.module && r.mode === mode).map((r) => r.tests[id] ?? 'missing');
-        const h = out('hrt'), n = out('native');
+        const h = out('hrt'),
+          n = out('native');
         const passes = (xs: string[]) => xs.filter((x) => x === 'pass').length;
         d.rerun = `HRT ${passes(h)}/${h.length} passed, native ${passes(n)}/${n.length}`;
         d.flaky = h.length > 0 && passes(h) === h.length;
@@ -130,7 +167,9 @@ export async function conformance(o: ConformanceOptions): Promise<{ result: Conf
   result = {
     ...result,
     where: `QEMU 7.2 TCG -cpu max -smp ${o.cpus}, ${o.memMiB} MiB, nested KVM (kvm_amd) in the guest; kernel + initramfs as in an image${o.guests > 1 ? `; ${o.guests} guests side by side, each with its share of the modules` : ''}`,
-    python: `Debian python3.11 ${version}`, selection: o.selection, elapsedS: o.elapsedS ?? Math.round((Date.now() - t0) / 1000),
+    python: `Debian python3.11 ${version}`,
+    selection: o.selection,
+    elapsedS: o.elapsedS ?? Math.round((Date.now() - t0) / 1000),
   };
   return { result, runs, outputs };
 }
@@ -146,12 +185,24 @@ async function main(argv: string[]): Promise<void> {
   const modules = only ? only.split(',') : smoke ? SMOKE : FULL;
   const match = smoke && !only ? SMOKE_MATCH : undefined;
   const o: ConformanceOptions = {
-    modules, match, selection: only ? `${modules.length} modules (--only)` : smoke ? `the quick selection (${modules.length} modules)` : `the full selection (${modules.length} modules)`,
-    timeoutS: Number(option(argv, '--timeout') ?? 1800), reruns: Number(option(argv, '--reruns') ?? 2),
-    sqlite3Tests: option(argv, '--sqlite3-tests'), from: option(argv, '--from')?.split(','), rerunFrom: option(argv, '--rerun-from')?.split(','),
-    elapsedS: option(argv, '--elapsed') ? Number(option(argv, '--elapsed')) : undefined, ...GUEST,
+    modules,
+    match,
+    selection: only
+      ? `${modules.length} modules (--only)`
+      : smoke
+        ? `the quick selection (${modules.length} modules)`
+        : `the full selection (${modules.length} modules)`,
+    timeoutS: Number(option(argv, '--timeout') ?? 1800),
+    reruns: Number(option(argv, '--reruns') ?? 2),
+    sqlite3Tests: option(argv, '--sqlite3-tests'),
+    from: option(argv, '--from')?.split(','),
+    rerunFrom: option(argv, '--rerun-from')?.split(','),
+    elapsedS: option(argv, '--elapsed') ? Number(option(argv, '--elapsed')) : undefined,
+    ...GUEST,
     guests: Number(option(argv, '--guests') ?? 2),
-    onLine: (l) => { if (/^MV-CONF-END /.test(l)) console.error(l); },
+    onLine: (l) => {
+      if (/^MV-CONF-END /.test(l)) console.error(l);
+    },
   };
   const { result, runs, outputs } = await conformance(o);
   const logs = mkdtempSync(join(tmpdir(), 'mv-conformance-logs-'));
@@ -163,8 +214,14 @@ async function main(argv: string[]): Promise<void> {
   } else writeFileSync(join(logs, 'conformance.json'), JSON.stringify(result, null, 2));
   console.error(`logs: ${logs}`);
   const t = result.total;
-  console.log(`native: ${t.native.passed} passed of ${t.native.run}; HRT: ${t.hrt.passed} passed of ${t.hrt.run}; pass natively but not in the HRT: ${t.hrtOnly} (${t.exceptions} documented)`);
+  console.log(
+    `native: ${t.native.passed} passed of ${t.native.run}; HRT: ${t.hrt.passed} passed of ${t.hrt.run}; pass natively but not in the HRT: ${t.hrtOnly} (${t.exceptions} documented)`,
+  );
   if (t.unexplained || result.modules.some((m) => !m.ok && !m.unavailable)) process.exitCode = 1;
 }
 
-if (require.main === module) main(process.argv.slice(2)).catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
+if (require.main === module)
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });

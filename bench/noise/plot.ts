@@ -8,8 +8,17 @@ import { requireTools } from '../../src/lib/hosttools';
 
 export interface NoiseRun {
   setting: 'ros' | 'isolated' | 'hrt';
-  inHrt: number; cpu: number; tscHz: number; seconds: number; iterations: number;
-  minIterNs: number; thresholdNs: number; count: number; maxNs: number; totalNs: number; notKept: number;
+  inHrt: number;
+  cpu: number;
+  tscHz: number;
+  seconds: number;
+  iterations: number;
+  minIterNs: number;
+  thresholdNs: number;
+  count: number;
+  maxNs: number;
+  totalNs: number;
+  notKept: number;
   /** The largest detours (at most 1500), in time order: [µs since the start, length in ns]. */
   detours: [number, number][];
 }
@@ -22,9 +31,11 @@ export function plot(runs: NoiseRun[], png: string, title: string): void {
     const data = join(dir, `${r.setting}.dat`);
     writeFileSync(data, r.detours.map(([at, len]) => `${at / 1e6} ${len / 1e3}`).join('\n') + '\n');
     const name = { ros: 'native, ROS CPU 0', isolated: 'native, isolated CPU 1', hrt: 'HRT (Nautilus), CPU 1' }[r.setting];
-    return `set title "${name}: ${r.count} detours > ${r.thresholdNs / 1e3} us, longest ${(r.maxNs / 1e3).toFixed(1)} us"\n` +
+    return (
+      `set title "${name}: ${r.count} detours > ${r.thresholdNs / 1e3} us, longest ${(r.maxNs / 1e3).toFixed(1)} us"\n` +
       // An empty panel plots a constant below the y range: gnuplot needs something to plot.
-      `plot ${r.detours.length ? `"${data}" using 1:2 with impulses lc rgb "#1f77b4" notitle` : '0.1 notitle'}\n`;
+      `plot ${r.detours.length ? `"${data}" using 1:2 with impulses lc rgb "#1f77b4" notitle` : '0.1 notitle'}\n`
+    );
   });
   // One y range for every panel, so their heights compare at a glance.
   const ymax = Math.max(10, ...runs.map((r) => (r.maxNs / 1e3) * 2));
@@ -43,4 +54,3 @@ ${panels.join('')}unset multiplot
   execFileSync('gnuplot', [join(dir, 'plot.gp')]);
   rmSync(dir, { recursive: true, force: true });
 }
-

@@ -15,8 +15,10 @@ import { buildImage } from '../../src/pipeline';
 import { hostInfo } from '../stats';
 import { NoiseRun, plot } from './plot';
 
-
-const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 
 /** The guest package with this run's arguments written into its manifest. */
 function guestPackage(kernel: string, seconds: string, thresholdNs: string): string {
@@ -30,22 +32,36 @@ function guestPackage(kernel: string, seconds: string, thresholdNs: string): str
 
 async function main() {
   const kernel = arg('--kernel', 'tuned') as Manifest['kernel'];
-  const seconds = arg('--seconds', '4'), thresholdNs = arg('--threshold-ns', '2000');
+  const seconds = arg('--seconds', '4'),
+    thresholdNs = arg('--threshold-ns', '2000');
   const iso = join(mkdtempSync(join(tmpdir(), 'mv-noise-iso-')), 'noise.iso');
   const built = await buildImage({ packageDir: guestPackage(kernel, seconds, thresholdNs), output: iso, progress: new Progress(), kernel });
   const b = await boot({ iso, accel: 'tcg', cpus: 2, timeoutMs: 900_000 });
-  const runs: NoiseRun[] = b.output.split('\n').filter((l) => l.startsWith('NOISE {')).map((l) => JSON.parse(l.slice(6)));
+  const runs: NoiseRun[] = b.output
+    .split('\n')
+    .filter((l) => l.startsWith('NOISE {'))
+    .map((l) => JSON.parse(l.slice(6)));
   const failed = b.output.split('\n').filter((l) => l.startsWith('NOISE-FAILED'));
   if (!runs.length) throw new Error(`no NOISE lines (MV-EXIT ${b.status}):\n${b.output.slice(-3000)}`);
-  const ros = runs.find((r) => r.setting === 'ros'), hrt = runs.find((r) => r.setting === 'hrt');
+  const ros = runs.find((r) => r.setting === 'ros'),
+    hrt = runs.find((r) => r.setting === 'hrt');
   const result = {
-    where: 'QEMU TCG -cpu max -smp 2 guest, nested kvm_amd for the HRT', host: hostInfo(),
-    kernel: built.kernel, cmdline: built.cmdline, seconds: Number(seconds), thresholdNs: Number(thresholdNs),
+    where: 'QEMU TCG -cpu max -smp 2 guest, nested kvm_amd for the HRT',
+    host: hostInfo(),
+    kernel: built.kernel,
+    cmdline: built.cmdline,
+    seconds: Number(seconds),
+    thresholdNs: Number(thresholdNs),
     hrtToRosMaxRatio: ros && hrt && hrt.inHrt ? hrt.maxNs / ros.maxNs : null,
-    target: 'hrt.maxNs <= 0.1 * ros.maxNs', failed, runs,
+    target: 'hrt.maxNs <= 0.1 * ros.maxNs',
+    failed,
+    runs,
   };
   console.log('| setting | in HRT | CPU | detours | longest (us) | total (ms) | min iteration (ns) |\n|---|---|---|---|---|---|---|');
-  for (const r of runs) console.log(`| ${r.setting} | ${r.inHrt ? 'yes' : 'no'} | ${r.cpu} | ${r.count} | ${(r.maxNs / 1e3).toFixed(1)} | ${(r.totalNs / 1e6).toFixed(2)} | ${r.minIterNs.toFixed(1)} |`);
+  for (const r of runs)
+    console.log(
+      `| ${r.setting} | ${r.inHrt ? 'yes' : 'no'} | ${r.cpu} | ${r.count} | ${(r.maxNs / 1e3).toFixed(1)} | ${(r.totalNs / 1e6).toFixed(2)} | ${r.minIterNs.toFixed(1)} |`,
+    );
   for (const f of failed) console.log(f);
   console.log(`HRT longest / ROS longest: ${result.hrtToRosMaxRatio?.toFixed(3) ?? 'n/a'} (target <= 0.1)`);
   mkdirSync(repoPath('bench/results'), { recursive: true });
@@ -54,4 +70,7 @@ async function main() {
   console.log('wrote bench/results/noise.json and bench/results/noise.png');
 }
 
-main().catch((e) => { console.error((e as Error).message); process.exit(1); });
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

@@ -33,7 +33,11 @@ async function luaFiles(): Promise<GuestFile[]> {
   const tc = runnerToolchain(await toolchainStage(progress), hostRunner);
   const plain = await packageStage(progress, dir, loadManifest(dir), tc, hostRunner);
   const ov = await packageStage(progress, dir, { ...loadManifest(dir), overrides: LUA_OVERRIDES }, tc, hostRunner);
-  return [...plain.files.filter((f) => f.dest.startsWith('/app/')), { src: plain.program.src, dest: '/app/lua5.4' }, { src: ov.program.src, dest: '/app/lua5.4-ov' }];
+  return [
+    ...plain.files.filter((f) => f.dest.startsWith('/app/')),
+    { src: plain.program.src, dest: '/app/lua5.4' },
+    { src: ov.program.src, dest: '/app/lua5.4-ov' },
+  ];
 }
 
 async function main() {
@@ -51,34 +55,54 @@ async function main() {
     '  if [ $((r % 2)) = 1 ]; then ./native native; ./hrt hrt; ./hrt-ov hrt-ov; else ./hrt-ov hrt-ov; ./hrt hrt; ./native native; fi',
     'done',
     'MV_DISABLE=1 ./hrt-ov hrt-ov-disabled',
-    ...(lua ? [
-      'cd /app',
-      `echo "=== LUA native"; MV_DISABLE=1 ./lua5.4 bench/run.lua suite ${preset}`,
-      `echo "=== LUA hrt"; MV_REQUIRE_HRT=1 ./lua5.4 bench/run.lua suite ${preset}`,
-      `echo "=== LUA hrt-ov"; MV_REQUIRE_HRT=1 ./lua5.4-ov bench/run.lua suite ${preset}`,
-    ] : []),
+    ...(lua
+      ? [
+          'cd /app',
+          `echo "=== LUA native"; MV_DISABLE=1 ./lua5.4 bench/run.lua suite ${preset}`,
+          `echo "=== LUA hrt"; MV_REQUIRE_HRT=1 ./lua5.4 bench/run.lua suite ${preset}`,
+          `echo "=== LUA hrt-ov"; MV_REQUIRE_HRT=1 ./lua5.4-ov bench/run.lua suite ${preset}`,
+        ]
+      : []),
     '',
   ].join('\n');
   const t0 = Date.now();
-  const r = await runInGuest({ files, script, cpus: 1, timeoutMs: 3 * 3600_000, onLine: (l) => { if (/^(RESULT|=== LUA|MV-BENCH)/.test(l)) console.error(l); } });
+  const r = await runInGuest({
+    files,
+    script,
+    cpus: 1,
+    timeoutMs: 3 * 3600_000,
+    onLine: (l) => {
+      if (/^(RESULT|=== LUA|MV-BENCH)/.test(l)) console.error(l);
+    },
+  });
   const lines = r.output.split('\n').map((l) => l.replace(/\r$/, ''));
   const results: Row[] = lines.filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)));
-  if (r.status !== 0 || results.length < 3 * rounds) throw new Error(`bench failed (status ${r.status}, log ${r.logPath}):\n${r.output.slice(-3000)}`);
+  if (r.status !== 0 || results.length < 3 * rounds)
+    throw new Error(`bench failed (status ${r.status}, log ${r.logPath}):\n${r.output.slice(-3000)}`);
 
   const med = (setting: string, op: string) => median(results.filter((x) => x.setting === setting).map((x) => Number(x[op])));
   const settings = {
     native: Object.fromEntries(OPS.map((op) => [op, med('native', op)])),
     // The forwarded path: the system-call form from main in the HRT (glibc's getpid() is one);
     // for threads, an ordinary HRT thread (forwarded clone: a partner and a vCPU boot).
-    hrtForwarded: { clock_gettime: med('hrt', 'clock_gettime_syscall'), getpid: med('hrt', 'getpid_syscall'), thread_create_join: med('hrt', 'thread_create_join') },
+    hrtForwarded: {
+      clock_gettime: med('hrt', 'clock_gettime_syscall'),
+      getpid: med('hrt', 'getpid_syscall'),
+      thread_create_join: med('hrt', 'thread_create_join'),
+    },
     hrt: Object.fromEntries(OPS.map((op) => [op, med('hrt', op)])),
     hrtOverridden: Object.fromEntries(OPS.map((op) => [op, med('hrt-ov', op)])),
   };
-  const ratios = Object.fromEntries(OPS.map((op) => {
-    const ov = settings.hrtOverridden[op];
-    const fwd = (settings.hrtForwarded as Record<string, number>)[op];
-    return [op, { overriddenVsNative: +(ov / settings.native[op]).toFixed(2), forwardedVsOverridden: fwd ? +(fwd / ov).toFixed(1) : null }];
-  }));
+  const ratios = Object.fromEntries(
+    OPS.map((op) => {
+      const ov = settings.hrtOverridden[op];
+      const fwd = (settings.hrtForwarded as Record<string, number>)[op];
+      return [
+        op,
+        { overriddenVsNative: +(ov / settings.native[op]).toFixed(2), forwardedVsOverridden: fwd ? +(fwd / ov).toFixed(1) : null },
+      ];
+    }),
+  );
   const disabled = results.find((x) => x.setting === 'hrt-ov-disabled');
   const served = results.find((x) => x.setting === 'hrt-ov')?.served;
 
@@ -87,29 +111,68 @@ async function main() {
   let cur = '';
   for (const l of lines) {
     const m = l.match(/^=== LUA (\S+)/);
-    if (m) { cur = m[1]; luaRuns[cur] = {}; continue; }
+    if (m) {
+      cur = m[1];
+      luaRuns[cur] = {};
+      continue;
+    }
     const b2 = l.match(/^MV-BENCH name=(\S+) n=\d+ cpu_s=([\d.]+) .*check=(\S+)/);
     if (b2 && cur) luaRuns[cur][b2[1]] = { cpu_s: Number(b2[2]), check: b2[3] };
   }
   const luaTable = Object.keys(luaRuns.native ?? {}).map((name) => {
-    const n = luaRuns.native[name], h = luaRuns.hrt?.[name], o = luaRuns['hrt-ov']?.[name];
-    return { name, native_s: n.cpu_s, hrt_s: h?.cpu_s, hrtOv_s: o?.cpu_s, hrtVsNative: h ? +(h.cpu_s / n.cpu_s).toFixed(3) : null, hrtOvVsNative: o ? +(o.cpu_s / n.cpu_s).toFixed(3) : null, ok: [n, h, o].every((x) => x?.check === 'ok') };
+    const n = luaRuns.native[name],
+      h = luaRuns.hrt?.[name],
+      o = luaRuns['hrt-ov']?.[name];
+    return {
+      name,
+      native_s: n.cpu_s,
+      hrt_s: h?.cpu_s,
+      hrtOv_s: o?.cpu_s,
+      hrtVsNative: h ? +(h.cpu_s / n.cpu_s).toFixed(3) : null,
+      hrtOvVsNative: o ? +(o.cpu_s / n.cpu_s).toFixed(3) : null,
+      ok: [n, h, o].every((x) => x?.check === 'ok'),
+    };
   });
 
   const result = {
-    where: 'QEMU 7.2 TCG -cpu max, 1 guest CPU, nested kvm_amd', host: hostInfo(), elapsedS: Math.round((Date.now() - t0) / 1000),
-    rounds, unit: 'ns per call (median of rounds, each a median of 9 batches)', settings, ratios,
-    fallback: { note: 'MV_DISABLE=1 with the overridden binary: the originals run natively, nothing is served', served: disabled?.served, perCall: disabled },
-    servedInHrt: served, lua: lua ? { preset, overrides: LUA_OVERRIDES, unit: 'os.clock() s', programs: luaTable } : null, raw: results,
+    where: 'QEMU 7.2 TCG -cpu max, 1 guest CPU, nested kvm_amd',
+    host: hostInfo(),
+    elapsedS: Math.round((Date.now() - t0) / 1000),
+    rounds,
+    unit: 'ns per call (median of rounds, each a median of 9 batches)',
+    settings,
+    ratios,
+    fallback: {
+      note: 'MV_DISABLE=1 with the overridden binary: the originals run natively, nothing is served',
+      served: disabled?.served,
+      perCall: disabled,
+    },
+    servedInHrt: served,
+    lua: lua ? { preset, overrides: LUA_OVERRIDES, unit: 'os.clock() s', programs: luaTable } : null,
+    raw: results,
   };
-  const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(1)} µs` : `${x.toFixed(1)} ns`);
+  const f = (x: number | undefined) =>
+    x === undefined || Number.isNaN(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(1)} µs` : `${x.toFixed(1)} ns`;
   const md = [
     '| call | native Linux | HRT forwarded | HRT, no override | HRT overridden | overridden / native | forwarded / overridden |',
     '|---|---|---|---|---|---|---|',
-    ...OPS.map((op) => `| ${op} | ${f(settings.native[op])} | ${f((settings.hrtForwarded as Record<string, number>)[op])} | ${f(settings.hrt[op])} | ${f(settings.hrtOverridden[op])} | ${ratios[op].overriddenVsNative}× | ${ratios[op].forwardedVsOverridden ?? '–'}${ratios[op].forwardedVsOverridden ? '×' : ''} |`),
-    ...(lua ? ['', `Lua suite (preset ${preset}, os.clock() s; overrides ${LUA_OVERRIDES.join(', ')}):`, '',
-      '| program | native | HRT | HRT + overrides | HRT / native | HRT+ov / native | outputs ok |', '|---|---|---|---|---|---|---|',
-      ...luaTable.map((p) => `| ${p.name} | ${p.native_s} | ${p.hrt_s ?? '–'} | ${p.hrtOv_s ?? '–'} | ${p.hrtVsNative ?? '–'} | ${p.hrtOvVsNative ?? '–'} | ${p.ok ? 'yes' : 'NO'} |`)] : []),
+    ...OPS.map(
+      (op) =>
+        `| ${op} | ${f(settings.native[op])} | ${f((settings.hrtForwarded as Record<string, number>)[op])} | ${f(settings.hrt[op])} | ${f(settings.hrtOverridden[op])} | ${ratios[op].overriddenVsNative}× | ${ratios[op].forwardedVsOverridden ?? '–'}${ratios[op].forwardedVsOverridden ? '×' : ''} |`,
+    ),
+    ...(lua
+      ? [
+          '',
+          `Lua suite (preset ${preset}, os.clock() s; overrides ${LUA_OVERRIDES.join(', ')}):`,
+          '',
+          '| program | native | HRT | HRT + overrides | HRT / native | HRT+ov / native | outputs ok |',
+          '|---|---|---|---|---|---|---|',
+          ...luaTable.map(
+            (p) =>
+              `| ${p.name} | ${p.native_s} | ${p.hrt_s ?? '–'} | ${p.hrtOv_s ?? '–'} | ${p.hrtVsNative ?? '–'} | ${p.hrtOvVsNative ?? '–'} | ${p.ok ? 'yes' : 'NO'} |`,
+          ),
+        ]
+      : []),
   ].join('\n');
   mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
   writeFileSync(join(repo, 'bench', 'results', 'overrides.json'), JSON.stringify(result, null, 2) + '\n');
@@ -117,4 +180,7 @@ async function main() {
   console.log(md);
 }
 
-main().catch((e) => { console.error((e as Error).message); process.exit(1); });
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

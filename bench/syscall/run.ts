@@ -14,7 +14,10 @@ async function main() {
   for (const dir of ['nautilus', 'hvm', 'bench/syscall']) execFileSync('make', ['-s', '-C', join(repo, dir)], { stdio: 'inherit' });
   const build = join(repo, 'bench', 'syscall', 'build');
   const r = await runInGuest({
-    files: [{ src: join(build, 'driver'), dest: '/mv/b/driver' }, { src: join(build, 'hrt'), dest: '/mv/b/hrt' }],
+    files: [
+      { src: join(build, 'driver'), dest: '/mv/b/driver' },
+      { src: join(build, 'hrt'), dest: '/mv/b/hrt' },
+    ],
     script: 'cd /mv/b && ./driver ./hrt\n',
     // Two CPUs, each its own TCG thread: the exitless rows need the poll server running on the
     // ROS CPU (0) while the vCPU (pinned to CPU 1 by MV_HRT_CPUS) spins. With one TCG thread for
@@ -28,9 +31,16 @@ async function main() {
   if (r.status !== 0 || !json) throw new Error(`bench failed (status ${r.status}, log ${r.logPath}):\n${r.output.slice(-2000)}`);
   const start = lines.findIndex((l) => l.startsWith('measure (median)'));
   console.log(lines.slice(start, start + 16).join('\n'));
-  const result = { where: 'QEMU TCG -cpu max -smp 2 (a TCG thread per CPU) guest, nested kvm_amd; vCPU on CPU 1, poll server on CPU 0', host: hostInfo(), ...JSON.parse(json.slice(5)) };
+  const result = {
+    where: 'QEMU TCG -cpu max -smp 2 (a TCG thread per CPU) guest, nested kvm_amd; vCPU on CPU 1, poll server on CPU 0',
+    host: hostInfo(),
+    ...JSON.parse(json.slice(5)),
+  };
   mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
   writeFileSync(join(repo, 'bench', 'results', 'syscall.json'), JSON.stringify(result, null, 2) + '\n');
 }
 
-main().catch((e) => { console.error((e as Error).message); process.exit(1); });
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

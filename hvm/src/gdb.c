@@ -49,13 +49,15 @@
 #include "mv.h"
 
 #define GDB_SIG (SIGRTMAX - 1) /* kicks a vCPU out of KVM_RUN; its handler does nothing */
-#define TF 0x100u
+#define TF	0x100u
 
 /* Where a parked vCPU's program registers are (v->gdb_parked). */
-enum { CTX_LIVE = 1, /* in KVM's registers: kicked out of KVM_RUN in program code */
-       CTX_TRAP = 2  /* in the call page: a #BP/#DB/fault of the program, resumed from there */ };
+enum {
+	CTX_LIVE = 1, /* in KVM's registers: kicked out of KVM_RUN in program code */
+	CTX_TRAP = 2  /* in the call page: a #BP/#DB/fault of the program, resumed from there */
+};
 #define MAX_SWBP 64
-#define PKT_MAX 16384
+#define PKT_MAX	 16384
 
 enum stop_kind { STOP_NONE, STOP_BREAK, STOP_STEP, STOP_HWBREAK, STOP_WATCH, STOP_SIGNAL, STOP_INTERRUPT };
 
@@ -64,26 +66,34 @@ static struct gdb_state {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct mv_vm *vm;
-	int stopped;           /* all-stop: the program is held */
-	int want_reply;        /* gdb waits for a stop reply (after ?, c, s, or attach) */
+	int stopped;	/* all-stop: the program is held */
+	int want_reply; /* gdb waits for a stop reply (after ?, c, s, or attach) */
 	int ev_vcpu, ev_sig, ev_kind;
 	uint64_t ev_addr;
-	int step_vcpu;         /* -1, or the vCPU that steps on the next resume */
-	uint64_t gen;          /* bumped when the debug configuration changes */
-	uint64_t resume;       /* bumped at each resume */
-	uint64_t main_bp;      /* the int3 at main (its own byte in main_byte), until it is hit */
+	int step_vcpu;	  /* -1, or the vCPU that steps on the next resume */
+	uint64_t gen;	  /* bumped when the debug configuration changes */
+	uint64_t resume;  /* bumped at each resume */
+	uint64_t main_bp; /* the int3 at main (its own byte in main_byte), until it is hit */
 	uint8_t main_byte;
 	uint64_t swbp[MAX_SWBP];
 	uint8_t swbp_byte[MAX_SWBP];
 	int nswbp;
 	uint64_t dr[4];
 	uint32_t dr7;
-	int g_thread;          /* Hg: the thread g/G/p/P/m read (vCPU id), -1 = the stopped one */
+	int g_thread; /* Hg: the thread g/G/p/P/m read (vCPU id), -1 = the stopped one */
 	int noack;
-} gdb = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .fd = -1, .lfd = -1,
-	  .memfd = -1, .step_vcpu = -1, .g_thread = -1 };
+} gdb = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	  .cond = PTHREAD_COND_INITIALIZER,
+	  .fd = -1,
+	  .lfd = -1,
+	  .memfd = -1,
+	  .step_vcpu = -1,
+	  .g_thread = -1 };
 
-int gdb__active(void) { return gdb.on; }
+int gdb__active(void)
+{
+	return gdb.on;
+}
 
 /* --- the wire ------------------------------------------------------------- */
 
@@ -91,7 +101,10 @@ static const char hexd[] = "0123456789abcdef";
 
 static int hexval(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 static int send_all(const char *p, size_t n)
@@ -125,7 +138,10 @@ static void put_packet(const char *data, size_t n)
 	send_all(buf, k);
 }
 
-static void put_str(const char *s) { put_packet(s, strlen(s)); }
+static void put_str(const char *s)
+{
+	put_packet(s, strlen(s));
+}
 
 /* One packet into buf (NUL-terminated), 0x03 as "\x03", or -1 when the client went away.
  * A packet with a bad checksum or an overlong one is refused with '-' and skipped. */
@@ -224,11 +240,28 @@ static int regs_of(struct mv_vcpu *v, struct mv_regs *r, int *live)
 	struct kvm_sregs sr;
 	if (v->gdb_parked == CTX_LIVE && ioctl(v->fd, KVM_GET_REGS, &kr) == 0 && kr.rip < MV_USER_TOP &&
 	    ioctl(v->fd, KVM_GET_SREGS, &sr) == 0) {
-		*r = (struct mv_regs){ .rax = kr.rax, .rbx = kr.rbx, .rcx = kr.rcx, .rdx = kr.rdx, .rsi = kr.rsi,
-				       .rdi = kr.rdi, .rbp = kr.rbp, .rsp = kr.rsp, .r8 = kr.r8, .r9 = kr.r9,
-				       .r10 = kr.r10, .r11 = kr.r11, .r12 = kr.r12, .r13 = kr.r13, .r14 = kr.r14,
-				       .r15 = kr.r15, .rip = kr.rip, .rflags = kr.rflags, .cs = sr.cs.selector,
-				       .ss = sr.ss.selector, .fs_base = sr.fs.base, .gs_base = sr.gs.base };
+		*r = (struct mv_regs){ .rax = kr.rax,
+				       .rbx = kr.rbx,
+				       .rcx = kr.rcx,
+				       .rdx = kr.rdx,
+				       .rsi = kr.rsi,
+				       .rdi = kr.rdi,
+				       .rbp = kr.rbp,
+				       .rsp = kr.rsp,
+				       .r8 = kr.r8,
+				       .r9 = kr.r9,
+				       .r10 = kr.r10,
+				       .r11 = kr.r11,
+				       .r12 = kr.r12,
+				       .r13 = kr.r13,
+				       .r14 = kr.r14,
+				       .r15 = kr.r15,
+				       .rip = kr.rip,
+				       .rflags = kr.rflags,
+				       .cs = sr.cs.selector,
+				       .ss = sr.ss.selector,
+				       .fs_base = sr.fs.base,
+				       .gs_base = sr.gs.base };
 		*live = CTX_LIVE;
 		return 0;
 	}
@@ -242,9 +275,14 @@ static int regs_of(struct mv_vcpu *v, struct mv_regs *r, int *live)
 static size_t g_reply(char *out, const struct mv_regs *r)
 {
 	const uint64_t q[17] = { r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8,
-				 r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip };
-	const uint32_t d[7] = { (uint32_t)r->rflags, (uint32_t)(r->cs ? r->cs : MV_SEL_KCODE),
-				(uint32_t)(r->ss ? r->ss : MV_SEL_KDATA), MV_SEL_KDATA, MV_SEL_KDATA, 0, 0 };
+				 r->r9,	 r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip };
+	const uint32_t d[7] = { (uint32_t)r->rflags,
+				(uint32_t)(r->cs ? r->cs : MV_SEL_KCODE),
+				(uint32_t)(r->ss ? r->ss : MV_SEL_KDATA),
+				MV_SEL_KDATA,
+				MV_SEL_KDATA,
+				0,
+				0 };
 	char *p = hex_of(out, q, sizeof q);
 	p = hex_of(p, d, sizeof d);
 	return (size_t)(p - out);
@@ -252,8 +290,8 @@ static size_t g_reply(char *out, const struct mv_regs *r)
 
 static uint64_t *reg_slot(struct mv_regs *r, int n)
 {
-	uint64_t *const q[17] = { &r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi, &r->rbp, &r->rsp,
-				  &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15, &r->rip };
+	uint64_t *const q[17] = { &r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi, &r->rbp, &r->rsp, &r->r8,
+				  &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15, &r->rip };
 	return n >= 0 && n < 17 ? q[n] : n == 17 ? &r->rflags : NULL;
 }
 
@@ -264,10 +302,24 @@ static int set_regs(struct mv_vcpu *v, const struct mv_regs *r, int live)
 		v->cp->regs = *r; /* the program resumes from these (MV_CALL_RESUME) */
 		return 0;
 	}
-	kr = (struct kvm_regs){ .rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi,
-				.rdi = r->rdi, .rbp = r->rbp, .rsp = r->rsp, .r8 = r->r8, .r9 = r->r9, .r10 = r->r10,
-				.r11 = r->r11, .r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
-				.rip = r->rip, .rflags = r->rflags | 2 };
+	kr = (struct kvm_regs){ .rax = r->rax,
+				.rbx = r->rbx,
+				.rcx = r->rcx,
+				.rdx = r->rdx,
+				.rsi = r->rsi,
+				.rdi = r->rdi,
+				.rbp = r->rbp,
+				.rsp = r->rsp,
+				.r8 = r->r8,
+				.r9 = r->r9,
+				.r10 = r->r10,
+				.r11 = r->r11,
+				.r12 = r->r12,
+				.r13 = r->r13,
+				.r14 = r->r14,
+				.r15 = r->r15,
+				.rip = r->rip,
+				.rflags = r->rflags | 2 };
 	return ioctl(v->fd, KVM_SET_REGS, &kr);
 }
 
@@ -276,7 +328,8 @@ static int set_regs(struct mv_vcpu *v, const struct mv_regs *r, int live)
 static void wake_stub(void)
 {
 	char c = 1;
-	if (write(gdb.wake[1], &c, 1) < 0) { /* the stub polls this pipe; a full pipe is awake enough */ }
+	if (write(gdb.wake[1], &c, 1) < 0) { /* the stub polls this pipe; a full pipe is awake enough */
+	}
 }
 
 /* Caller holds the lock: interrupt every vCPU that is in KVM_RUN. */
@@ -289,8 +342,8 @@ static void kick_all(struct mv_vcpu *except)
 		struct mv_vcpu *v = vm->vcpus[i];
 		/* Only vCPUs running program code: a partner in a forwarded call is not running it, and
 		 * a signal could end its call with EINTR; it parks when the call returns. */
-		if (v && v != except && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) && !v->gdb_parked && __atomic_load_n(&v->tid, __ATOMIC_RELAXED) > 0 &&
-		    v->state == MV_VCPU_RUNNING) {
+		if (v && v != except && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) && !v->gdb_parked &&
+		    __atomic_load_n(&v->tid, __ATOMIC_RELAXED) > 0 && v->state == MV_VCPU_RUNNING) {
 			__atomic_store_n(&v->gdb_kick, 1, __ATOMIC_RELEASE);
 			mv__raw_syscall(SYS_tgkill, pid, __atomic_load_n(&v->tid, __ATOMIC_RELAXED), GDB_SIG, 0, 0, 0);
 		}
@@ -515,8 +568,9 @@ static int hwbp_clear(uint64_t addr)
 
 static void stop_reply(void)
 {
-	static const char *const what[] = { [STOP_BREAK] = "swbreak:;", [STOP_HWBREAK] = "hwbreak:;",
-					    [STOP_WATCH] = "watch:" };
+	static const char *const what[] = {
+		[STOP_BREAK] = "swbreak:;", [STOP_HWBREAK] = "hwbreak:;", [STOP_WATCH] = "watch:"
+	};
 	char msg[96];
 	int n = snprintf(msg, sizeof msg, "T%02xthread:%x;", gdb.ev_sig & 0xff, gdb.ev_vcpu + 1);
 	if (gdb.ev_kind == STOP_WATCH)
@@ -609,9 +663,7 @@ static int handle(char *p)
 		put_str("OK");
 		return 0;
 	}
-	case 'T':
-		put_str(vcpu_by_id((int)strtol(p + 1, NULL, 16) - 1) ? "OK" : "E01");
-		return 0;
+	case 'T': put_str(vcpu_by_id((int)strtol(p + 1, NULL, 16) - 1) ? "OK" : "E01"); return 0;
 	case 'g':
 	case 'p':
 	case 'G':
@@ -629,7 +681,10 @@ static int handle(char *p)
 			if (slot)
 				hex_of(out, slot, n == 17 ? 4 : 8), put_str(out);
 			else if (n >= 18 && n <= 23) {
-				uint32_t s = n == 18 ? (uint32_t)(r.cs ? r.cs : MV_SEL_KCODE) : n == 19 ? MV_SEL_KDATA : n <= 21 ? MV_SEL_KDATA : 0;
+				uint32_t s = n == 18   ? (uint32_t)(r.cs ? r.cs : MV_SEL_KCODE)
+					     : n == 19 ? MV_SEL_KDATA
+					     : n <= 21 ? MV_SEL_KDATA
+						       : 0;
 				hex_of(out, &s, 4), put_str(out);
 			} else
 				put_str("E01");
@@ -677,7 +732,8 @@ static int handle(char *p)
 	case 'M': {
 		char *colon = strchr(p, ':');
 		uint8_t buf[PKT_MAX / 2];
-		if (!colon || sscanf(p + 1, "%llx,%llx", &a, &l) != 2 || l > sizeof buf || bytes_of(buf, colon + 1, l)) {
+		if (!colon || sscanf(p + 1, "%llx,%llx", &a, &l) != 2 || l > sizeof buf ||
+		    bytes_of(buf, colon + 1, l)) {
 			put_str("E01");
 			return 0;
 		}
@@ -698,13 +754,9 @@ static int handle(char *p)
 		return 0;
 	}
 	case 'c':
-	case 'C':
-		resume(-1);
-		return 1;
+	case 'C': resume(-1); return 1;
 	case 's':
-	case 'S':
-		resume(gdb.g_thread >= 0 ? gdb.g_thread : gdb.ev_vcpu);
-		return 1;
+	case 'S': resume(gdb.g_thread >= 0 ? gdb.g_thread : gdb.ev_vcpu); return 1;
 	case 'v':
 		if (!strcmp(p, "vCont?")) {
 			put_str("vCont;c;C;s;S");
@@ -726,16 +778,12 @@ static int handle(char *p)
 		} else
 			put_str("");
 		return 0;
-	case 'k':
-		mv__raw_syscall(SYS_exit_group, 137, 0, 0, 0, 0, 0);
-		return 0;
+	case 'k': mv__raw_syscall(SYS_exit_group, 137, 0, 0, 0, 0, 0); return 0;
 	case 'D':
 		put_str("OK");
 		mv__log("mv: gdb: detached; the program runs on\n");
 		return -1;
-	default:
-		put_str("");
-		return 0;
+	default: put_str(""); return 0;
 	}
 }
 
@@ -766,7 +814,8 @@ static void *stub_main(void *arg)
 			break;
 		if (fds[1].revents & POLLIN) {
 			char drain[64];
-			if (read(gdb.wake[0], drain, sizeof drain) < 0) { /* nothing to do: woken anyway */ }
+			if (read(gdb.wake[0], drain, sizeof drain) < 0) { /* nothing to do: woken anyway */
+			}
 		}
 		pthread_mutex_lock(&gdb.lock);
 		if (!gdb.on) {
@@ -784,7 +833,8 @@ static void *stub_main(void *arg)
 		int n = get_packet(pkt, sizeof pkt);
 		pthread_mutex_lock(&gdb.lock);
 		if (n < 0) {
-			mv__log("mv: gdb: the debugger went away (%s); the program runs on\n", errno ? strerror(errno) : "end of stream");
+			mv__log("mv: gdb: the debugger went away (%s); the program runs on\n",
+				errno ? strerror(errno) : "end of stream");
 			detach();
 			pthread_mutex_unlock(&gdb.lock);
 			break;
@@ -808,7 +858,10 @@ static void *stub_main(void *arg)
 	return NULL;
 }
 
-static void gdb_kick_handler(int sig) { (void)sig; /* only KVM_RUN's interruption matters */ }
+static void gdb_kick_handler(int sig)
+{
+	(void)sig; /* only KVM_RUN's interruption matters */
+}
 
 /* MV_GDB=[HOST:]PORT: listen, wait for gdb, and arrange the first stop at main. 0 = no stub. */
 int gdb__start(struct mv_vm *vm, uint64_t main_addr)

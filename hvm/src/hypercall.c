@@ -46,7 +46,8 @@ static void hc__page_fault(struct mv_vcpu *v)
 	if (rc != -EFAULT) {
 		/* The process has the page; the VMM could not give it to the HRT. */
 		char what[96];
-		snprintf(what, sizeof what, "cannot map process memory into the HRT (%s; VMM limit or bug)", strerror(-rc));
+		snprintf(what, sizeof what, "cannot map process memory into the HRT (%s; VMM limit or bug)",
+			 strerror(-rc));
 		report__die(v, what, &cp->regs, SIGSEGV);
 	}
 	pthread_mutex_lock(&v->vm->mem_lock);
@@ -74,10 +75,10 @@ static void hc__console(struct mv_vcpu *v)
 }
 
 /* si_code and si_addr for an exception, as Linux's x86 trap handlers set them. */
-static const int vec_code[32] = { [0] = FPE_INTDIV, [1] = TRAP_TRACE, [3] = SI_KERNEL, [4] = SI_KERNEL,
-				  [5] = SI_KERNEL, [6] = ILL_ILLOPN, [7] = FPE_FLTINV, [13] = SI_KERNEL,
-				  [14] = SEGV_MAPERR, [16] = FPE_FLTINV, [17] = BUS_ADRALN,
-				  [19] = FPE_FLTINV };
+static const int vec_code[32] = {
+	[0] = FPE_INTDIV, [1] = TRAP_TRACE, [3] = SI_KERNEL,	[4] = SI_KERNEL,   [5] = SI_KERNEL,   [6] = ILL_ILLOPN,
+	[7] = FPE_FLTINV, [13] = SI_KERNEL, [14] = SEGV_MAPERR, [16] = FPE_FLTINV, [17] = BUS_ADRALN, [19] = FPE_FLTINV
+};
 
 static uint64_t vec_addr(const struct mv_regs *r)
 {
@@ -88,9 +89,10 @@ static uint64_t vec_addr(const struct mv_regs *r)
 static void hc__panic(struct mv_vcpu *v)
 {
 	struct mv_call_page *cp = v->cp;
-	static const int vec_sig[32] = { [0] = SIGFPE, [1] = SIGTRAP, [3] = SIGTRAP, [4] = SIGSEGV,
-					 [5] = SIGSEGV, [6] = SIGILL, [7] = SIGFPE, [13] = SIGSEGV,
-					 [14] = SIGSEGV, [16] = SIGFPE, [17] = SIGBUS, [19] = SIGFPE };
+	static const int vec_sig[32] = {
+		[0] = SIGFPE, [1] = SIGTRAP,  [3] = SIGTRAP,  [4] = SIGSEGV, [5] = SIGSEGV, [6] = SIGILL,
+		[7] = SIGFPE, [13] = SIGSEGV, [14] = SIGSEGV, [16] = SIGFPE, [17] = SIGBUS, [19] = SIGFPE
+	};
 	int sig = SIGSEGV;
 
 	cp->text[sizeof cp->text - 1] = 0;

@@ -50,8 +50,10 @@ int mem__chunk_gpa(struct mv_vm *vm, uint64_t va, uint64_t *gpa)
 	if (vm->nchunks == MV_MAX_CHUNKS || vm->gpa_next + MV_CHUNK_SIZE > vm->gpa_limit)
 		return -ENOSPC;
 	struct kvm_userspace_memory_region r = {
-		.slot = (uint32_t)vm->nchunks + 1, .guest_phys_addr = vm->gpa_next,
-		.memory_size = MV_CHUNK_SIZE, .userspace_addr = cva,
+		.slot = (uint32_t)vm->nchunks + 1,
+		.guest_phys_addr = vm->gpa_next,
+		.memory_size = MV_CHUNK_SIZE,
+		.userspace_addr = cva,
 	};
 	/* The last page of the user half is never a user page, and KVM refuses
 	 * a slot that reaches it (access_ok against TASK_SIZE_MAX) unless the
@@ -175,7 +177,8 @@ static int mem__resync(struct mv_vcpu *v, struct mv_vm *vm)
 				mem__shootdown(v);
 			a = b;
 		}
-	}	return 0;
+	}
+	return 0;
 }
 
 int mem__init(struct mv_vm *vm)
@@ -186,8 +189,8 @@ int mem__init(struct mv_vm *vm)
 		return -ENOMEM;
 	vm->gpa_next = MV_USER_GPA_BASE;
 	vm->brk_cur = (uint64_t)mv__raw_syscall(SYS_brk, 0, 0, 0, 0, 0, 0);
-	vm->stack_rlimit = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-				   ? rl.rlim_cur : (8ULL << 20);
+	vm->stack_rlimit =
+		getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : (8ULL << 20);
 	if (mem__resync(NULL, vm) < 0)
 		return -ENOMEM;
 	return vm->nvmas ? 0 : -EIO;

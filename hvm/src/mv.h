@@ -26,17 +26,17 @@
 #include <linux/kvm.h>
 #include <mv/abi.h>
 
-#define MV_VERSION "0.1.0"
-#define MV_PAGE 4096ULL
-#define MV_PAGE_UP(x) (((x) + MV_PAGE - 1) & ~(MV_PAGE - 1))
-#define MV_PAGE_DOWN(x) ((x) & ~(MV_PAGE - 1))
-#define MV_MAX_CHUNKS 512
+#define MV_VERSION		"0.1.0"
+#define MV_PAGE			4096ULL
+#define MV_PAGE_UP(x)		(((x) + MV_PAGE - 1) & ~(MV_PAGE - 1))
+#define MV_PAGE_DOWN(x)		((x) & ~(MV_PAGE - 1))
+#define MV_MAX_CHUNKS		512
 #define MV_THREAD_PARTNER_STACK (256 * 1024) /* a thread vCPU's partner stack (thread.c) */
 
 /* Process mapping permissions as the guest page tables mirror them. */
-#define MV_PROT_R 1u
-#define MV_PROT_W 2u
-#define MV_PROT_X 4u
+#define MV_PROT_R    1u
+#define MV_PROT_W    2u
+#define MV_PROT_X    4u
 #define MV_VMA_STACK 0x100u /* grows down ([stack]) */
 
 struct mv_vma {
@@ -50,7 +50,7 @@ struct mv_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 #define MV_NSIG 64
-#define MV_RTQ 128 /* queued real-time signal instances per thread, beyond one of each */
+#define MV_RTQ	128 /* queued real-time signal instances per thread, beyond one of each */
 
 struct mv_chunk {
 	uint64_t va;  /* MV_CHUNK_SIZE-aligned process VA */
@@ -58,29 +58,34 @@ struct mv_chunk {
 };
 
 struct mv_options {
-	int trace;    /* MV_TRACE: log each forwarded call */
-	int announce; /* MV_ANNOUNCE: "MV-HRT vcpus=.. cpl=.." when main starts */
-	int verbose;  /* MV_VERBOSE: Nautilus banner, VM setup details */
-	int stats;    /* MV_STATS: per-run cost summary at exit (stats.c) */
+	int trace;	      /* MV_TRACE: log each forwarded call */
+	int announce;	      /* MV_ANNOUNCE: "MV-HRT vcpus=.. cpl=.." when main starts */
+	int verbose;	      /* MV_VERBOSE: Nautilus banner, VM setup details */
+	int stats;	      /* MV_STATS: per-run cost summary at exit (stats.c) */
 	char stats_path[256]; /* ... appended to this file; "" = stderr */
-	uint64_t t0;  /* MV_STATS: when __wrap_main started (stats__now) */
+	uint64_t t0;	      /* MV_STATS: when __wrap_main started (stats__now) */
 };
 
 /* Why KVM_RUN returned, for MV_STATS. */
 enum mv_exit_kind {
-	MV_EXIT_SYSCALL, MV_EXIT_PAGE_FAULT, MV_EXIT_CONSOLE, MV_EXIT_OTHER_HC, MV_EXIT_SIGNAL, MV_EXIT_OTHER,
+	MV_EXIT_SYSCALL,
+	MV_EXIT_PAGE_FAULT,
+	MV_EXIT_CONSOLE,
+	MV_EXIT_OTHER_HC,
+	MV_EXIT_SIGNAL,
+	MV_EXIT_OTHER,
 	MV_EXIT_KINDS
 };
 
 /* The steps from __wrap_main to main in the HRT, timed for MV_STATS (stats__mark). */
 enum mv_start_step {
-	MV_START_VM,       /* /dev/kvm opened, KVM_CREATE_VM */
-	MV_START_CPUID,    /* KVM_GET_SUPPORTED_CPUID */
+	MV_START_VM,	   /* /dev/kvm opened, KVM_CREATE_VM */
+	MV_START_CPUID,	   /* KVM_GET_SUPPORTED_CPUID */
 	MV_START_NAUTILUS, /* HRT memory, memslot 0, Nautilus loaded */
-	MV_START_MAPS,     /* page tables, the VMA mirror from /proc/self/maps */
-	MV_START_VCPU,     /* KVM_CREATE_VCPU and its registers, CPUID, MSRs */
+	MV_START_MAPS,	   /* page tables, the VMA mirror from /proc/self/maps */
+	MV_START_VCPU,	   /* KVM_CREATE_VCPU and its registers, CPUID, MSRs */
 	MV_START_SERVICES, /* the service page: TSC rate, clock anchors, arena */
-	MV_START_BOOT,     /* first KVM_RUN until Nautilus reports READY */
+	MV_START_BOOT,	   /* first KVM_RUN until Nautilus reports READY */
 	MV_START_N
 };
 
@@ -89,22 +94,22 @@ struct mv_vm {
 	int kvm_fd, vm_fd;
 	int run_size;
 	struct mv_options opt;
-	uint8_t *hrt;           /* host view of HRT-private memory (GPA 0) */
-	uint64_t entry;         /* Nautilus entry GVA */
-	uint64_t gpa_limit;     /* 1 << guest MAXPHYADDR */
+	uint8_t *hrt;	    /* host view of HRT-private memory (GPA 0) */
+	uint64_t entry;	    /* Nautilus entry GVA */
+	uint64_t gpa_limit; /* 1 << guest MAXPHYADDR */
 	struct kvm_cpuid2 *cpuid;
 	int has_avx;
 	uint64_t stack_rlimit;
 	/* mem_lock: the page tables, the chunks and their memslots, the VMA
 	 * mirror and the brk it follows (memory.c, x86_64/pagetable.c). */
 	uint64_t pml4_gpa;
-	uint64_t pt_next;       /* next free page-table page (GPA) */
-	uint64_t gpa_next;      /* next free chunk GPA */
+	uint64_t pt_next;  /* next free page-table page (GPA) */
+	uint64_t gpa_next; /* next free chunk GPA */
 	struct mv_chunk chunks[MV_MAX_CHUNKS];
 	int nchunks, last_chunk;
-	struct mv_vma *vmas;    /* sorted, disjoint */
+	struct mv_vma *vmas; /* sorted, disjoint */
 	int nvmas;
-	int vmas_cap;           /* entries vmas has room for; grows (memory.c) */
+	int vmas_cap; /* entries vmas has room for; grows (memory.c) */
 	uint64_t brk_cur;
 	pthread_mutex_t mem_lock;
 	/* Atomic counters (relaxed), for reports and MV_STATS. */
@@ -119,7 +124,7 @@ struct mv_vm {
 	struct mv_vcpu *vcpus[MV_MAX_VCPUS];
 	int nvcpus;
 	pthread_mutex_t vcpu_lock;
-	int announced;         /* atomic (exchange): "MV-HRT" printed once */
+	int announced; /* atomic (exchange): "MV-HRT" printed once */
 	/* signal.c: the program's actions (the host has libmv's recorder
 	 * where the program has a handler). sig_lock for everything, and
 	 * sigact[] is also read by the async handler, which cannot lock:
@@ -130,21 +135,21 @@ struct mv_vm {
 	uint64_t sigact_known; /* bit sig-1: sigact[sig] read from the host */
 	uint32_t sigact_seq;
 	pthread_mutex_t sig_lock;
-	uint64_t nr_signals;   /* atomic counter: handlers entered in the HRT */
-	int poll;              /* poll.c: the exitless-call server runs (set once, before main) */
-	uint64_t main_fn;      /* the program's main, for gdb's first stop (set once) */
-	uint64_t stats_t0;     /* MV_STATS: when __wrap_main started (set once) */
+	uint64_t nr_signals;	       /* atomic counter: handlers entered in the HRT */
+	int poll;		       /* poll.c: the exitless-call server runs (set once, before main) */
+	uint64_t main_fn;	       /* the program's main, for gdb's first stop (set once) */
+	uint64_t stats_t0;	       /* MV_STATS: when __wrap_main started (set once) */
 	uint64_t start_ns[MV_START_N]; /* MV_STATS: when each start step ended (set once) */
 };
 
 /* The vCPU as an explicit state machine: vcpu__set_state (vcpu.c) is the only writer, and
  * its table is the list of transitions. */
 enum mv_vcpu_state {
-	MV_VCPU_CREATED,   /* fd + registers set, never run */
-	MV_VCPU_BOOTING,   /* in Nautilus boot + SIMD probe, before READY */
-	MV_VCPU_RUNNING,   /* main (or later a thread) runs in the HRT */
-	MV_VCPU_IN_CALL,   /* stopped in a hypercall; the partner is working */
-	MV_VCPU_EXITED,    /* main returned: exit_status is valid */
+	MV_VCPU_CREATED,      /* fd + registers set, never run */
+	MV_VCPU_BOOTING,      /* in Nautilus boot + SIMD probe, before READY */
+	MV_VCPU_RUNNING,      /* main (or later a thread) runs in the HRT */
+	MV_VCPU_IN_CALL,      /* stopped in a hypercall; the partner is working */
+	MV_VCPU_EXITED,	      /* main returned: exit_status is valid */
 	MV_VCPU_PROBE_FAILED, /* the boot never reached READY: KVM unusable */
 };
 
@@ -157,45 +162,45 @@ struct mv_vcpu {
 	int id, fd;
 	struct kvm_run *run;
 	struct mv_call_page *cp; /* host view of this vCPU's call page */
-	void *partner_stack;     /* thread vCPUs: the partner's host stack, reused */
+	void *partner_stack;	 /* thread vCPUs: the partner's host stack, reused */
 	/* Owner; others (report, gdb, signal handler) read state as it stands. */
 	enum mv_vcpu_state state;
 	int exit_status;
 	char probe_error[160];
-	uint64_t last_fault;     /* fault-loop detection (owner) */
-	uint64_t fault_repeats;  /* atomic: mem__apply resets every vCPU's */
+	uint64_t last_fault;	/* fault-loop detection (owner) */
+	uint64_t fault_repeats; /* atomic: mem__apply resets every vCPU's */
 	/* A thread (and its partner) owns this vCPU. Atomic: set to 1 only under
 	 * vcpu_lock (thread__get_vcpu, or runtime.c for vCPU 0 before any other
 	 * thread); cleared by its owner with a release store and no lock (the
 	 * exiting partner must not touch its stack afterwards: thread__exit);
 	 * read with acquire. */
 	int busy;
-	int tid;                 /* the partner's TID (owner writes before it runs; others read when busy) */
+	int tid; /* the partner's TID (owner writes before it runs; others read when busy) */
 	/* Pending signals: the async handler on the owner's own thread sets a
 	 * bit with its siginfo (fetch_or, release); the owner clears bits
 	 * (fetch_and) and takes siginfo with host signals blocked. Atomic. */
-	uint64_t sig_pending;    /* bit sig-1: noted by the host handler, not yet delivered */
+	uint64_t sig_pending;		    /* bit sig-1: noted by the host handler, not yet delivered */
 	uint8_t sig_info[MV_NSIG + 1][128]; /* each pending signal's siginfo_t */
 	/* signal.c: more instances of real-time signals already pending, in arrival order
 	 * (Linux queues those; standard signals pending twice are delivered once). */
-	int rtq_n;               /* atomic; entries appended by the handler, taken with signals blocked */
+	int rtq_n; /* atomic; entries appended by the handler, taken with signals blocked */
 	uint8_t rtq_sig[MV_RTQ];
 	uint8_t rtq_info[MV_RTQ][128];
 	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery (owner) */
 	/* native.c: a pooled vCPU for HRT-native threads, driven by a runner
 	 * host thread that outlives the threads it runs. */
-	int native;              /* in the native pool (never handed to a cloned partner) */
-	int runner;              /* its runner exists (it waits for a thread when idle) */
-	uint32_t native_go;      /* futex, atomic: 1 = a thread was handed over (the fields below with it) */
-	uint64_t native_ctid;    /* CLONE_CHILD_CLEARTID word of the thread it runs */
-	uint64_t native_fs;      /* the next thread's FS base (TLS) */
-	uint64_t native_mask;    /* ... and its starting signal mask (the creator's) */
+	int native;		     /* in the native pool (never handed to a cloned partner) */
+	int runner;		     /* its runner exists (it waits for a thread when idle) */
+	uint32_t native_go;	     /* futex, atomic: 1 = a thread was handed over (the fields below with it) */
+	uint64_t native_ctid;	     /* CLONE_CHILD_CLEARTID word of the thread it runs */
+	uint64_t native_fs;	     /* the next thread's FS base (TLS) */
+	uint64_t native_mask;	     /* ... and its starting signal mask (the creator's) */
 	struct mv_regs native_start; /* ... and its first registers (the clone return) */
-	uint64_t rseq[3];        /* the running thread's rseq registration (addr, len, sig) */
-	int hrt_errno;           /* vcpu.c: the thread's errno, kept while its partner works */
-	uint8_t *io_ok;          /* pio.c: ports ioperm allowed (a bit each), NULL = none */
-	int io_all;              /* pio.c: iopl(3) */
-	struct mv_stats *stats;  /* MV_STATS counters: owner writes (relaxed atomics), stats.c reads */
+	uint64_t rseq[3];	     /* the running thread's rseq registration (addr, len, sig) */
+	int hrt_errno;		     /* vcpu.c: the thread's errno, kept while its partner works */
+	uint8_t *io_ok;		     /* pio.c: ports ioperm allowed (a bit each), NULL = none */
+	int io_all;		     /* pio.c: iopl(3) */
+	struct mv_stats *stats;	     /* MV_STATS counters: owner writes (relaxed atomics), stats.c reads */
 	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
 	int gdb_parked, gdb_kick, gdb_step;
 	uint64_t gdb_gen;
@@ -219,7 +224,8 @@ int vcpu__run(struct mv_vcpu *v);
 void vcpu__set_state(struct mv_vcpu *v, enum mv_vcpu_state to);
 const char *vcpu__state_name(enum mv_vcpu_state s);
 void vcpu__boot_template(struct mv_vm *vm);
-void vcpu__boot_main(struct mv_vcpu *v, uint64_t fn, int argc, char **argv, char **envp, uint64_t stack_top, uint64_t fs);
+void vcpu__boot_main(struct mv_vcpu *v, uint64_t fn, int argc, char **argv, char **envp, uint64_t stack_top,
+		     uint64_t fs);
 uint64_t vcpu__boot_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_t fs);
 
 /* runtime.c */
@@ -291,8 +297,7 @@ int pt__map_range(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot)
 int pt__protect_range(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot);
 
 /* report.c */
-__attribute__((noreturn)) void report__die(struct mv_vcpu *v, const char *what,
-					   const struct mv_regs *r, int sig);
+__attribute__((noreturn)) void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, int sig);
 void mv__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* sigact.c: vm->sigact[] for the async handler (sequence word) */

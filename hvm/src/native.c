@@ -117,7 +117,8 @@ int64_t native__exit(struct mv_vcpu *v)
 	stack_t off = { .ss_flags = SS_DISABLE };
 
 	if (v->rseq[1])
-		mv__raw_syscall(SYS_rseq, (long)v->rseq[0], (long)v->rseq[1], RSEQ_FLAG_UNREGISTER, (long)v->rseq[2], 0, 0);
+		mv__raw_syscall(SYS_rseq, (long)v->rseq[0], (long)v->rseq[1], RSEQ_FLAG_UNREGISTER, (long)v->rseq[2], 0,
+				0);
 	v->rseq[1] = 0;
 	mv__raw_syscall(SYS_set_robust_list, 0, 24, 0, 0, 0, 0);
 	mv__raw_syscall(SYS_sigaltstack, (long)&off, 0, 0, 0, 0, 0);

@@ -18,11 +18,11 @@
 #include "mv.h"
 #include "override/override.h"
 
-#define MV_API __attribute__((visibility("default")))
-#define MV_ARENA_MAX (64ULL << 30) /* VA only: MAP_NORESERVE, faulted lazily */
-#define MV_ARENA_MIN (256ULL << 20)
-#define MV_SPIN_MAX_NS 1000000ULL  /* nanosleep: up to 1 ms spins in the HRT */
-#define MV_REANCHOR_MS 1000ULL     /* Nautilus checks the clock against the ROS's this often */
+#define MV_API	       __attribute__((visibility("default")))
+#define MV_ARENA_MAX   (64ULL << 30) /* VA only: MAP_NORESERVE, faulted lazily */
+#define MV_ARENA_MIN   (256ULL << 20)
+#define MV_SPIN_MAX_NS 1000000ULL /* nanosleep: up to 1 ms spins in the HRT */
+#define MV_REANCHOR_MS 1000ULL	  /* Nautilus checks the clock against the ROS's this often */
 
 MV_API uint64_t mv__ov_counts[MV_MAX_VCPUS][MV_OV_N];
 MV_API uint64_t mv__ov_arena_base, mv__ov_arena_size;
@@ -183,7 +183,8 @@ MV_API int mv_printk(const char *fmt, ...)
 		return n;
 	if ((size_t)n >= sizeof buf)
 		n = sizeof buf - 1;
-	void (*k)(const char *, size_t) = mv__ov_in_hrt() ? (void (*)(const char *, size_t))mv__ov_fn(MV_SVC_PRINTK) : 0;
+	void (*k)(const char *, size_t) =
+		mv__ov_in_hrt() ? (void (*)(const char *, size_t))mv__ov_fn(MV_SVC_PRINTK) : 0;
 	if (k)
 		k(buf, (size_t)n); /* Nautilus's console hypercall: no system call */
 	else

@@ -32,7 +32,7 @@ void pio__granted(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 		if (a[2])
 			v->io_ok[port / 8] |= (uint8_t)(1u << (port % 8));
 		else
-			v->io_ok[port / 8] &= (uint8_t)~(1u << (port % 8));
+			v->io_ok[port / 8] &= (uint8_t) ~(1u << (port % 8));
 	}
 }
 

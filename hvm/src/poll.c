@@ -44,63 +44,135 @@
 
 /* What the server checks before it performs a posted call. */
 enum poll_rule {
-	R_NO,      /* never exitless: the exit path */
-	R_YES,     /* always: cannot block, same result from any thread */
-	R_FD,      /* arg0 is an fd that must not block (regular, block device, dir, or O_NONBLOCK) */
-	R_SOCK,    /* socket I/O: the fd is O_NONBLOCK, or MSG_DONTWAIT is in the flags (arg 3) */
-	R_FDTAB,   /* changes what an fd number refers to: performed, then the fd cache is dropped */
-	R_OPEN,    /* opens a path: not a FIFO or a device (their open may block) */
-	R_FCNTL,   /* fcntl: the commands that never block */
-	R_IOCTL,   /* ioctl: a few queries (and FIONBIO, which drops the fd cache) */
-	R_POLL0,   /* poll/epoll_wait with a zero timeout */
-	R_CLOCK,   /* clock_gettime/getres: not a per-thread CPU clock */
-	R_RUSAGE,  /* getrusage: not RUSAGE_THREAD */
+	R_NO,	  /* never exitless: the exit path */
+	R_YES,	  /* always: cannot block, same result from any thread */
+	R_FD,	  /* arg0 is an fd that must not block (regular, block device, dir, or O_NONBLOCK) */
+	R_SOCK,	  /* socket I/O: the fd is O_NONBLOCK, or MSG_DONTWAIT is in the flags (arg 3) */
+	R_FDTAB,  /* changes what an fd number refers to: performed, then the fd cache is dropped */
+	R_OPEN,	  /* opens a path: not a FIFO or a device (their open may block) */
+	R_FCNTL,  /* fcntl: the commands that never block */
+	R_IOCTL,  /* ioctl: a few queries (and FIONBIO, which drops the fd cache) */
+	R_POLL0,  /* poll/epoll_wait with a zero timeout */
+	R_CLOCK,  /* clock_gettime/getres: not a per-thread CPU clock */
+	R_RUSAGE, /* getrusage: not RUSAGE_THREAD */
 };
 
 /* The table: [nr] = rule. Everything else is R_NO (threads, signals, memory, waits, exec). */
 static const uint8_t rules[512] = {
-	[SYS_getpid] = R_YES, [SYS_getppid] = R_YES, [SYS_getuid] = R_YES, [SYS_geteuid] = R_YES,
-	[SYS_getgid] = R_YES, [SYS_getegid] = R_YES, [SYS_getpgrp] = R_YES, [SYS_getsid] = R_YES,
-	[SYS_uname] = R_YES, [SYS_sysinfo] = R_YES, [SYS_umask] = R_YES, [SYS_times] = R_YES,
-	[SYS_getrlimit] = R_YES, [SYS_prlimit64] = R_YES, [SYS_getrandom] = R_YES,
-	[SYS_lseek] = R_YES, [SYS_fstat] = R_YES, [SYS_newfstatat] = R_YES, [SYS_statx] = R_YES,
-	[SYS_stat] = R_YES, [SYS_lstat] = R_YES, [SYS_fstatfs] = R_YES, [SYS_statfs] = R_YES,
-	[SYS_access] = R_YES, [SYS_faccessat] = R_YES, [SYS_faccessat2] = R_YES,
-	[SYS_readlink] = R_YES, [SYS_readlinkat] = R_YES, [SYS_getcwd] = R_YES, [SYS_getdents64] = R_YES,
-	[SYS_mkdir] = R_YES, [SYS_mkdirat] = R_YES, [SYS_rmdir] = R_YES, [SYS_unlink] = R_YES,
-	[SYS_unlinkat] = R_YES, [SYS_rename] = R_YES, [SYS_renameat] = R_YES, [SYS_renameat2] = R_YES,
-	[SYS_symlink] = R_YES, [SYS_symlinkat] = R_YES, [SYS_link] = R_YES, [SYS_linkat] = R_YES,
-	[SYS_chmod] = R_YES, [SYS_fchmod] = R_YES, [SYS_fchmodat] = R_YES, [SYS_chown] = R_YES,
-	[SYS_fchown] = R_YES, [SYS_fchownat] = R_YES, [SYS_lchown] = R_YES, [SYS_utimensat] = R_YES,
-	[SYS_truncate] = R_YES, [SYS_ftruncate] = R_YES, [SYS_fgetxattr] = R_YES, [SYS_getxattr] = R_YES,
-	[SYS_lgetxattr] = R_YES, [SYS_pipe2] = R_YES, [SYS_pipe] = R_YES, [SYS_socketpair] = R_YES,
-	[SYS_socket] = R_YES, [SYS_bind] = R_YES, [SYS_listen] = R_YES, [SYS_getsockname] = R_YES,
-	[SYS_getpeername] = R_YES, [SYS_setsockopt] = R_YES, [SYS_getsockopt] = R_YES, [SYS_shutdown] = R_YES,
-	[SYS_epoll_create1] = R_YES, [SYS_epoll_ctl] = R_YES, [SYS_eventfd2] = R_YES,
-	[SYS_read] = R_FD, [SYS_write] = R_FD, [SYS_pread64] = R_FD, [SYS_pwrite64] = R_FD,
-	[SYS_readv] = R_FD, [SYS_writev] = R_FD, [SYS_preadv] = R_FD, [SYS_pwritev] = R_FD,
-	[SYS_accept] = R_FD, [SYS_accept4] = R_FD, [SYS_connect] = R_FD,
-	[SYS_sendto] = R_SOCK, [SYS_recvfrom] = R_SOCK, [SYS_sendmsg] = R_SOCK, [SYS_recvmsg] = R_SOCK,
-	[SYS_close] = R_FDTAB, [SYS_dup] = R_FDTAB, [SYS_dup2] = R_FDTAB, [SYS_dup3] = R_FDTAB,
+	[SYS_getpid] = R_YES,
+	[SYS_getppid] = R_YES,
+	[SYS_getuid] = R_YES,
+	[SYS_geteuid] = R_YES,
+	[SYS_getgid] = R_YES,
+	[SYS_getegid] = R_YES,
+	[SYS_getpgrp] = R_YES,
+	[SYS_getsid] = R_YES,
+	[SYS_uname] = R_YES,
+	[SYS_sysinfo] = R_YES,
+	[SYS_umask] = R_YES,
+	[SYS_times] = R_YES,
+	[SYS_getrlimit] = R_YES,
+	[SYS_prlimit64] = R_YES,
+	[SYS_getrandom] = R_YES,
+	[SYS_lseek] = R_YES,
+	[SYS_fstat] = R_YES,
+	[SYS_newfstatat] = R_YES,
+	[SYS_statx] = R_YES,
+	[SYS_stat] = R_YES,
+	[SYS_lstat] = R_YES,
+	[SYS_fstatfs] = R_YES,
+	[SYS_statfs] = R_YES,
+	[SYS_access] = R_YES,
+	[SYS_faccessat] = R_YES,
+	[SYS_faccessat2] = R_YES,
+	[SYS_readlink] = R_YES,
+	[SYS_readlinkat] = R_YES,
+	[SYS_getcwd] = R_YES,
+	[SYS_getdents64] = R_YES,
+	[SYS_mkdir] = R_YES,
+	[SYS_mkdirat] = R_YES,
+	[SYS_rmdir] = R_YES,
+	[SYS_unlink] = R_YES,
+	[SYS_unlinkat] = R_YES,
+	[SYS_rename] = R_YES,
+	[SYS_renameat] = R_YES,
+	[SYS_renameat2] = R_YES,
+	[SYS_symlink] = R_YES,
+	[SYS_symlinkat] = R_YES,
+	[SYS_link] = R_YES,
+	[SYS_linkat] = R_YES,
+	[SYS_chmod] = R_YES,
+	[SYS_fchmod] = R_YES,
+	[SYS_fchmodat] = R_YES,
+	[SYS_chown] = R_YES,
+	[SYS_fchown] = R_YES,
+	[SYS_fchownat] = R_YES,
+	[SYS_lchown] = R_YES,
+	[SYS_utimensat] = R_YES,
+	[SYS_truncate] = R_YES,
+	[SYS_ftruncate] = R_YES,
+	[SYS_fgetxattr] = R_YES,
+	[SYS_getxattr] = R_YES,
+	[SYS_lgetxattr] = R_YES,
+	[SYS_pipe2] = R_YES,
+	[SYS_pipe] = R_YES,
+	[SYS_socketpair] = R_YES,
+	[SYS_socket] = R_YES,
+	[SYS_bind] = R_YES,
+	[SYS_listen] = R_YES,
+	[SYS_getsockname] = R_YES,
+	[SYS_getpeername] = R_YES,
+	[SYS_setsockopt] = R_YES,
+	[SYS_getsockopt] = R_YES,
+	[SYS_shutdown] = R_YES,
+	[SYS_epoll_create1] = R_YES,
+	[SYS_epoll_ctl] = R_YES,
+	[SYS_eventfd2] = R_YES,
+	[SYS_read] = R_FD,
+	[SYS_write] = R_FD,
+	[SYS_pread64] = R_FD,
+	[SYS_pwrite64] = R_FD,
+	[SYS_readv] = R_FD,
+	[SYS_writev] = R_FD,
+	[SYS_preadv] = R_FD,
+	[SYS_pwritev] = R_FD,
+	[SYS_accept] = R_FD,
+	[SYS_accept4] = R_FD,
+	[SYS_connect] = R_FD,
+	[SYS_sendto] = R_SOCK,
+	[SYS_recvfrom] = R_SOCK,
+	[SYS_sendmsg] = R_SOCK,
+	[SYS_recvmsg] = R_SOCK,
+	[SYS_close] = R_FDTAB,
+	[SYS_dup] = R_FDTAB,
+	[SYS_dup2] = R_FDTAB,
+	[SYS_dup3] = R_FDTAB,
 	[SYS_close_range] = R_FDTAB,
-	[SYS_open] = R_OPEN, [SYS_openat] = R_OPEN, [SYS_creat] = R_OPEN,
-	[SYS_fcntl] = R_FCNTL, [SYS_ioctl] = R_IOCTL,
-	[SYS_poll] = R_POLL0, [SYS_epoll_wait] = R_POLL0,
-	[SYS_clock_gettime] = R_CLOCK, [SYS_clock_getres] = R_CLOCK, [SYS_getrusage] = R_RUSAGE,
+	[SYS_open] = R_OPEN,
+	[SYS_openat] = R_OPEN,
+	[SYS_creat] = R_OPEN,
+	[SYS_fcntl] = R_FCNTL,
+	[SYS_ioctl] = R_IOCTL,
+	[SYS_poll] = R_POLL0,
+	[SYS_epoll_wait] = R_POLL0,
+	[SYS_clock_gettime] = R_CLOCK,
+	[SYS_clock_getres] = R_CLOCK,
+	[SYS_getrusage] = R_RUSAGE,
 };
 
 /* Calls that change what an fd number refers to, or its O_NONBLOCK, on the exit path too. */
 int poll__changes_fds(uint64_t nr, const uint64_t *a)
 {
 	switch (nr) {
-	case SYS_close: case SYS_close_range: case SYS_dup2: case SYS_dup3: case SYS_execve: case SYS_execveat:
-		return 1;
-	case SYS_fcntl:
-		return a[1] == F_SETFL;
-	case SYS_ioctl:
-		return a[1] == FIONBIO;
-	default:
-		return 0;
+	case SYS_close:
+	case SYS_close_range:
+	case SYS_dup2:
+	case SYS_dup3:
+	case SYS_execve:
+	case SYS_execveat: return 1;
+	case SYS_fcntl: return a[1] == F_SETFL;
+	case SYS_ioctl: return a[1] == FIONBIO;
+	default: return 0;
 	}
 }
 
@@ -108,14 +180,17 @@ int poll__changes_fds(uint64_t nr, const uint64_t *a)
 
 static struct poll_server {
 	struct mv_vm *vm;
-	uint32_t fd_gen;     /* bumped (atomically) whenever an fd may have changed */
-	uint32_t wake;       /* futex: the server sleeps on it when idle */
+	uint32_t fd_gen; /* bumped (atomically) whenever an fd may have changed */
+	uint32_t wake;	 /* futex: the server sleeps on it when idle */
 	uint32_t stop;
 	uint64_t idle_ns;
-	struct { uint32_t gen; uint8_t ok; } fdc[POLL_FDS]; /* server only */
+	struct {
+		uint32_t gen;
+		uint8_t ok;
+	} fdc[POLL_FDS];	  /* server only */
 	uint64_t n[512], ns[512]; /* exitless calls served, by number (server only; read at exit) */
 	uint64_t declined, sleeps;
-	uint64_t missed;     /* calls that could have been exitless but came by exit (partners add) */
+	uint64_t missed; /* calls that could have been exitless but came by exit (partners add) */
 	uint64_t backoffs;
 } srv;
 
@@ -163,34 +238,37 @@ static int open_ok(long dirfd, uint64_t path, long flags)
 static int allowed(uint64_t nr, const uint64_t *a)
 {
 	switch (rules[nr]) {
-	case R_YES: case R_FDTAB:
-		return 1;
-	case R_FD:
-		return fd_ok((long)a[0]);
-	case R_SOCK:
-		return (a[3] & MSG_DONTWAIT) || fd_ok((long)a[0]);
+	case R_YES:
+	case R_FDTAB: return 1;
+	case R_FD: return fd_ok((long)a[0]);
+	case R_SOCK: return (a[3] & MSG_DONTWAIT) || fd_ok((long)a[0]);
 	case R_OPEN:
 		if (nr == SYS_openat)
 			return open_ok((long)a[0], a[1], (long)a[2]);
 		return open_ok(AT_FDCWD, a[0], nr == SYS_creat ? O_CREAT : (long)a[1]);
 	case R_FCNTL:
 		switch (a[1]) {
-		case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL: case F_DUPFD: case F_DUPFD_CLOEXEC:
-		case F_GETLK: case F_SETLK: case F_OFD_GETLK: case F_OFD_SETLK: case F_GETPIPE_SZ:
-			return 1;
+		case F_GETFD:
+		case F_SETFD:
+		case F_GETFL:
+		case F_SETFL:
+		case F_DUPFD:
+		case F_DUPFD_CLOEXEC:
+		case F_GETLK:
+		case F_SETLK:
+		case F_OFD_GETLK:
+		case F_OFD_SETLK:
+		case F_GETPIPE_SZ: return 1;
 		}
 		return 0;
 	case R_IOCTL:
 		return a[1] == TCGETS || a[1] == TIOCGWINSZ || a[1] == FIONREAD || a[1] == TIOCGPGRP || a[1] == FIONBIO;
-	case R_POLL0:
-		return (long)a[nr == SYS_poll ? 2 : 3] == 0;
+	case R_POLL0: return (long)a[nr == SYS_poll ? 2 : 3] == 0;
 	case R_CLOCK:
 		/* CLOCK_THREAD_CPUTIME_ID, and CPU clocks of a thread (negative ids, bit 2 set) */
 		return (long)a[0] != CLOCK_THREAD_CPUTIME_ID && !((long)a[0] < 0 && (a[0] & 4));
-	case R_RUSAGE:
-		return (long)a[0] != 1; /* RUSAGE_THREAD */
-	default:
-		return 0;
+	case R_RUSAGE: return (long)a[0] != 1; /* RUSAGE_THREAD */
+	default: return 0;
 	}
 }
 
@@ -222,14 +300,15 @@ static void serve(struct mv_vcpu *v, volatile struct mv_poll *p)
 }
 
 /* The window after which the server judges whether posting pays (see server_main). */
-#define POLL_WINDOW_NS (10 * 1000 * 1000ULL)
+#define POLL_WINDOW_NS	    (10 * 1000 * 1000ULL)
 #define POLL_BACKOFF_MAX_NS (1000 * 1000 * 1000ULL)
 
 static void server_sleep(uint64_t timeout_ns)
 {
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000ULL), (long)(timeout_ns % 1000000000ULL) };
 	while (!__atomic_load_n(&srv.wake, __ATOMIC_ACQUIRE) && !__atomic_load_n(&srv.stop, __ATOMIC_ACQUIRE))
-		if (mv__raw_syscall(SYS_futex, (long)&srv.wake, FUTEX_WAIT_PRIVATE, 0, timeout_ns ? (long)&ts : 0, 0, 0) == -ETIMEDOUT)
+		if (mv__raw_syscall(SYS_futex, (long)&srv.wake, FUTEX_WAIT_PRIVATE, 0, timeout_ns ? (long)&ts : 0, 0,
+				    0) == -ETIMEDOUT)
 			break;
 }
 
@@ -254,7 +333,8 @@ static void *server_main(void *arg)
 			volatile struct mv_poll *p = (volatile struct mv_poll *)((char *)v->cp + MV_CP_POLL_OFF);
 			uint32_t want = MV_POLL_POSTED;
 			if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == MV_POLL_POSTED &&
-			    __atomic_compare_exchange_n(&p->state, &want, MV_POLL_TAKEN, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			    __atomic_compare_exchange_n(&p->state, &want, MV_POLL_TAKEN, 0, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
 				serve(v, p);
 				served++;
 				found = 1;
@@ -274,7 +354,9 @@ static void *server_main(void *arg)
 			served_at = served;
 			missed_at = missed;
 			if (m > 8 && m > s) {
-				backoff = backoff ? (backoff * 2 > POLL_BACKOFF_MAX_NS ? POLL_BACKOFF_MAX_NS : backoff * 2) : POLL_WINDOW_NS;
+				backoff = backoff ? (backoff * 2 > POLL_BACKOFF_MAX_NS ? POLL_BACKOFF_MAX_NS
+										       : backoff * 2)
+						  : POLL_WINDOW_NS;
 				__atomic_store_n(&srv.backoffs, srv.backoffs + 1, __ATOMIC_RELAXED);
 				__atomic_store_n(&svc->poll_on, 0, __ATOMIC_RELEASE);
 				server_sleep(backoff); /* the wake word stays set: nobody wakes a back-off */

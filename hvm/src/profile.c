@@ -43,9 +43,9 @@
 #include <unistd.h>
 #include "mv.h"
 
-#define PROF_SIG MV_PROF_SIG
-#define MAX_DEPTH 48
-#define NSTACKS 16384            /* distinct stacks kept */
+#define PROF_SIG       MV_PROF_SIG
+#define MAX_DEPTH      48
+#define NSTACKS	       16384	   /* distinct stacks kept */
 #define MAX_STACK_SPAN (64u << 20) /* a frame pointer this far above RSP ends the walk */
 
 enum { LEAF_NONE, LEAF_FAULT, LEAF_NAUTILUS, LEAF_HYPERCALL, LEAF_SYSCALL = 0x1000, LEAF_EXITLESS = 0x2000 };
@@ -72,13 +72,17 @@ static void lock(void)
 	while (__atomic_exchange_n(&prof.lock, 1, __ATOMIC_ACQUIRE))
 		__builtin_ia32_pause();
 }
-static void unlock(void) { __atomic_store_n(&prof.lock, 0, __ATOMIC_RELEASE); }
+static void unlock(void)
+{
+	__atomic_store_n(&prof.lock, 0, __ATOMIC_RELEASE);
+}
 
 /* Frame-pointer walk from (rip, rbp), the stack above rsp; pc[0] = rip. */
 static int walk(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t *pc)
 {
 	int n = 0;
-	pid_t pid = (pid_t)mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); /* not a wrapped getpid (the getpid override) */
+	pid_t pid =
+		(pid_t)mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); /* not a wrapped getpid (the getpid override) */
 	pc[n++] = rip;
 	while (n < MAX_DEPTH && rbp >= rsp && rbp - rsp < MAX_STACK_SPAN && !(rbp & 7)) {
 		uint64_t w[2];
@@ -128,8 +132,9 @@ static void sample_call(struct mv_vcpu *v)
 	struct mv_call_page *cp = v->cp;
 	uint32_t op = __atomic_load_n(&cp->op, __ATOMIC_ACQUIRE);
 	uint64_t pc[MAX_DEPTH];
-	uint32_t leaf = op == MV_OP_SYSCALL ? LEAF_SYSCALL + (uint32_t)(cp->arg[0] & 0xfff)
-		      : op == MV_OP_PAGE_FAULT ? LEAF_FAULT : LEAF_HYPERCALL;
+	uint32_t leaf = op == MV_OP_SYSCALL	 ? LEAF_SYSCALL + (uint32_t)(cp->arg[0] & 0xfff)
+			: op == MV_OP_PAGE_FAULT ? LEAF_FAULT
+						 : LEAF_HYPERCALL;
 	if (op != MV_OP_SYSCALL && op != MV_OP_PAGE_FAULT) {
 		pc[0] = 0;
 		record(leaf, pc, 0);
@@ -144,7 +149,8 @@ static struct mv_vcpu *vcpu_of_tid(int tid)
 	int n = __atomic_load_n(&vm->nvcpus, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < n; i++) {
 		struct mv_vcpu *v = vm->vcpus[i];
-		if (v && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) && __atomic_load_n(&v->tid, __ATOMIC_RELAXED) == tid)
+		if (v && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&v->tid, __ATOMIC_RELAXED) == tid)
 			return v;
 	}
 	return NULL;
@@ -174,7 +180,9 @@ static void on_sig(int sig, siginfo_t *si, void *uc)
 		volatile struct mv_poll *p = (volatile struct mv_poll *)((char *)v->cp + MV_CP_POLL_OFF);
 		uint32_t st = p->state;
 		pc[0] = 0;
-		record(st == MV_POLL_POSTED || st == MV_POLL_TAKEN ? LEAF_EXITLESS + (uint32_t)(p->nr & 0xfff) : LEAF_NAUTILUS, pc, 0);
+		record(st == MV_POLL_POSTED || st == MV_POLL_TAKEN ? LEAF_EXITLESS + (uint32_t)(p->nr & 0xfff)
+								   : LEAF_NAUTILUS,
+		       pc, 0);
 		return;
 	}
 	record(LEAF_NONE, pc, walk(kr.rip, kr.rbp, kr.rsp, pc));
@@ -185,7 +193,8 @@ static void *sampler(void *arg)
 	(void)arg;
 	struct timespec next, now;
 	long period = 1000000000L / prof.hz;
-	pid_t pid = (pid_t)mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); /* not a wrapped getpid (the getpid override) */
+	pid_t pid =
+		(pid_t)mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); /* not a wrapped getpid (the getpid override) */
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* the program's signals are for its threads */
@@ -211,7 +220,8 @@ static void *sampler(void *arg)
 				sample_call(v);
 			} else if (st == MV_VCPU_RUNNING) {
 				__atomic_store_n(&v->prof_want, 1, __ATOMIC_RELEASE);
-				mv__raw_syscall(SYS_tgkill, pid, __atomic_load_n(&v->tid, __ATOMIC_RELAXED), PROF_SIG, 0, 0, 0);
+				mv__raw_syscall(SYS_tgkill, pid, __atomic_load_n(&v->tid, __ATOMIC_RELAXED), PROF_SIG,
+						0, 0, 0);
 			}
 		}
 	}
@@ -229,7 +239,8 @@ void profile__start(struct mv_vm *vm)
 	if (hz && *hz) {
 		long h = strtol(hz, &end, 10);
 		if (*end || h < 1 || h > 10000) {
-			mv__log("mv: MV_PROFILE_HZ=%s: not a rate from 1 to 10000 (samples per second); using 999\n", hz);
+			mv__log("mv: MV_PROFILE_HZ=%s: not a rate from 1 to 10000 (samples per second); using 999\n",
+				hz);
 		} else {
 			prof.hz = (int)h;
 		}
@@ -242,7 +253,8 @@ void profile__start(struct mv_vm *vm)
 	snprintf(prof.tmp, sizeof prof.tmp, "%s.tmp.%d", path, (int)getpid());
 	prof.fd = open(prof.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (prof.fd < 0) {
-		mv__log("mv: MV_PROFILE=%s: cannot write there (%s); running without the profiler\n", path, strerror(errno));
+		mv__log("mv: MV_PROFILE=%s: cannot write there (%s); running without the profiler\n", path,
+			strerror(errno));
 		return;
 	}
 	prof.tab = mmap(NULL, NSTACKS * sizeof(struct stack), PROT_READ | PROT_WRITE,
@@ -268,7 +280,10 @@ void profile__start(struct mv_vm *vm)
 
 /* --- symbolization ----------------------------------------------------------------------- */
 
-struct sym { uint64_t value, size; const char *name; };
+struct sym {
+	uint64_t value, size;
+	const char *name;
+};
 struct object {
 	uint64_t base, lo, hi; /* load bias; the run-time range of its PT_LOAD segments */
 	char file[512];
@@ -351,8 +366,8 @@ static void load_symbols(struct object *o)
 				tab = &sh[i];
 				break;
 			}
-	if (!tab || tab->sh_link >= eh->e_shnum || tab->sh_entsize != sizeof(ElfW(Sym)) ||
-	    tab->sh_offset > o->maplen || tab->sh_size > o->maplen - tab->sh_offset)
+	if (!tab || tab->sh_link >= eh->e_shnum || tab->sh_entsize != sizeof(ElfW(Sym)) || tab->sh_offset > o->maplen ||
+	    tab->sh_size > o->maplen - tab->sh_offset)
 		return;
 	const ElfW(Shdr) *strs = &sh[tab->sh_link];
 	if (strs->sh_offset > o->maplen || strs->sh_size > o->maplen - strs->sh_offset || !strs->sh_size)
@@ -418,10 +433,16 @@ static void leaf_name(uint32_t leaf, char *buf, size_t len)
 	else if (leaf >= LEAF_SYSCALL)
 		snprintf(buf, len, "[syscall:%s]", syscall__name(leaf - LEAF_SYSCALL));
 	else
-		snprintf(buf, len, "%s", leaf == LEAF_FAULT ? "[page-fault]" : leaf == LEAF_NAUTILUS ? "[nautilus]" : "[hypercall]");
+		snprintf(buf, len, "%s",
+			 leaf == LEAF_FAULT	 ? "[page-fault]"
+			 : leaf == LEAF_NAUTILUS ? "[nautilus]"
+						 : "[hypercall]");
 }
 
-struct line { char *text; uint64_t count; };
+struct line {
+	char *text;
+	uint64_t count;
+};
 static int line_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
@@ -511,5 +532,6 @@ void profile__finish(struct mv_vm *vm)
 	}
 	mv__log("mv: profile: %llu samples at %d Hz in %s\n", (unsigned long long)prof.samples, prof.hz, prof.path);
 	if (prof.dropped)
-		mv__log("mv: profile: %llu samples not kept: more than %d distinct stacks\n", (unsigned long long)prof.dropped, NSTACKS);
+		mv__log("mv: profile: %llu samples not kept: more than %d distinct stacks\n",
+			(unsigned long long)prof.dropped, NSTACKS);
 }

@@ -97,8 +97,8 @@ static void sym__describe(uint64_t addr, char *out, size_t n)
 	struct sym_query q = { .addr = addr };
 
 	if (dladdr((void *)addr, &di) && di.dli_sname) {
-		snprintf(out, n, "<%s+%#lx> in %s", di.dli_sname,
-			 (unsigned long)(addr - (uint64_t)di.dli_saddr), di.dli_fname);
+		snprintf(out, n, "<%s+%#lx> in %s", di.dli_sname, (unsigned long)(addr - (uint64_t)di.dli_saddr),
+			 di.dli_fname);
 		return;
 	}
 	if (dl_iterate_phdr(sym__find_object, &q) && sym__from_symtab(q.file, addr - q.bias, out, n))
@@ -107,11 +107,27 @@ static void sym__describe(uint64_t addr, char *out, size_t n)
 }
 
 static const char *const vec_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-	"#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
-	"coprocessor overrun", "#TS invalid TSS", "#NP segment not present", "#SS stack fault",
-	"#GP general protection", "#PF page fault", "reserved", "#MF x87 error",
-	"#AC alignment check", "#MC machine check", "#XM SIMD exception", "#VE virtualization",
+	"#DE divide error",
+	"#DB debug",
+	"NMI",
+	"#BP breakpoint",
+	"#OF overflow",
+	"#BR bound range",
+	"#UD invalid opcode",
+	"#NM device not available",
+	"#DF double fault",
+	"coprocessor overrun",
+	"#TS invalid TSS",
+	"#NP segment not present",
+	"#SS stack fault",
+	"#GP general protection",
+	"#PF page fault",
+	"reserved",
+	"#MF x87 error",
+	"#AC alignment check",
+	"#MC machine check",
+	"#XM SIMD exception",
+	"#VE virtualization",
 	"#CP control protection",
 };
 
@@ -127,9 +143,9 @@ static const char *sig__name(int sig)
 	}
 }
 
-#define APPEND(...) \
-	do { \
-		if (n < (int)sizeof buf) \
+#define APPEND(...)                                                                  \
+	do {                                                                         \
+		if (n < (int)sizeof buf)                                             \
 			n += snprintf(buf + n, sizeof buf - (size_t)n, __VA_ARGS__); \
 	} while (0)
 
@@ -177,11 +193,14 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 			else
 				APPEND("mv:   address 0x%016lx (%s%s)\n", (unsigned long)r->cr2,
 				       found ? "mapped, but not for a " : "no mapping in the process",
-				       found ? ((r->error_code & 2) ? "write" : (r->error_code & 16) ? "fetch" : "read") : "");
+				       found ? ((r->error_code & 2)    ? "write"
+						: (r->error_code & 16) ? "fetch"
+								       : "read")
+					     : "");
 			if (found > 0)
-				APPEND("mv:   mapping 0x%lx-0x%lx %c%c%c\n", (unsigned long)m.start, (unsigned long)m.end,
-				       m.prot & MV_PROT_R ? 'r' : '-', m.prot & MV_PROT_W ? 'w' : '-',
-				       m.prot & MV_PROT_X ? 'x' : '-');
+				APPEND("mv:   mapping 0x%lx-0x%lx %c%c%c\n", (unsigned long)m.start,
+				       (unsigned long)m.end, m.prot & MV_PROT_R ? 'r' : '-',
+				       m.prot & MV_PROT_W ? 'w' : '-', m.prot & MV_PROT_X ? 'x' : '-');
 		}
 		APPEND("mv:   rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", (unsigned long)r->rax,
 		       (unsigned long)r->rbx, (unsigned long)r->rcx, (unsigned long)r->rdx);
@@ -192,11 +211,11 @@ void report__die(struct mv_vcpu *v, const char *what, const struct mv_regs *r, i
 		APPEND("mv:   r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", (unsigned long)r->r12,
 		       (unsigned long)r->r13, (unsigned long)r->r14, (unsigned long)r->r15);
 		APPEND("mv:   rflags %08lx cs %04lx ss %04lx cr2 %016lx cr3 %08lx fs.base %016lx\n",
-		       (unsigned long)r->rflags, (unsigned long)r->cs, (unsigned long)r->ss,
-		       (unsigned long)r->cr2, (unsigned long)r->cr3, (unsigned long)r->fs_base);
+		       (unsigned long)r->rflags, (unsigned long)r->cs, (unsigned long)r->ss, (unsigned long)r->cr2,
+		       (unsigned long)r->cr3, (unsigned long)r->fs_base);
 	}
-	APPEND("mv:   vcpu %d (%s), %lu forwarded calls, %lu HRT page faults\n", v->id,
-	       vcpu__state_name(v->state), (unsigned long)__atomic_load_n(&v->vm->nr_syscalls, __ATOMIC_RELAXED),
+	APPEND("mv:   vcpu %d (%s), %lu forwarded calls, %lu HRT page faults\n", v->id, vcpu__state_name(v->state),
+	       (unsigned long)__atomic_load_n(&v->vm->nr_syscalls, __ATOMIC_RELAXED),
 	       (unsigned long)__atomic_load_n(&v->vm->nr_faults, __ATOMIC_RELAXED));
 	APPEND("mv: ending the program as %s would\n", sig__name(sig));
 	if (n > (int)sizeof buf)

@@ -39,7 +39,8 @@ void mv__pin_vcpu(int id)
 	CPU_ZERO(&set);
 	CPU_SET(cpus[id % n], &set);
 	if (sched_setaffinity(0, sizeof set, &set) < 0)
-		mv__log("mv: MV_HRT_CPUS=%s: cannot pin vCPU %d to CPU %d (ignored)\n", getenv("MV_HRT_CPUS"), id, cpus[id % n]);
+		mv__log("mv: MV_HRT_CPUS=%s: cannot pin vCPU %d to CPU %d (ignored)\n", getenv("MV_HRT_CPUS"), id,
+			cpus[id % n]);
 }
 
 /* main runs under this trampoline, so its return address is in the user

@@ -31,10 +31,10 @@
 #include "mv.h"
 
 #define K_SA_RESTORER 0x04000000ULL
-#define SIGBIT(s) (1ULL << ((s) - 1))
-#define RFLAGS_TF 0x100ULL
-#define RFLAGS_DF 0x400ULL
-#define KICK_NS 200000 /* retry delivery this soon when the vCPU was inside Nautilus */
+#define SIGBIT(s)     (1ULL << ((s)-1))
+#define RFLAGS_TF     0x100ULL
+#define RFLAGS_DF     0x400ULL
+#define KICK_NS	      200000 /* retry delivery this soon when the vCPU was inside Nautilus */
 
 static struct mv_vm *sig_vm; /* one VM per process */
 
@@ -61,15 +61,19 @@ static int sig__copy_out(uint64_t dst, const void *src, size_t n)
 	/* process_vm_writev fails with EFAULT instead of killing the partner
 	 * when the stack is bad (overflowed, unmapped): Linux's SIGSEGV case. */
 	struct iovec l = { (void *)src, n }, r = { (void *)dst, n };
-	return mv__raw_syscall(SYS_process_vm_writev, mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0),
-			       (long)&l, 1, (long)&r, 1, 0) == (long)n ? 0 : -EFAULT;
+	return mv__raw_syscall(SYS_process_vm_writev, mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), (long)&l, 1,
+			       (long)&r, 1, 0) == (long)n
+		       ? 0
+		       : -EFAULT;
 }
 
 static int sig__copy_in(void *dst, uint64_t src, size_t n)
 {
 	struct iovec l = { dst, n }, r = { (void *)src, n };
-	return mv__raw_syscall(SYS_process_vm_readv, mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0),
-			       (long)&l, 1, (long)&r, 1, 0) == (long)n ? 0 : -EFAULT;
+	return mv__raw_syscall(SYS_process_vm_readv, mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), (long)&l, 1,
+			       (long)&r, 1, 0) == (long)n
+		       ? 0
+		       : -EFAULT;
 }
 
 /* The kernel's first real-time signal (glibc keeps 32 and 33 for itself). */
@@ -132,8 +136,9 @@ static struct mv_vcpu *sig__vcpu_of(struct mv_vm *vm, int tid)
 	int n = __atomic_load_n(&vm->nvcpus, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < n; i++) {
 		struct mv_vcpu *v = vm->vcpus[i];
-		if (v && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) && __atomic_load_n(&v->tid, __ATOMIC_RELAXED) == tid &&
-		    v->state != MV_VCPU_EXITED && v->state != MV_VCPU_PROBE_FAILED)
+		if (v && __atomic_load_n(&v->busy, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&v->tid, __ATOMIC_RELAXED) == tid && v->state != MV_VCPU_EXITED &&
+		    v->state != MV_VCPU_PROBE_FAILED)
 			return v;
 	}
 	return NULL;
@@ -277,12 +282,24 @@ static int sig__next(struct mv_vcpu *v, int any)
 
 static void sig__to_gregs(greg_t *g, const struct mv_regs *r)
 {
-	g[REG_R8] = (greg_t)r->r8; g[REG_R9] = (greg_t)r->r9; g[REG_R10] = (greg_t)r->r10;
-	g[REG_R11] = (greg_t)r->r11; g[REG_R12] = (greg_t)r->r12; g[REG_R13] = (greg_t)r->r13;
-	g[REG_R14] = (greg_t)r->r14; g[REG_R15] = (greg_t)r->r15; g[REG_RDI] = (greg_t)r->rdi;
-	g[REG_RSI] = (greg_t)r->rsi; g[REG_RBP] = (greg_t)r->rbp; g[REG_RBX] = (greg_t)r->rbx;
-	g[REG_RDX] = (greg_t)r->rdx; g[REG_RAX] = (greg_t)r->rax; g[REG_RCX] = (greg_t)r->rcx;
-	g[REG_RSP] = (greg_t)r->rsp; g[REG_RIP] = (greg_t)r->rip; g[REG_EFL] = (greg_t)r->rflags;
+	g[REG_R8] = (greg_t)r->r8;
+	g[REG_R9] = (greg_t)r->r9;
+	g[REG_R10] = (greg_t)r->r10;
+	g[REG_R11] = (greg_t)r->r11;
+	g[REG_R12] = (greg_t)r->r12;
+	g[REG_R13] = (greg_t)r->r13;
+	g[REG_R14] = (greg_t)r->r14;
+	g[REG_R15] = (greg_t)r->r15;
+	g[REG_RDI] = (greg_t)r->rdi;
+	g[REG_RSI] = (greg_t)r->rsi;
+	g[REG_RBP] = (greg_t)r->rbp;
+	g[REG_RBX] = (greg_t)r->rbx;
+	g[REG_RDX] = (greg_t)r->rdx;
+	g[REG_RAX] = (greg_t)r->rax;
+	g[REG_RCX] = (greg_t)r->rcx;
+	g[REG_RSP] = (greg_t)r->rsp;
+	g[REG_RIP] = (greg_t)r->rip;
+	g[REG_EFL] = (greg_t)r->rflags;
 	g[REG_CSGSFS] = MV_SEL_KCODE | (greg_t)MV_SEL_KDATA << 48;
 	g[REG_ERR] = (greg_t)(r->vector < 32 ? r->error_code : 0);
 	g[REG_TRAPNO] = (greg_t)(r->vector < 32 ? r->vector : 0);
@@ -291,12 +308,23 @@ static void sig__to_gregs(greg_t *g, const struct mv_regs *r)
 
 static void sig__from_gregs(struct mv_regs *r, const greg_t *g)
 {
-	r->r8 = (uint64_t)g[REG_R8]; r->r9 = (uint64_t)g[REG_R9]; r->r10 = (uint64_t)g[REG_R10];
-	r->r11 = (uint64_t)g[REG_R11]; r->r12 = (uint64_t)g[REG_R12]; r->r13 = (uint64_t)g[REG_R13];
-	r->r14 = (uint64_t)g[REG_R14]; r->r15 = (uint64_t)g[REG_R15]; r->rdi = (uint64_t)g[REG_RDI];
-	r->rsi = (uint64_t)g[REG_RSI]; r->rbp = (uint64_t)g[REG_RBP]; r->rbx = (uint64_t)g[REG_RBX];
-	r->rdx = (uint64_t)g[REG_RDX]; r->rax = (uint64_t)g[REG_RAX]; r->rcx = (uint64_t)g[REG_RCX];
-	r->rsp = (uint64_t)g[REG_RSP]; r->rip = (uint64_t)g[REG_RIP];
+	r->r8 = (uint64_t)g[REG_R8];
+	r->r9 = (uint64_t)g[REG_R9];
+	r->r10 = (uint64_t)g[REG_R10];
+	r->r11 = (uint64_t)g[REG_R11];
+	r->r12 = (uint64_t)g[REG_R12];
+	r->r13 = (uint64_t)g[REG_R13];
+	r->r14 = (uint64_t)g[REG_R14];
+	r->r15 = (uint64_t)g[REG_R15];
+	r->rdi = (uint64_t)g[REG_RDI];
+	r->rsi = (uint64_t)g[REG_RSI];
+	r->rbp = (uint64_t)g[REG_RBP];
+	r->rbx = (uint64_t)g[REG_RBX];
+	r->rdx = (uint64_t)g[REG_RDX];
+	r->rax = (uint64_t)g[REG_RAX];
+	r->rcx = (uint64_t)g[REG_RCX];
+	r->rsp = (uint64_t)g[REG_RSP];
+	r->rip = (uint64_t)g[REG_RIP];
 	/* Only the arithmetic flags, DF, TF and AC come from the frame (as in
 	 * Linux's FIX_EFLAGS); IF and IOPL stay the HRT's. */
 	r->rflags = (r->rflags & ~0x50dd5ULL) | ((uint64_t)g[REG_EFL] & 0x50dd5ULL);
@@ -406,7 +434,8 @@ static void signal__kick(struct mv_vcpu *v, int sig)
 		ev.sigev_signo = sig;
 		ev.sigev_value.sival_ptr = v;
 		ev._sigev_un._tid = v->tid;
-		v->kick_timer_ok = mv__raw_syscall(SYS_timer_create, CLOCK_MONOTONIC, (long)&ev, (long)&v->kick_timer, 0, 0, 0) == 0;
+		v->kick_timer_ok = mv__raw_syscall(SYS_timer_create, CLOCK_MONOTONIC, (long)&ev, (long)&v->kick_timer,
+						   0, 0, 0) == 0;
 		v->kick_sig = sig;
 	}
 	if (v->kick_timer_ok)
@@ -445,16 +474,36 @@ void signal__after_run(struct mv_vcpu *v)
 		return;
 	}
 	r = (struct mv_regs){
-		.rax = kr.rax, .rbx = kr.rbx, .rcx = kr.rcx, .rdx = kr.rdx, .rsi = kr.rsi, .rdi = kr.rdi,
-		.rbp = kr.rbp, .rsp = kr.rsp, .r8 = kr.r8, .r9 = kr.r9, .r10 = kr.r10, .r11 = kr.r11,
-		.r12 = kr.r12, .r13 = kr.r13, .r14 = kr.r14, .r15 = kr.r15, .rip = kr.rip,
-		.rflags = kr.rflags, .vector = ~0ULL,
+		.rax = kr.rax,
+		.rbx = kr.rbx,
+		.rcx = kr.rcx,
+		.rdx = kr.rdx,
+		.rsi = kr.rsi,
+		.rdi = kr.rdi,
+		.rbp = kr.rbp,
+		.rsp = kr.rsp,
+		.r8 = kr.r8,
+		.r9 = kr.r9,
+		.r10 = kr.r10,
+		.r11 = kr.r11,
+		.r12 = kr.r12,
+		.r13 = kr.r13,
+		.r14 = kr.r14,
+		.r15 = kr.r15,
+		.rip = kr.rip,
+		.rflags = kr.rflags,
+		.vector = ~0ULL,
 	};
 	signal__unkick(v);
 	if (!sig__deliver(v, &r, 0))
 		return;
-	kr.rax = r.rax; kr.rsp = r.rsp; kr.rdi = r.rdi; kr.rsi = r.rsi; kr.rdx = r.rdx;
-	kr.rip = r.rip; kr.rflags = r.rflags;
+	kr.rax = r.rax;
+	kr.rsp = r.rsp;
+	kr.rdi = r.rdi;
+	kr.rsi = r.rsi;
+	kr.rdx = r.rdx;
+	kr.rip = r.rip;
+	kr.rflags = r.rflags;
 	if (ioctl(v->fd, KVM_SET_REGS, &kr) < 0)
 		report__die(v, "cannot enter a signal handler (KVM_SET_REGS failed)", &r, SIGSEGV);
 }
@@ -472,15 +521,25 @@ static int sig__temp_mask(uint64_t nr)
 static int sig__never_restarted(uint64_t nr, const uint64_t *a)
 {
 	switch (nr) {
-	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2: case SYS_poll:
-	case SYS_ppoll: case SYS_select: case SYS_pselect6: case SYS_msgrcv: case SYS_msgsnd:
-	case SYS_semop: case SYS_semtimedop: case SYS_clock_nanosleep: case SYS_nanosleep:
-	case SYS_io_getevents: case SYS_rt_sigtimedwait: case SYS_rt_sigsuspend: case SYS_pause:
-		return 1;
-	case SYS_futex: /* with a timeout it is a restart_block call: EINTR */
-		return a[3] != 0;
-	default:
-		return 0;
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_poll:
+	case SYS_ppoll:
+	case SYS_select:
+	case SYS_pselect6:
+	case SYS_msgrcv:
+	case SYS_msgsnd:
+	case SYS_semop:
+	case SYS_semtimedop:
+	case SYS_clock_nanosleep:
+	case SYS_nanosleep:
+	case SYS_io_getevents:
+	case SYS_rt_sigtimedwait:
+	case SYS_rt_sigsuspend:
+	case SYS_pause: return 1;
+	case SYS_futex: /* with a timeout it is a restart_block call: EINTR */ return a[3] != 0;
+	default: return 0;
 	}
 }
 
@@ -580,7 +639,8 @@ int signal__fault(struct mv_vcpu *v, int sig, int code, uint64_t addr)
 	info.si_addr = (void *)addr;
 	if (sig__setup_frame(v, sig, &info, &r) != 0)
 		return -1;
-	__atomic_store_n(&v->fault_repeats, 0, __ATOMIC_RELAXED); /* a handler ran: a repeat is the program's, not a mapping loop */
+	__atomic_store_n(&v->fault_repeats, 0,
+			 __ATOMIC_RELAXED); /* a handler ran: a repeat is the program's, not a mapping loop */
 	cp->regs = r;
 	cp->flags |= MV_CALL_RESUME;
 	return 0;

@@ -40,8 +40,8 @@ struct mv_stats {
 };
 
 static const char *const exit_names[MV_EXIT_KINDS] = {
-	[MV_EXIT_SYSCALL] = "syscall", [MV_EXIT_PAGE_FAULT] = "page_fault", [MV_EXIT_CONSOLE] = "console",
-	[MV_EXIT_OTHER_HC] = "other_hypercall", [MV_EXIT_SIGNAL] = "signal", [MV_EXIT_OTHER] = "other",
+	[MV_EXIT_SYSCALL] = "syscall",		[MV_EXIT_PAGE_FAULT] = "page_fault", [MV_EXIT_CONSOLE] = "console",
+	[MV_EXIT_OTHER_HC] = "other_hypercall", [MV_EXIT_SIGNAL] = "signal",	     [MV_EXIT_OTHER] = "other",
 };
 
 uint64_t stats__now(void)
@@ -153,9 +153,13 @@ struct summary {
 };
 
 static const char *const ov_names[MV_OV_N] = { MV_OV_NAMES };
-static const char *const start_names[MV_START_N + 1] = { "total", "vm", "cpuid", "nautilus", "maps", "vcpu", "services", "boot" };
+static const char *const start_names[MV_START_N + 1] = { "total", "vm",	  "cpuid",    "nautilus",
+							 "maps",  "vcpu", "services", "boot" };
 
-static const char *call_name(int k) { return k == MV_STATS_NR - 1 ? "other" : syscall__name((uint64_t)k); }
+static const char *call_name(int k)
+{
+	return k == MV_STATS_NR - 1 ? "other" : syscall__name((uint64_t)k);
+}
 
 static void gather(struct mv_vm *vm, struct summary *S)
 {
@@ -219,21 +223,28 @@ static int next_call(const uint64_t *n, const uint64_t *ns, uint8_t *done)
 	return best;
 }
 
-#define U(x) ((unsigned long long)(x))
+#define U(x)   ((unsigned long long)(x))
 #define MS(ns) ((double)(ns) / 1e6)
 
 static void render_table(struct out *o, const struct summary *S)
 {
 	uint8_t done[MV_STATS_NR] = { 0 };
-	emit(o, "mv-stats: %s, %.1f ms wall, %d vCPU(s), %llu exits (syscall %llu, page fault %llu, console %llu, "
-		"other hypercalls %llu, signal %llu, other %llu)\n", S->hrt ? "main in the HRT" : "main native (no HRT)",
-	     MS(S->wall_ns), S->nvcpus, U(S->sum.exits), U(S->sum.why[MV_EXIT_SYSCALL]), U(S->sum.why[MV_EXIT_PAGE_FAULT]),
-	     U(S->sum.why[MV_EXIT_CONSOLE]), U(S->sum.why[MV_EXIT_OTHER_HC]), U(S->sum.why[MV_EXIT_SIGNAL]), U(S->sum.why[MV_EXIT_OTHER]));
-	emit(o, "mv-stats: in the HRT %.1f ms; forwarded calls %llu, %.1f ms; page faults %llu, %.1f ms; signals handled %llu\n",
+	emit(o,
+	     "mv-stats: %s, %.1f ms wall, %d vCPU(s), %llu exits (syscall %llu, page fault %llu, console %llu, "
+	     "other hypercalls %llu, signal %llu, other %llu)\n",
+	     S->hrt ? "main in the HRT" : "main native (no HRT)", MS(S->wall_ns), S->nvcpus, U(S->sum.exits),
+	     U(S->sum.why[MV_EXIT_SYSCALL]), U(S->sum.why[MV_EXIT_PAGE_FAULT]), U(S->sum.why[MV_EXIT_CONSOLE]),
+	     U(S->sum.why[MV_EXIT_OTHER_HC]), U(S->sum.why[MV_EXIT_SIGNAL]), U(S->sum.why[MV_EXIT_OTHER]));
+	emit(o,
+	     "mv-stats: in the HRT %.1f ms; forwarded calls %llu, %.1f ms; page faults %llu, %.1f ms; signals handled "
+	     "%llu\n",
 	     MS(S->sum.guest_ns), U(S->calls), MS(S->call_ns), U(S->sum.fault_n), MS(S->sum.fault_ns), U(S->signals));
-	emit(o, "mv-stats: exitless calls %llu (handed back %llu, by exit while on %llu, server sleeps %llu, back-offs %llu, "
-		"by exit as the cheaper way %llu of %llu); overridden calls %llu\n", U(S->exitless), U(S->declined), U(S->missed),
-	     U(S->sleeps), U(S->backoffs), U(S->skipped), U(S->eligible), U(S->overridden));
+	emit(o,
+	     "mv-stats: exitless calls %llu (handed back %llu, by exit while on %llu, server sleeps %llu, back-offs "
+	     "%llu, "
+	     "by exit as the cheaper way %llu of %llu); overridden calls %llu\n",
+	     U(S->exitless), U(S->declined), U(S->missed), U(S->sleeps), U(S->backoffs), U(S->skipped), U(S->eligible),
+	     U(S->overridden));
 	if (S->has_start) {
 		emit(o, "mv-stats: start %.2f ms:", MS(S->start_ns[0]));
 		for (int i = 1; i <= MV_START_N; i++)
@@ -243,8 +254,8 @@ static void render_table(struct out *o, const struct summary *S)
 	if (S->calls)
 		emit(o, "mv-stats:   %-20s %10s %12s %10s\n", "forwarded call", "count", "total ms", "mean us");
 	for (int k; (k = next_call(S->sum.sys_n, S->sum.sys_ns, done)) >= 0;)
-		emit(o, "mv-stats:   %-20s %10llu %12.2f %10.1f\n", call_name(k), U(S->sum.sys_n[k]), MS(S->sum.sys_ns[k]),
-		     (double)S->sum.sys_ns[k] / 1e3 / (double)S->sum.sys_n[k]);
+		emit(o, "mv-stats:   %-20s %10llu %12.2f %10.1f\n", call_name(k), U(S->sum.sys_n[k]),
+		     MS(S->sum.sys_ns[k]), (double)S->sum.sys_ns[k] / 1e3 / (double)S->sum.sys_n[k]);
 	memset(done, 0, sizeof done);
 	if (S->exitless)
 		emit(o, "mv-stats:   %-20s %10s %12s %10s\n", "exitless call", "count", "total ms", "mean us");
@@ -268,14 +279,15 @@ static void render_calls_json(struct out *o, const uint64_t *n, const uint64_t *
 
 static void render_json(struct out *o, const struct summary *S)
 {
-	emit(o, "{\"hrt\":%s,\"wall_us\":%llu,\"vcpus\":%d,\"guest_us\":%llu,\"exits\":{\"total\":%llu", S->hrt ? "true" : "false",
-	     U(S->wall_ns / 1000), S->nvcpus, U(S->sum.guest_ns / 1000), U(S->sum.exits));
+	emit(o, "{\"hrt\":%s,\"wall_us\":%llu,\"vcpus\":%d,\"guest_us\":%llu,\"exits\":{\"total\":%llu",
+	     S->hrt ? "true" : "false", U(S->wall_ns / 1000), S->nvcpus, U(S->sum.guest_ns / 1000), U(S->sum.exits));
 	for (int k = 0; k < MV_EXIT_KINDS; k++)
 		emit(o, ",\"%s\":%llu", exit_names[k], U(S->sum.why[k]));
 	emit(o, "},\"syscalls\":{\"n\":%llu,\"us\":%llu,\"by_name\":", U(S->calls), U(S->call_ns / 1000));
 	render_calls_json(o, S->sum.sys_n, S->sum.sys_ns);
-	emit(o, "},\"faults\":{\"n\":%llu,\"us\":%llu},\"signals\":%llu,\"exitless\":{\"n\":%llu,\"declined\":%llu,"
-		"\"missed\":%llu,\"sleeps\":%llu,\"backoffs\":%llu,\"eligible\":%llu,\"skipped\":%llu,\"by_name\":",
+	emit(o,
+	     "},\"faults\":{\"n\":%llu,\"us\":%llu},\"signals\":%llu,\"exitless\":{\"n\":%llu,\"declined\":%llu,"
+	     "\"missed\":%llu,\"sleeps\":%llu,\"backoffs\":%llu,\"eligible\":%llu,\"skipped\":%llu,\"by_name\":",
 	     U(S->sum.fault_n), U(S->sum.fault_ns / 1000), U(S->signals), U(S->exitless), U(S->declined), U(S->missed),
 	     U(S->sleeps), U(S->backoffs), U(S->eligible), U(S->skipped));
 	render_calls_json(o, S->xl_n, S->xl_ns);
@@ -298,7 +310,8 @@ static void write_summary(const char *path, const struct summary *S)
 	struct out o = { .fd = 2 };
 	if (path[0]) {
 		/* Raw calls: glibc's would write errno, which is the program's. */
-		o.fd = (int)mv__raw_syscall(SYS_openat, AT_FDCWD, (long)path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, 0, 0);
+		o.fd = (int)mv__raw_syscall(SYS_openat, AT_FDCWD, (long)path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+					    0644, 0, 0);
 		if (o.fd < 0) {
 			mv__log("mv: MV_STATS=%s: cannot open it; the summary goes to stderr\n", path);
 			o.fd = 2;

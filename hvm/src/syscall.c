@@ -17,12 +17,12 @@ enum sys_post {
 	POST_MPROTECT, /* re-protect [a0, a0+a1) */
 	POST_MREMAP,   /* move [a0, a0+a1) to [ret, ret+a2) */
 	POST_BRK,      /* grow/shrink the heap to ret */
-	CLONE,         /* a new thread: a new vCPU + partner (thread.c) */
-	EXIT,          /* ends this thread: its vCPU and partner (thread.c) */
-	FORK,          /* the child continues natively in the ROS (thread.c) */
+	CLONE,	       /* a new thread: a new vCPU + partner (thread.c) */
+	EXIT,	       /* ends this thread: its vCPU and partner (thread.c) */
+	FORK,	       /* the child continues natively in the ROS (thread.c) */
 	SIGACTION,     /* the program's action kept by libmv (signal.c) */
 	SIGRETURN,     /* back from a handler that ran in the HRT (signal.c) */
-	REFUSE,        /* not forwardable yet: -ENOSYS (see hvm/README.md) */
+	REFUSE,	       /* not forwardable yet: -ENOSYS (see hvm/README.md) */
 	NO_PKEYS,      /* the HRT has no protection keys (hvm/README.md) */
 };
 
@@ -84,15 +84,9 @@ static void syscall__post(struct mv_vcpu *v, int post, const uint64_t *a, int64_
 	if (ret < 0 && ret > -4096)
 		return;
 	switch (post) {
-	case POST_MMAP:
-		mem__apply(v, (uint64_t)ret, (uint64_t)ret + a[1], mem__prot_from_linux(a[2]));
-		break;
-	case POST_MUNMAP:
-		mem__apply(v, a[0], a[0] + a[1], 0);
-		break;
-	case POST_MPROTECT:
-		mem__apply(v, a[0], a[0] + a[1], mem__prot_from_linux(a[2]));
-		break;
+	case POST_MMAP: mem__apply(v, (uint64_t)ret, (uint64_t)ret + a[1], mem__prot_from_linux(a[2])); break;
+	case POST_MUNMAP: mem__apply(v, a[0], a[0] + a[1], 0); break;
+	case POST_MPROTECT: mem__apply(v, a[0], a[0] + a[1], mem__prot_from_linux(a[2])); break;
 	case POST_MREMAP:
 		mem__apply(v, a[0], a[0] + a[1], 0);
 		mem__apply(v, (uint64_t)ret, (uint64_t)ret + a[2], old_prot ? old_prot : MV_PROT_R | MV_PROT_W);
@@ -112,10 +106,9 @@ static void syscall__post(struct mv_vcpu *v, int post, const uint64_t *a, int64_
 static void syscall__trace(struct mv_vcpu *v, uint64_t nr, const uint64_t *a, int64_t ret)
 {
 	char line[256];
-	int n = snprintf(line, sizeof line, "mv: [vcpu %d] %s(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) = %ld\n",
-			 v->id, syscall__name(nr), (unsigned long)a[0], (unsigned long)a[1],
-			 (unsigned long)a[2], (unsigned long)a[3], (unsigned long)a[4],
-			 (unsigned long)a[5], (long)ret);
+	int n = snprintf(line, sizeof line, "mv: [vcpu %d] %s(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) = %ld\n", v->id,
+			 syscall__name(nr), (unsigned long)a[0], (unsigned long)a[1], (unsigned long)a[2],
+			 (unsigned long)a[3], (unsigned long)a[4], (unsigned long)a[5], (long)ret);
 	mv__raw_syscall(SYS_write, 2, (long)line, n, 0, 0, 0);
 }
 
@@ -163,8 +156,7 @@ int64_t syscall__forward(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
 			gdb__exit((int)a[0], 0);
 		}
 		poll__wake(v->vm, nr);
-		ret = mv__raw_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3],
-				      (long)a[4], (long)a[5]);
+		ret = mv__raw_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 		if (v->vm->poll && poll__changes_fds(nr, a))
 			poll__fds_changed();
 		if (nr == SYS_rseq && v->native)

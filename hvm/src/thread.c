@@ -25,12 +25,12 @@
 #include <asm/prctl.h>
 #include "mv.h"
 
-#define MV_STR_(x) #x
-#define MV_STR(x) MV_STR_(x)
+#define MV_STR_(x)     #x
+#define MV_STR(x)      MV_STR_(x)
 #define MV_THREAD_NEED (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND)
 
-long thread__raw_clone(unsigned long flags, void *stack_top, void *ptid, void *ctid,
-		       unsigned long tls, struct mv_vcpu *v);
+long thread__raw_clone(unsigned long flags, void *stack_top, void *ptid, void *ctid, unsigned long tls,
+		       struct mv_vcpu *v);
 __attribute__((noreturn, used)) void thread__partner_main(struct mv_vcpu *v);
 
 /* clone(2) whose child calls thread__partner_main(v) on stack_top. The child
@@ -41,19 +41,19 @@ __asm__(".text\n"
 	".type thread__raw_clone,@function\n"
 	"thread__raw_clone:\n"
 	"	sub $16, %rsi\n"
-	"	mov %r9, (%rsi)\n"	/* v, popped by the child */
+	"	mov %r9, (%rsi)\n" /* v, popped by the child */
 	"	mov %rcx, %r10\n"
 	"	mov $" MV_STR(SYS_clone) ", %eax\n"
-	"	syscall\n"
-	"	test %rax, %rax\n"
-	"	jnz 1f\n"
-	"	xor %ebp, %ebp\n"
-	"	pop %rdi\n"
-	"	and $-16, %rsp\n"
-	"	call thread__partner_main\n"
-	"	ud2\n"
-	"1:	ret\n"
-	".size thread__raw_clone, .-thread__raw_clone\n");
+					 "	syscall\n"
+					 "	test %rax, %rax\n"
+					 "	jnz 1f\n"
+					 "	xor %ebp, %ebp\n"
+					 "	pop %rdi\n"
+					 "	and $-16, %rsp\n"
+					 "	call thread__partner_main\n"
+					 "	ud2\n"
+					 "1:	ret\n"
+					 ".size thread__raw_clone, .-thread__raw_clone\n");
 
 /* clone(CLONE_VM|CLONE_VFORK) on a new stack, as posix_spawn (and so
  * system() and popen()) issues it: the child runs natively in the ROS, at
@@ -63,24 +63,23 @@ __asm__(".text\n"
  * partner's apart from %rax = 0 and %rsp: enough for glibc's clone() child,
  * which uses only its stack. Its FS base is the partner's, which is the HRT
  * thread's TLS (the same thread's, or set by CLONE_SETTLS). */
-long thread__raw_vfork(unsigned long flags, void *stack_top, void *ptid, void *ctid,
-		       unsigned long tls, uint64_t rip);
+long thread__raw_vfork(unsigned long flags, void *stack_top, void *ptid, void *ctid, unsigned long tls, uint64_t rip);
 __asm__(".text\n"
 	".globl thread__raw_vfork\n"
 	".hidden thread__raw_vfork\n"
 	".type thread__raw_vfork,@function\n"
 	"thread__raw_vfork:\n"
 	"	push %r12\n"
-	"	mov %r9, %r12\n"	/* kept by the kernel in the child */
+	"	mov %r9, %r12\n" /* kept by the kernel in the child */
 	"	mov %rcx, %r10\n"
 	"	mov $" MV_STR(SYS_clone) ", %eax\n"
-	"	syscall\n"
-	"	test %rax, %rax\n"
-	"	jnz 1f\n"
-	"	jmp *%r12\n"		/* child: %rax = 0, %rsp = stack_top */
-	"1:	pop %r12\n"
-	"	ret\n"
-	".size thread__raw_vfork, .-thread__raw_vfork\n");
+					 "	syscall\n"
+					 "	test %rax, %rax\n"
+					 "	jnz 1f\n"
+					 "	jmp *%r12\n" /* child: %rax = 0, %rsp = stack_top */
+					 "1:	pop %r12\n"
+					 "	ret\n"
+					 ".size thread__raw_vfork, .-thread__raw_vfork\n");
 
 /* fork(2), vfork(2), clone(2) without CLONE_VM or with CLONE_VM|CLONE_VFORK
  * and no stack: the child continues NATIVELY in the ROS at CPL 3 with the
@@ -88,8 +87,8 @@ __asm__(".text\n"
  * SYSCALL leaves them. r lives in the call page: in the child's copy of the
  * memory (fork) or in the shared memory while the kernel holds this parent
  * (vfork). */
-long thread__raw_fork(unsigned long flags, void *stack_top, void *ptid, void *ctid,
-		      unsigned long tls, const struct mv_regs *r);
+long thread__raw_fork(unsigned long flags, void *stack_top, void *ptid, void *ctid, unsigned long tls,
+		      const struct mv_regs *r);
 __asm__(".text\n"
 	".globl thread__raw_fork\n"
 	".hidden thread__raw_fork\n"
@@ -97,31 +96,32 @@ __asm__(".text\n"
 	"thread__raw_fork:\n"
 	"	mov %rcx, %r10\n"
 	"	mov $" MV_STR(SYS_clone) ", %eax\n"
-	"	syscall\n"
-	"	test %rax, %rax\n"
-	"	jz 1f\n"
-	"	ret\n"
-	"1:	mov 8(%r9), %rbx\n"
-	"	mov 24(%r9), %rdx\n"
-	"	mov 32(%r9), %rsi\n"
-	"	mov 40(%r9), %rdi\n"
-	"	mov 48(%r9), %rbp\n"
-	"	mov 56(%r9), %rsp\n"
-	"	mov 64(%r9), %r8\n"
-	"	mov 80(%r9), %r10\n"
-	"	mov 96(%r9), %r12\n"
-	"	mov 104(%r9), %r13\n"
-	"	mov 112(%r9), %r14\n"
-	"	mov 120(%r9), %r15\n"
-	"	mov 128(%r9), %rcx\n"
-	"	mov 136(%r9), %r11\n"
-	"	mov 72(%r9), %r9\n"
-	"	xor %eax, %eax\n"
-	"	jmp *%rcx\n"
-	".size thread__raw_fork, .-thread__raw_fork\n");
+					 "	syscall\n"
+					 "	test %rax, %rax\n"
+					 "	jz 1f\n"
+					 "	ret\n"
+					 "1:	mov 8(%r9), %rbx\n"
+					 "	mov 24(%r9), %rdx\n"
+					 "	mov 32(%r9), %rsi\n"
+					 "	mov 40(%r9), %rdi\n"
+					 "	mov 48(%r9), %rbp\n"
+					 "	mov 56(%r9), %rsp\n"
+					 "	mov 64(%r9), %r8\n"
+					 "	mov 80(%r9), %r10\n"
+					 "	mov 96(%r9), %r12\n"
+					 "	mov 104(%r9), %r13\n"
+					 "	mov 112(%r9), %r14\n"
+					 "	mov 120(%r9), %r15\n"
+					 "	mov 128(%r9), %rcx\n"
+					 "	mov 136(%r9), %r11\n"
+					 "	mov 72(%r9), %r9\n"
+					 "	xor %eax, %eax\n"
+					 "	jmp *%rcx\n"
+					 ".size thread__raw_fork, .-thread__raw_fork\n");
 
 _Static_assert(__builtin_offsetof(struct mv_regs, rsp) == 56 && __builtin_offsetof(struct mv_regs, r9) == 72 &&
-	       __builtin_offsetof(struct mv_regs, rip) == 128 && __builtin_offsetof(struct mv_regs, rflags) == 136,
+		       __builtin_offsetof(struct mv_regs, rip) == 128 &&
+		       __builtin_offsetof(struct mv_regs, rflags) == 136,
 	       "thread__raw_fork offsets");
 
 int64_t thread__fork(struct mv_vcpu *v, uint64_t nr, const uint64_t *a)
@@ -237,8 +237,8 @@ int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, 
 	pio__inherit(v, parent);
 	if (cpu__reset(v, vm->entry, bi, fs) < 0)
 		return -EAGAIN;
-	return thread__raw_clone(flags, (char *)v->partner_stack + MV_THREAD_PARTNER_STACK,
-				 (void *)a[2], (void *)a[3], fs, v);
+	return thread__raw_clone(flags, (char *)v->partner_stack + MV_THREAD_PARTNER_STACK, (void *)a[2], (void *)a[3],
+				 fs, v);
 }
 
 /* The thread's exit(2). An ordinary thread's partner frees the vCPU and exits; a native

@@ -18,9 +18,8 @@
 const char *vcpu__state_name(enum mv_vcpu_state s)
 {
 	static const char *const names[] = {
-		[MV_VCPU_CREATED] = "created", [MV_VCPU_BOOTING] = "booting",
-		[MV_VCPU_RUNNING] = "running", [MV_VCPU_IN_CALL] = "in-call",
-		[MV_VCPU_EXITED] = "exited", [MV_VCPU_PROBE_FAILED] = "probe-failed",
+		[MV_VCPU_CREATED] = "created", [MV_VCPU_BOOTING] = "booting", [MV_VCPU_RUNNING] = "running",
+		[MV_VCPU_IN_CALL] = "in-call", [MV_VCPU_EXITED] = "exited",   [MV_VCPU_PROBE_FAILED] = "probe-failed",
 	};
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
@@ -52,7 +51,8 @@ void vcpu__set_state(struct mv_vcpu *v, enum mv_vcpu_state to)
 
 	if (!(next_ok[from] & (1u << to))) {
 		char what[96];
-		snprintf(what, sizeof what, "vCPU state %s -> %s (VMM bug)", vcpu__state_name(from), vcpu__state_name(to));
+		snprintf(what, sizeof what, "vCPU state %s -> %s (VMM bug)", vcpu__state_name(from),
+			 vcpu__state_name(to));
 		report__die(v, what, NULL, SIGSEGV);
 	}
 	__atomic_store_n(&v->state, to, __ATOMIC_RELEASE); /* report and gdb read it from other threads */
@@ -79,7 +79,8 @@ void vcpu__boot_template(struct mv_vm *vm)
 }
 
 /* vCPU 0 runs fn(argc, argv, envp) on stack_top with FS = fs (runtime.c). */
-void vcpu__boot_main(struct mv_vcpu *v, uint64_t fn, int argc, char **argv, char **envp, uint64_t stack_top, uint64_t fs)
+void vcpu__boot_main(struct mv_vcpu *v, uint64_t fn, int argc, char **argv, char **envp, uint64_t stack_top,
+		     uint64_t fs)
 {
 	struct mv_boot_info *bi = (struct mv_boot_info *)(v->vm->hrt + MV_BOOTINFO_GPA);
 
@@ -192,10 +193,8 @@ static int vcpu__exit(struct mv_vcpu *v)
 		}
 		snprintf(what, sizeof what, "unexpected port I/O %#x", run->io.port);
 		return vcpu__fail(v, what);
-	case KVM_EXIT_HLT:
-		return vcpu__fail(v, "the HRT halted (bad boot-info block?)");
-	case KVM_EXIT_SHUTDOWN:
-		return vcpu__fail(v, "triple fault (KVM_EXIT_SHUTDOWN; registers are after the reset)");
+	case KVM_EXIT_HLT: return vcpu__fail(v, "the HRT halted (bad boot-info block?)");
+	case KVM_EXIT_SHUTDOWN: return vcpu__fail(v, "triple fault (KVM_EXIT_SHUTDOWN; registers are after the reset)");
 	case KVM_EXIT_MMIO:
 		/* A guest access that no memslot page backs: a hole in a chunk
 		 * slot, or a write to a read-only one. SIGSEGV semantics. */

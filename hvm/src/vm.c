@@ -30,17 +30,15 @@ static int vm__load_nautilus(struct mv_vm *vm, char *err, size_t n)
 	size_t size = (size_t)(__mv_hrt_end - __mv_hrt_start);
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
 
-	if (!img || size < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_machine != EM_X86_64)
-		return vm__fail(err, n, -ENOEXEC,
-				"no Nautilus image in section .mv_hrt (link with mv-cc)");
+	if (!img || size < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_machine != EM_X86_64)
+		return vm__fail(err, n, -ENOEXEC, "no Nautilus image in section .mv_hrt (link with mv-cc)");
 	for (int i = 0; i < eh->e_phnum; i++) {
 		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff + (size_t)i * eh->e_phentsize);
 		if (ph->p_type != PT_LOAD)
 			continue;
 		uint64_t gpa = ph->p_vaddr - MV_KERNEL_VBASE;
-		if (ph->p_vaddr < MV_KERNEL_VBASE || gpa < MV_KERNEL_GPA ||
-		    gpa + ph->p_memsz > MV_HEAP_GPA || ph->p_offset + ph->p_filesz > size)
+		if (ph->p_vaddr < MV_KERNEL_VBASE || gpa < MV_KERNEL_GPA || gpa + ph->p_memsz > MV_HEAP_GPA ||
+		    ph->p_offset + ph->p_filesz > size)
 			return vm__fail(err, n, -ENOEXEC, "Nautilus image does not fit the guest layout (mv/abi.h)");
 		memcpy(vm->hrt + gpa, img + ph->p_offset, ph->p_filesz);
 		/* The rest of p_memsz (bss) is already zero: fresh anonymous memory. */
@@ -70,8 +68,9 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return vm__fail(err, n, -errno, errno == ENOENT ? "/dev/kvm is missing (load kvm_intel or kvm_amd)"
-							       : "cannot open /dev/kvm (check its permissions)");
+		return vm__fail(err, n, -errno,
+				errno == ENOENT ? "/dev/kvm is missing (load kvm_intel or kvm_amd)"
+						: "cannot open /dev/kvm (check its permissions)");
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		return vm__fail(err, n, -EINVAL, "unsupported KVM API version");
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -85,8 +84,8 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 		return vm__fail(err, n, rc, "KVM_GET_SUPPORTED_CPUID failed");
 	stats__mark(vm, MV_START_CPUID);
 
-	vm->hrt = mmap(NULL, MV_HRT_MEM_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	vm->hrt =
+		mmap(NULL, MV_HRT_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->hrt == MAP_FAILED)
 		return vm__fail(err, n, -ENOMEM, "cannot map the HRT-private memory");
 	/* 4 KiB pages: the HRT touches about 100 KiB of these 64 MiB (boot info, call pages, the
@@ -94,7 +93,9 @@ int vm__create(struct mv_vm **out, const struct mv_options *opt, char *err, size
 	 * zeroes 2 MiB (under QEMU TCG, 7 ms for the page-table pool alone) and keeps it. */
 	madvise(vm->hrt, MV_HRT_MEM_SIZE, MADV_NOHUGEPAGE);
 	struct kvm_userspace_memory_region r = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = MV_HRT_MEM_SIZE,
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = MV_HRT_MEM_SIZE,
 		.userspace_addr = (uint64_t)vm->hrt,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)

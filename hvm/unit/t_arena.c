@@ -107,8 +107,8 @@ static void free_then_reuse(void)
 	CHECK(p && q && big && p != q);
 	mv_arena_free(a.base, p);
 	mv_arena_free(a.base, q);
-	CHECK(mv_arena_malloc(a.base, 200) != q);  /* another class: not from this list */
-	CHECK(mv_arena_malloc(a.base, 97) == q);   /* same class, last freed first */
+	CHECK(mv_arena_malloc(a.base, 200) != q); /* another class: not from this list */
+	CHECK(mv_arena_malloc(a.base, 97) == q);  /* same class, last freed first */
 	CHECK(mv_arena_malloc(a.base, 112) == p);
 	CHECK_EQ(((struct mv_arena *)a.mem)->nr_free, 2);
 	free(a.mem);
@@ -140,7 +140,8 @@ static void blocks_disjoint(void)
 		for (int i = 0; i < N; i++)
 			for (size_t k = 0; k < mv_arena_usable(blk[i]); k++)
 				if (blk[i][k] != (i & 0xff))
-					unit_fail(__FILE__, __LINE__, "round %d: block %d byte %zu overwritten", round, i, k);
+					unit_fail(__FILE__, __LINE__, "round %d: block %d byte %zu overwritten", round,
+						  i, k);
 	}
 	free(a.mem);
 }
@@ -156,7 +157,7 @@ static void full_arena_returns_null(void)
 		n++;
 	}
 	CHECK_EQ(n, ((64 << 10) - 4096) / (1024 + 16)); /* 60 KiB after the state page, 1040 bytes a block */
-	CHECK(mv_arena_malloc(a.base, 16) != NULL); /* a smaller block still fits the rest */
+	CHECK(mv_arena_malloc(a.base, 16) != NULL);	/* a smaller block still fits the rest */
 	free(a.mem);
 }
 
@@ -215,5 +216,5 @@ static void free_foreign_header_ignored(void)
 
 UNIT_MAIN("arena", CASE(classes_small), CASE(classes_tight_up_to_1mib), CASE(classes_tight_to_the_limit),
 	  CASE(classes_round_trip_and_align), CASE(malloc_header_and_alignment), CASE(free_then_reuse),
-	  CASE(blocks_disjoint), CASE(full_arena_returns_null), CASE(huge_requests_refused), CASE(memalign_aligned_alias),
-	  CASE(free_foreign_header_ignored))
+	  CASE(blocks_disjoint), CASE(full_arena_returns_null), CASE(huge_requests_refused),
+	  CASE(memalign_aligned_alias), CASE(free_foreign_header_ignored))

@@ -59,8 +59,8 @@ static void cpu_list_bad(void)
 	CHECK_STR(list("", CPU_SETSIZE), "");
 	CHECK_STR(list("x", CPU_SETSIZE), "");
 	CHECK_STR(list(",1", CPU_SETSIZE), "");
-	CHECK_STR(list("-1", CPU_SETSIZE), "");   /* no negative CPUs */
-	CHECK_STR(list("1-", CPU_SETSIZE), "");   /* "1-0" */
+	CHECK_STR(list("-1", CPU_SETSIZE), "");	  /* no negative CPUs */
+	CHECK_STR(list("1-", CPU_SETSIZE), "");	  /* "1-0" */
 	CHECK_STR(list("5-3", CPU_SETSIZE), "");  /* backwards */
 	CHECK_STR(list("1024", CPU_SETSIZE), ""); /* past CPU_SETSIZE */
 	CHECK_STR(list("1x", CPU_SETSIZE), "1");  /* stops at what is not a list */
@@ -122,5 +122,5 @@ static void cpu_set_huge_ranges(void)
 	CHECK_STR(set("-9223372036854775808-0,5"), "0,5");
 }
 
-UNIT_MAIN("env", CASE(flags), CASE(cpu_list_good), CASE(cpu_list_bad), CASE(cpu_list_huge_ranges),
-	  CASE(cpu_set_good), CASE(cpu_set_bad), CASE(cpu_set_huge_ranges))
+UNIT_MAIN("env", CASE(flags), CASE(cpu_list_good), CASE(cpu_list_bad), CASE(cpu_list_huge_ranges), CASE(cpu_set_good),
+	  CASE(cpu_set_bad), CASE(cpu_set_huge_ranges))

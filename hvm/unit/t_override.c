@@ -218,7 +218,8 @@ static void each_name_resolves(void)
 			if (k < fams[i].nsyms)
 				check_selects(&fams[i], args);
 		if (objects() != want)
-			unit_fail(__FILE__, __LINE__, "%s: %d wrapper objects, want %d: %s", args, objects(), want, out);
+			unit_fail(__FILE__, __LINE__, "%s: %d wrapper objects, want %d: %s", args, objects(), want,
+				  out);
 	}
 	snprintf(args, sizeof args, "MV_OVERRIDES=%s,%s", fams[0].syms[0], fams[nfams - 1].name);
 	CHECK_EQ(link_with(args, ""), 0);
@@ -252,7 +253,8 @@ static void wrapper_objects_define_every_symbol(void)
 
 	families();
 	for (int i = 0; i < nfams; i++) {
-		snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s/build/override/ov_%s.o' 2>&1", MV_UNIT_HVM, fams[i].name);
+		snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s/build/override/ov_%s.o' 2>&1", MV_UNIT_HVM,
+			 fams[i].name);
 		if (run(cmd) != 0)
 			unit_fail(__FILE__, __LINE__, "%s (make -C hvm builds it): %s", cmd, out);
 		for (int k = 0; k < fams[i].nsyms; k++) {

@@ -7,20 +7,20 @@
 #include "mv.h"
 #include "unit.h"
 
-#define PTE_P  (1ULL << 0)
-#define PTE_W  (1ULL << 1)
-#define PTE_U  (1ULL << 2)
-#define PTE_A  (1ULL << 5)
-#define PTE_D  (1ULL << 6)
-#define PTE_PS (1ULL << 7)
-#define PTE_NX (1ULL << 63)
+#define PTE_P	 (1ULL << 0)
+#define PTE_W	 (1ULL << 1)
+#define PTE_U	 (1ULL << 2)
+#define PTE_A	 (1ULL << 5)
+#define PTE_D	 (1ULL << 6)
+#define PTE_PS	 (1ULL << 7)
+#define PTE_NX	 (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
-#define R MV_PROT_R
-#define RW (MV_PROT_R | MV_PROT_W)
-#define RX (MV_PROT_R | MV_PROT_X)
-#define RWX (MV_PROT_R | MV_PROT_W | MV_PROT_X)
-#define MiB(n) ((uint64_t)(n) << 20)
-#define GiB(n) ((uint64_t)(n) << 30)
+#define R	 MV_PROT_R
+#define RW	 (MV_PROT_R | MV_PROT_W)
+#define RX	 (MV_PROT_R | MV_PROT_X)
+#define RWX	 (MV_PROT_R | MV_PROT_W | MV_PROT_X)
+#define MiB(n)	 ((uint64_t)(n) << 20)
+#define GiB(n)	 ((uint64_t)(n) << 30)
 
 /* --- the stub: chunk GPAs without KVM --------------------------------------- */
 
@@ -85,8 +85,9 @@ static uint64_t walk(struct mv_vm *vm, uint64_t va, int *level)
 		if (!(e & PTE_P) || shift == 12 || (e & PTE_PS))
 			return e;
 		if (e & (PTE_NX | PTE_U) || !(e & PTE_W))
-			unit_fail(__FILE__, __LINE__, "non-leaf entry for 0x%" PRIx64 " at level %d is not permissive: 0x%" PRIx64,
-				  va, shift, e);
+			unit_fail(__FILE__, __LINE__,
+				  "non-leaf entry for 0x%" PRIx64 " at level %d is not permissive: 0x%" PRIx64, va,
+				  shift, e);
 		t = table_at(vm, e);
 	}
 	return 0;
@@ -97,7 +98,8 @@ static uint64_t pte(struct mv_vm *vm, uint64_t va)
 	int level;
 	uint64_t e = walk(vm, va, &level);
 	if ((e & PTE_P) && level != 12)
-		unit_fail(__FILE__, __LINE__, "0x%" PRIx64 " is mapped by a level-%d entry 0x%" PRIx64 ", not a PTE", va, level, e);
+		unit_fail(__FILE__, __LINE__, "0x%" PRIx64 " is mapped by a level-%d entry 0x%" PRIx64 ", not a PTE",
+			  va, level, e);
 	return e;
 }
 
@@ -124,18 +126,18 @@ static void check_mapped(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_
 {
 	for (uint64_t va = start; va < end; va += MV_PAGE)
 		if (pte(vm, va) != want(vm, va, prot))
-			unit_fail(__FILE__, line, "PTE of 0x%" PRIx64 " is 0x%" PRIx64 ", want 0x%" PRIx64, va, pte(vm, va),
-				  want(vm, va, prot));
+			unit_fail(__FILE__, line, "PTE of 0x%" PRIx64 " is 0x%" PRIx64 ", want 0x%" PRIx64, va,
+				  pte(vm, va), want(vm, va, prot));
 	if (start >= MV_PAGE && pte(vm, start - MV_PAGE))
 		unit_fail(__FILE__, line, "the page before 0x%" PRIx64 " is mapped", start);
 	if (end < MV_USER_TOP && pte(vm, end))
 		unit_fail(__FILE__, line, "the page at the end 0x%" PRIx64 " is mapped", end);
 }
 
-#define MAP(vm, s, e, prot)                                         \
-	do {                                                        \
-		CHECK_EQ(pt__map_range(vm, s, e, prot), 0);         \
-		check_mapped(vm, s, e, prot, __LINE__);             \
+#define MAP(vm, s, e, prot)                                 \
+	do {                                                \
+		CHECK_EQ(pt__map_range(vm, s, e, prot), 0); \
+		check_mapped(vm, s, e, prot, __LINE__);     \
 	} while (0)
 
 /* --- the upper half ------------------------------------------------------- */
@@ -155,7 +157,7 @@ static void upper_half_2mib_pages(void)
 		CHECK_EQ(e, gpa | PTE_P | PTE_W | PTE_PS | PTE_A | PTE_D); /* supervisor, executable */
 	}
 	CHECK_EQ(walk(vm, MV_KERNEL_VBASE + MV_HRT_MEM_SIZE, &level), 0); /* nothing past the HRT memory */
-	CHECK_EQ(vm->pt_next, MV_PTPOOL_GPA + 3 * MV_PAGE);                /* PML4, PDPT, PD */
+	CHECK_EQ(vm->pt_next, MV_PTPOOL_GPA + 3 * MV_PAGE);		  /* PML4, PDPT, PD */
 	vm_free(vm);
 }
 
@@ -178,10 +180,10 @@ static void map_rights(void)
 static void map_one_page_and_2mib_edges(void)
 {
 	struct mv_vm *vm = vm_new();
-	MAP(vm, MiB(2) - MV_PAGE, MiB(2), RW);      /* the last page of a table */
-	MAP(vm, MiB(6), MiB(6) + MV_PAGE, R);        /* the first page of another */
+	MAP(vm, MiB(2) - MV_PAGE, MiB(2), RW);		   /* the last page of a table */
+	MAP(vm, MiB(6), MiB(6) + MV_PAGE, R);		   /* the first page of another */
 	MAP(vm, MiB(10) - MV_PAGE, MiB(10) + MV_PAGE, RX); /* one page each side of a boundary */
-	MAP(vm, MiB(20), MiB(22), RW);               /* exactly one whole table */
+	MAP(vm, MiB(20), MiB(22), RW);			   /* exactly one whole table */
 	vm_free(vm);
 }
 
@@ -190,10 +192,10 @@ static void map_across_boundaries(void)
 	struct mv_vm *vm = vm_new();
 	uint64_t top = MV_USER_TOP - MV_PAGE; /* the last user page is never mapped (memory.c) */
 
-	MAP(vm, MiB(3), MiB(9) + 5 * MV_PAGE, RW);                 /* several page tables */
-	MAP(vm, GiB(5) - MiB(1), GiB(5) + MiB(1), R);              /* a page directory (1 GiB) */
+	MAP(vm, MiB(3), MiB(9) + 5 * MV_PAGE, RW);		     /* several page tables */
+	MAP(vm, GiB(5) - MiB(1), GiB(5) + MiB(1), R);		     /* a page directory (1 GiB) */
 	MAP(vm, GiB(512) - 2 * MV_PAGE, GiB(512) + 2 * MV_PAGE, RX); /* a PML4 entry (512 GiB) */
-	MAP(vm, top - MiB(3), top, RW);                            /* the top of the user half */
+	MAP(vm, top - MiB(3), top, RW);				     /* the top of the user half */
 	CHECK_EQ(pte(vm, top), 0);
 	vm_free(vm);
 }
@@ -269,7 +271,7 @@ static void protect_present_only(void)
 	check_mapped(vm, MiB(4), MiB(4) + 4 * MV_PAGE, R, __LINE__);
 	check_mapped(vm, MiB(4) + 8 * MV_PAGE, MiB(4) + 10 * MV_PAGE, R, __LINE__);
 	CHECK_EQ(pt__protect_range(vm, MiB(4), MiB(4) + 16 * MV_PAGE, R), 0); /* no change: no flush */
-	CHECK_EQ(pt__protect_range(vm, MiB(64), MiB(66), R), 0);              /* no tables there */
+	CHECK_EQ(pt__protect_range(vm, MiB(64), MiB(66), R), 0);	      /* no tables there */
 	vm_free(vm);
 }
 

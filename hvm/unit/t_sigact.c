@@ -12,7 +12,7 @@
 #include "unit.h"
 
 #define WRITES 200000
-#define SIG 7 /* the entry under test (any number from 1 to MV_NSIG) */
+#define SIG    7 /* the entry under test (any number from 1 to MV_NSIG) */
 
 long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 {

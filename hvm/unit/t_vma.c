@@ -8,11 +8,11 @@
 #include "mv.h"
 #include "unit.h"
 
-#define P(n) ((uint64_t)(n) * MV_PAGE)
-#define R MV_PROT_R
-#define RW (MV_PROT_R | MV_PROT_W)
-#define RX (MV_PROT_R | MV_PROT_X)
-#define RWX (MV_PROT_R | MV_PROT_W | MV_PROT_X)
+#define P(n) ((uint64_t)(n)*MV_PAGE)
+#define R    MV_PROT_R
+#define RW   (MV_PROT_R | MV_PROT_W)
+#define RX   (MV_PROT_R | MV_PROT_X)
+#define RWX  (MV_PROT_R | MV_PROT_W | MV_PROT_X)
 
 /* --- the stub: raw mmap/mremap from malloc, and a way to make them fail ---- */
 
@@ -26,8 +26,7 @@ long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long 
 	if (fail_grow && ++grows >= fail_grow)
 		return -ENOMEM;
 	switch (nr) {
-	case SYS_mmap:
-		return (p = malloc((size_t)a2)) ? (long)p : -ENOMEM;
+	case SYS_mmap: return (p = malloc((size_t)a2)) ? (long)p : -ENOMEM;
 	case SYS_mremap:
 		if (!(p = malloc((size_t)a3)))
 			return -ENOMEM;
@@ -63,8 +62,9 @@ static const char *dump(struct mv_vm *vm)
 	for (int i = 0; i < vm->nvmas && n < sizeof buf - 64; i++) {
 		const struct mv_vma *m = &vm->vmas[i];
 		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%" PRIx64 "-%" PRIx64 ":%c%c%c%s", i ? "," : "",
-				      m->start, m->end, m->prot & MV_PROT_R ? 'r' : '-', m->prot & MV_PROT_W ? 'w' : '-',
-				      m->prot & MV_PROT_X ? 'x' : '-', m->flags & MV_VMA_STACK ? "s" : "");
+				      m->start, m->end, m->prot & MV_PROT_R ? 'r' : '-',
+				      m->prot & MV_PROT_W ? 'w' : '-', m->prot & MV_PROT_X ? 'x' : '-',
+				      m->flags & MV_VMA_STACK ? "s" : "");
 	}
 	return buf;
 }
@@ -81,10 +81,10 @@ static void check_invariant(struct mv_vm *vm, int line)
 	}
 }
 
-#define SET(vm, s, e, prot)                                             \
-	do {                                                            \
-		CHECK_EQ(mem__vma_set(vm, s, e, prot, 0), 0);           \
-		check_invariant(vm, __LINE__);                          \
+#define SET(vm, s, e, prot)                                   \
+	do {                                                  \
+		CHECK_EQ(mem__vma_set(vm, s, e, prot, 0), 0); \
+		check_invariant(vm, __LINE__);                \
 	} while (0)
 #define TABLE(vm, want) CHECK_STR(dump(vm), want)
 
@@ -257,8 +257,9 @@ static void random_against_model(void)
 			const struct mv_vma *m = mem__vma_find(vm, P(p) + 123);
 			uint32_t got = m ? m->prot : 0;
 			if (got != model[p])
-				unit_fail(__FILE__, __LINE__, "op %d (set pages %x-%x to %u): page %x has %u, want %u; table %s",
-					  op, a, b, prot, p, got, model[p], dump(vm));
+				unit_fail(__FILE__, __LINE__,
+					  "op %d (set pages %x-%x to %u): page %x has %u, want %u; table %s", op, a, b,
+					  prot, p, got, model[p], dump(vm));
 		}
 	}
 	vm_free(vm);
@@ -308,7 +309,7 @@ static void grow_failure_leaves_table(void)
 	for (int i = 0; i < cap - 1; i++)
 		SET(vm, P(2 * i), P(2 * i + 1), R);
 	grows = 0;
-	fail_grow = 1; /* the next mremap fails */
+	fail_grow = 1;						/* the next mremap fails */
 	CHECK_EQ(mem__vma_set(vm, P(1), P(2), RW, 0), -ENOMEM); /* room for two more: cap + 1 */
 	CHECK_EQ(vm->nvmas, cap - 1);
 	CHECK_EQ(vm->vmas_cap, cap);
@@ -366,7 +367,7 @@ static void prot_from_linux(void)
 	CHECK_EQ(mem__prot_from_linux(PROT_NONE), 0);
 	CHECK_EQ(mem__prot_from_linux(PROT_READ), R);
 	CHECK_EQ(mem__prot_from_linux(PROT_WRITE), RW); /* x86 cannot write without reading */
-	CHECK_EQ(mem__prot_from_linux(PROT_EXEC), RX);  /* nor execute */
+	CHECK_EQ(mem__prot_from_linux(PROT_EXEC), RX);	/* nor execute */
 	CHECK_EQ(mem__prot_from_linux(PROT_READ | PROT_WRITE | PROT_EXEC), RWX);
 	CHECK_EQ(mem__prot_from_linux(PROT_GROWSDOWN | PROT_READ), R);
 }
@@ -413,5 +414,5 @@ UNIT_MAIN("vma", CASE(insert_into_empty), CASE(insert_keeps_order), CASE(split_m
 	  CASE(split_at_end_edge), CASE(split_keeps_flags), CASE(trim_straddling_both_ends), CASE(replace_several),
 	  CASE(remove_whole), CASE(remove_middle), CASE(remove_spanning_and_absent), CASE(neighbours_not_merged),
 	  CASE(find_boundaries), CASE(random_against_model), CASE(table_grows), CASE(table_grows_inserting_in_front),
-	  CASE(grow_failure_leaves_table), CASE(split_when_nearly_full),
-	  CASE(grow_doubles), CASE(prot_from_linux), CASE(maps_lines), CASE(maps_line_stops_at_newline))
+	  CASE(grow_failure_leaves_table), CASE(split_when_nearly_full), CASE(grow_doubles), CASE(prot_from_linux),
+	  CASE(maps_lines), CASE(maps_line_stops_at_newline))

@@ -24,7 +24,7 @@
 
 #define UNIT_TIMEOUT 20 /* seconds a case may take */
 #define UNIT_STR_(x) #x
-#define UNIT_STR(x) UNIT_STR_(x)
+#define UNIT_STR(x)  UNIT_STR_(x)
 
 /* LeakSanitizer at every case's exit costs about 0.4 s a case: off unless
  * asked for (ASAN_OPTIONS=detect_leaks=1 build/unit/t_vma). */
@@ -44,7 +44,7 @@ static int unit_fd = -1; /* in the child: where the reason for a failure goes */
 /* Fail the running case: the reason goes to the parent and the child ends
  * here, so a check inside a helper needs no return path. */
 __attribute__((noreturn, format(printf, 3, 4), unused)) static void unit_fail(const char *file, int line,
-									   const char *fmt, ...)
+									      const char *fmt, ...)
 {
 	char why[1024];
 	int n = snprintf(why, sizeof why, "%s:%d: ", file, line);
@@ -68,22 +68,26 @@ __attribute__((noreturn, format(printf, 3, 4), unused)) static void unit_fail(co
 	} while (0)
 
 /* Integers of any width, compared as 64-bit values (shown in hex and decimal). */
-#define CHECK_EQ(a, b)                                                                                    \
-	do {                                                                                              \
-		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                         \
-		if (a_ != b_)                                                                             \
-			unit_fail(__FILE__, __LINE__, "%s == %s: 0x%" PRIx64 " (%" PRId64 ") != 0x%" PRIx64 \
-				  " (%" PRId64 ")", #a, #b, a_, (int64_t)a_, b_, (int64_t)b_);                   \
+#define CHECK_EQ(a, b)                                                                                                \
+	do {                                                                                                          \
+		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                                      \
+		if (a_ != b_)                                                                                         \
+			unit_fail(__FILE__, __LINE__,                                                                 \
+				  "%s == %s: 0x%" PRIx64 " (%" PRId64 ") != 0x%" PRIx64 " (%" PRId64 ")", #a, #b, a_, \
+				  (int64_t)a_, b_, (int64_t)b_);                                                      \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                                \
-	do {                                                                                           \
-		const char *a_ = (a), *b_ = (b);                                                       \
-		if (strcmp(a_, b_) != 0)                                                              \
-			unit_fail(__FILE__, __LINE__, "%s is \"%s\" (want \"%s\")", #a, a_, b_);       \
+#define CHECK_STR(a, b)                                                                          \
+	do {                                                                                     \
+		const char *a_ = (a), *b_ = (b);                                                 \
+		if (strcmp(a_, b_) != 0)                                                         \
+			unit_fail(__FILE__, __LINE__, "%s is \"%s\" (want \"%s\")", #a, a_, b_); \
 	} while (0)
 
-#define CASE(fn) { #fn, fn }
+#define CASE(fn)        \
+	{               \
+#fn, fn \
+	}
 
 /* Run one case in a child; 1 if it passed. */
 static int unit_run(const char *unit, const struct unit_case *c)
@@ -141,12 +145,11 @@ static int unit_main(const char *unit, const struct unit_case *cases, int n, int
 	return failed ? 1 : 0;
 }
 
-#define UNIT_MAIN(unit, ...)                                                                  \
-	static const struct unit_case unit_cases_[] = { __VA_ARGS__ };                        \
-	int main(int argc, char **argv)                                                       \
-	{                                                                                     \
-		return unit_main(unit, unit_cases_, (int)(sizeof unit_cases_ / sizeof *unit_cases_), \
-				 argc, argv);                                                 \
+#define UNIT_MAIN(unit, ...)                                                                                      \
+	static const struct unit_case unit_cases_[] = { __VA_ARGS__ };                                            \
+	int main(int argc, char **argv)                                                                           \
+	{                                                                                                         \
+		return unit_main(unit, unit_cases_, (int)(sizeof unit_cases_ / sizeof *unit_cases_), argc, argv); \
 	}
 
 #endif

@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <nk/nk.h>
 
-struct buf { char s[256]; size_t n; };
+struct buf {
+	char s[256];
+	size_t n;
+};
 
 static void put(struct buf *b, char c)
 {
@@ -57,7 +60,11 @@ void kprintf(const char *fmt, ...)
 		}
 		case 'u': put_num(&b, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, 0); break;
 		case 'x': put_num(&b, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, 0); break;
-		case 'p': put(&b, '0'); put(&b, 'x'); put_num(&b, (uint64_t)va_arg(ap, void *), 16, 0); break;
+		case 'p':
+			put(&b, '0');
+			put(&b, 'x');
+			put_num(&b, (uint64_t)va_arg(ap, void *), 16, 0);
+			break;
 		case '%': put(&b, '%'); break;
 		default: put(&b, '?'); break;
 		}

@@ -77,7 +77,7 @@ void cpu__set_cpunode(uint32_t cn)
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001u), "c"(0));
 	int rdtscp = (d >> 27) & 1;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
-	if (rdtscp || ((c >> 22) & 1)) /* RDPID */
+	if (rdtscp || ((c >> 22) & 1))	/* RDPID */
 		wrmsr(0xc0000103u, cn); /* MSR_TSC_AUX */
 }
 

@@ -9,8 +9,10 @@ _Static_assert(__builtin_offsetof(struct nk_percpu, vcpu_id) == MV_GS_VCPU_ID, "
 _Static_assert(__builtin_offsetof(struct nk_percpu, user_rsp) == NK_PCPU_USER_RSP, "entry.S offsets");
 _Static_assert(__builtin_offsetof(struct nk_percpu, kstack_top) == NK_PCPU_KSTACK, "entry.S offsets");
 _Static_assert(__builtin_offsetof(struct mv_regs, rdi) == 40 && __builtin_offsetof(struct mv_regs, rsp) == 56 &&
-	       __builtin_offsetof(struct mv_regs, r15) == 120 && __builtin_offsetof(struct mv_regs, rip) == 128 &&
-	       __builtin_offsetof(struct mv_regs, rflags) == 136, "nk_resume offsets");
+		       __builtin_offsetof(struct mv_regs, r15) == 120 &&
+		       __builtin_offsetof(struct mv_regs, rip) == 128 &&
+		       __builtin_offsetof(struct mv_regs, rflags) == 136,
+	       "nk_resume offsets");
 
 const char nk_version[] = "Nautilus-HRT " NK_VERSION " (" MV_ABI_NAME ")";
 
@@ -58,8 +60,8 @@ __attribute__((noreturn)) void nk_main(const struct mv_boot_info *bi)
 	syscall__init();
 	svc__init();
 	if (bi->flags & MV_BOOT_VERBOSE)
-		kprintf("%s: vcpu %u of %u, heap %lx+%lx, vmm %s\n", nk_version, bi->vcpu_id,
-			bi->nr_vcpus, bi->heap_start, bi->heap_size, bi->vmm_version);
+		kprintf("%s: vcpu %u of %u, heap %lx+%lx, vmm %s\n", nk_version, bi->vcpu_id, bi->nr_vcpus,
+			bi->heap_start, bi->heap_size, bi->vmm_version);
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 	hc__call(MV_OP_READY, cs & 3, 0);
 	/* FS base last: nothing in Nautilus uses FS, glibc's TLS (errno, the

@@ -15,7 +15,7 @@
  * and counters (the VMM reads them for MV_STATS). */
 #include <nk/nk.h>
 
-#define SVC ((volatile struct mv_svc_page *)(MV_KERNEL_VBASE + MV_SVC_GPA))
+#define SVC   ((volatile struct mv_svc_page *)(MV_KERNEL_VBASE + MV_SVC_GPA))
 #define PROBE 32
 
 /* A moving average (weight 1/8) of call costs. One sample counts at most twice the average, so a
@@ -83,7 +83,8 @@ int poll__try(uint64_t nr, const uint64_t a[6], int64_t *ret, uint64_t *t_post)
 		 * (then it is performed, and we wait for DONE). */
 		if (s == MV_POLL_POSTED && nk_rdtsc() - t0 > budget) {
 			uint32_t want = MV_POLL_POSTED;
-			if (__atomic_compare_exchange_n(&p->state, &want, MV_POLL_IDLE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (__atomic_compare_exchange_n(&p->state, &want, MV_POLL_IDLE, 0, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
 				*t_post = t0; /* the spin was paid for nothing: posting costs it and the exit */
 				return POLL_LATE;
 			}

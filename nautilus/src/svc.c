@@ -17,10 +17,22 @@ static int svc_sched_yield(void)
 	return 0;
 }
 
-static void *svc_malloc(size_t n) { return mv_arena_malloc(SVC->arena_start, n); }
-static void svc_free(void *p) { mv_arena_free(SVC->arena_start, p); }
-static void *svc_memalign(size_t align, size_t n) { return mv_arena_memalign(SVC->arena_start, align, n); }
-static size_t svc_usable_size(void *p) { return mv_arena_usable(p); }
+static void *svc_malloc(size_t n)
+{
+	return mv_arena_malloc(SVC->arena_start, n);
+}
+static void svc_free(void *p)
+{
+	mv_arena_free(SVC->arena_start, p);
+}
+static void *svc_memalign(size_t align, size_t n)
+{
+	return mv_arena_memalign(SVC->arena_start, align, n);
+}
+static size_t svc_usable_size(void *p)
+{
+	return mv_arena_usable(p);
+}
 
 /* Console output of program text: copied into the call page first, since
  * the VMM reads console text only from HRT-private memory. */
@@ -44,7 +56,7 @@ void svc__init(void)
 
 	if (p->magic != MV_SVC_MAGIC)
 		return; /* a VMM without services: every override forwards */
-	if (p->mult) { /* the VMM could make the guest TSC the host's */
+	if (p->mult) {	/* the VMM could make the guest TSC the host's */
 		p->fn[MV_SVC_CLOCK_GETTIME] = (uint64_t)svc_clock_gettime;
 		p->fn[MV_SVC_GETTIMEOFDAY] = (uint64_t)svc_gettimeofday;
 		p->fn[MV_SVC_TIME] = (uint64_t)svc_time;

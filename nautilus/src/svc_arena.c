@@ -5,8 +5,10 @@
  * class are a list pop and push under the lock. */
 #include <nk/arena.h>
 
-
-static struct mv_arena *arena(uint64_t base) { return (struct mv_arena *)base; }
+static struct mv_arena *arena(uint64_t base)
+{
+	return (struct mv_arena *)base;
+}
 
 static void lock(struct mv_arena *a)
 {
@@ -15,7 +17,10 @@ static void lock(struct mv_arena *a)
 			__asm__ volatile("pause");
 }
 
-static void unlock(struct mv_arena *a) { __atomic_store_n(&a->lock, 0, __ATOMIC_RELEASE); }
+static void unlock(struct mv_arena *a)
+{
+	__atomic_store_n(&a->lock, 0, __ATOMIC_RELEASE);
+}
 
 static unsigned bin_of(uint64_t n)
 {

@@ -13,12 +13,16 @@
  * differs from KVM's tsc_khz. Readers use a seqlock; one vCPU re-anchors. */
 #include <nk/nk.h>
 
-#define SVC ((volatile struct mv_svc_page *)(MV_KERNEL_VBASE + MV_SVC_GPA))
+#define SVC		 ((volatile struct mv_svc_page *)(MV_KERNEL_VBASE + MV_SVC_GPA))
 #define NR_CLOCK_GETTIME 228
-#define STEP_NS 100000000LL /* REALTIME: a larger offset is a jump; step */
+#define STEP_NS		 100000000LL /* REALTIME: a larger offset is a jump; step */
 
-struct k_timespec { int64_t sec, nsec; };
-struct k_timeval { int64_t sec, usec; };
+struct k_timespec {
+	int64_t sec, nsec;
+};
+struct k_timeval {
+	int64_t sec, usec;
+};
 #define NS 1000000000ull
 
 static const int clock_ids[MV_SVC_CLOCKS] = { 0, 1, 4, 7 }; /* REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME */
@@ -103,10 +107,12 @@ static void clock__reanchor(int c)
 	 * that bound is under 10 ppm, or when the current rate is off by more
 	 * than twice the bound (then it is surely the better one). REALTIME may
 	 * have jumped since the first anchor: then keep the rate. */
-	if (R > p->first_ns[c] && tm > p->first_tsc[c] && (R - p->first_ns[c]) / (tm - p->first_tsc[c]) < (1ULL << 31)) {
+	if (R > p->first_ns[c] && tm > p->first_tsc[c] &&
+	    (R - p->first_ns[c]) / (tm - p->first_tsc[c]) < (1ULL << 31)) {
 		uint64_t el = R - p->first_ns[c], ml = ratio32(el, tm - p->first_tsc[c]);
 		uint64_t diff = ml > m ? ml - m : m - ml;
-		if (el / 100000 > (uint64_t)half || (unsigned __int128)diff * el > (unsigned __int128)2 * m * (uint64_t)half)
+		if (el / 100000 > (uint64_t)half ||
+		    (unsigned __int128)diff * el > (unsigned __int128)2 * m * (uint64_t)half)
 			m = ml;
 	}
 
@@ -174,11 +180,11 @@ static uint64_t svc__ns(int c)
 static int svc__anchor(int clk)
 {
 	switch (clk) {
-	case 0: return 0;         /* REALTIME */
-	case 1: return 1;         /* MONOTONIC */
-	case 4: return 2;         /* MONOTONIC_RAW */
-	case 7: return 3;         /* BOOTTIME */
-	default: return -1;       /* CPU-time and other clocks: forwarded */
+	case 0: return 0;   /* REALTIME */
+	case 1: return 1;   /* MONOTONIC */
+	case 4: return 2;   /* MONOTONIC_RAW */
+	case 7: return 3;   /* BOOTTIME */
+	default: return -1; /* CPU-time and other clocks: forwarded */
 	}
 }
 

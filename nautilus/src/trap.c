@@ -18,14 +18,32 @@ struct nk_trap_frame {
 
 static void trap__fill_regs(struct mv_regs *r, const struct nk_trap_frame *f)
 {
-	r->rax = f->rax; r->rbx = f->rbx; r->rcx = f->rcx; r->rdx = f->rdx;
-	r->rsi = f->rsi; r->rdi = f->rdi; r->rbp = f->rbp; r->rsp = f->rsp;
-	r->r8 = f->r8; r->r9 = f->r9; r->r10 = f->r10; r->r11 = f->r11;
-	r->r12 = f->r12; r->r13 = f->r13; r->r14 = f->r14; r->r15 = f->r15;
-	r->rip = f->rip; r->rflags = f->rflags; r->cs = f->cs; r->ss = f->ss;
-	r->vector = f->vector; r->error_code = f->error_code;
-	r->cr2 = read_cr2(); r->cr3 = read_cr3();
-	r->fs_base = rdmsr(MSR_FS_BASE); r->gs_base = rdmsr(MSR_GS_BASE);
+	r->rax = f->rax;
+	r->rbx = f->rbx;
+	r->rcx = f->rcx;
+	r->rdx = f->rdx;
+	r->rsi = f->rsi;
+	r->rdi = f->rdi;
+	r->rbp = f->rbp;
+	r->rsp = f->rsp;
+	r->r8 = f->r8;
+	r->r9 = f->r9;
+	r->r10 = f->r10;
+	r->r11 = f->r11;
+	r->r12 = f->r12;
+	r->r13 = f->r13;
+	r->r14 = f->r14;
+	r->r15 = f->r15;
+	r->rip = f->rip;
+	r->rflags = f->rflags;
+	r->cs = f->cs;
+	r->ss = f->ss;
+	r->vector = f->vector;
+	r->error_code = f->error_code;
+	r->cr2 = read_cr2();
+	r->cr3 = read_cr3();
+	r->fs_base = rdmsr(MSR_FS_BASE);
+	r->gs_base = rdmsr(MSR_GS_BASE);
 }
 
 #define VEC_INT80 0x80
@@ -35,15 +53,15 @@ static void trap__fill_regs(struct mv_regs *r, const struct nk_trap_frame *f)
  * arguments are cut to 32 bits (int and unsigned arguments, byte buffers;
  * none with a struct or a signed long, whose layouts differ). 0: -ENOSYS. */
 static const uint16_t int80_nr[256] = {
-	[1] = 60,    /* exit */          [3] = 0,    /* read: below */     [4] = 1,     /* write */
-	[5] = 2,     /* open */          [6] = 3,    /* close */           [10] = 87,   /* unlink */
-	[12] = 80,   /* chdir */         [20] = 39,  /* getpid */          [33] = 21,   /* access */
-	[37] = 62,   /* kill */          [38] = 82,  /* rename */          [39] = 83,   /* mkdir */
-	[40] = 84,   /* rmdir */         [41] = 32,  /* dup */             [42] = 22,   /* pipe */
-	[45] = 12,   /* brk */           [63] = 33,  /* dup2 */            [64] = 110,  /* getppid */
-	[158] = 24,  /* sched_yield */   [183] = 79, /* getcwd */          [199] = 102, /* getuid32 */
-	[200] = 104, /* getgid32 */      [201] = 107, /* geteuid32 */      [202] = 108, /* getegid32 */
-	[224] = 186, /* gettid */        [252] = 231, /* exit_group */
+	[1] = 60,    /* exit */[3] = 0,		  /* read: below */[4] = 1,   /* write */
+	[5] = 2,     /* open */[6] = 3,		  /* close */[10] = 87,	      /* unlink */
+	[12] = 80,   /* chdir */[20] = 39,	  /* getpid */[33] = 21,      /* access */
+	[37] = 62,   /* kill */[38] = 82,	  /* rename */[39] = 83,      /* mkdir */
+	[40] = 84,   /* rmdir */[41] = 32,	  /* dup */[42] = 22,	      /* pipe */
+	[45] = 12,   /* brk */[63] = 33,	  /* dup2 */[64] = 110,	      /* getppid */
+	[158] = 24,  /* sched_yield */[183] = 79, /* getcwd */[199] = 102,    /* getuid32 */
+	[200] = 104, /* getgid32 */[201] = 107,	  /* geteuid32 */[202] = 108, /* getegid32 */
+	[224] = 186, /* gettid */[252] = 231,				      /* exit_group */
 };
 
 /* int $0x80 from a 64-bit program: Linux's ia32 system call gate. Forwarded

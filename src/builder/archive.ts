@@ -5,13 +5,30 @@
 // checked with lstat and made by us; a file is created with O_EXCL, which never follows one), a
 // symlink entry becomes a symlink and nothing else, a hard link must name a regular file of the
 // same archive, and setuid/setgid bits are dropped.
-import { chmodSync, createWriteStream, fchmodSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, Stats, symlinkSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  fchmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  Stats,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { msg } from '../lib/messages';
 
-export interface Owner { uid: number; gid: number }
+export interface Owner {
+  uid: number;
+  gid: number;
+}
 
 /** A tar of `dir`, its entries named <basename>/..., owned by `owner`: for putArchive at its parent. */
 export function packDir(dir: string, owner: Owner): tar.Pack {
@@ -42,7 +59,13 @@ function segments(name: string): string[] | string {
   return parts;
 }
 
-const lstatOrNull = (p: string): Stats | null => { try { return lstatSync(p); } catch { return null; } };
+const lstatOrNull = (p: string): Stats | null => {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+};
 
 /** Makes (or checks) every parent of `parts` under `root` as a real directory: never a symlink. */
 function parents(root: string, parts: string[]): string | undefined {
@@ -75,8 +98,14 @@ export async function unpackInto(into: string, stream: NodeJS.ReadableStream, ke
   // entry stream would be thrown out of the parser instead of rejecting this promise.
   let failure: Error | undefined;
   extract.on('entry', (h, body, next) => {
-    const skip = () => { body.resume(); body.on('end', next); };
-    const fail = (why: string) => { failure ??= msg.archiveUnsafe(h.name, why); skip(); };
+    const skip = () => {
+      body.resume();
+      body.on('end', next);
+    };
+    const fail = (why: string) => {
+      failure ??= msg.archiveUnsafe(h.name, why);
+      skip();
+    };
     if (failure) return skip();
     const parts = segments(h.name);
     if (typeof parts === 'string') return fail(parts);
@@ -117,7 +146,13 @@ export async function unpackInto(into: string, stream: NodeJS.ReadableStream, ke
     // O_EXCL: created here, never opened through a symlink someone put in the way.
     const fd = openSync(dest, 'wx', 0o600);
     fchmodSync(fd, mode);
-    pipeline(body, createWriteStream('', { fd })).then(() => next(), (e) => { failure ??= e; next(); });
+    pipeline(body, createWriteStream('', { fd })).then(
+      () => next(),
+      (e) => {
+        failure ??= e;
+        next();
+      },
+    );
   });
   await pipeline(stream, extract);
   if (failure) throw failure;

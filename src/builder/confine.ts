@@ -22,13 +22,15 @@ const OWNER = `${hostname()}:${process.pid}`;
 export const STAGE_LABELS = { 'mv-image': 'stage', 'mv-image.owner': OWNER };
 
 export function containerUser(): { uid: number; gid: number } {
-  const uid = process.getuid?.() ?? 0, gid = process.getgid?.() ?? 0;
+  const uid = process.getuid?.() ?? 0,
+    gid = process.getgid?.() ?? 0;
   return uid === 0 ? { uid: BUILDER_UID, gid: BUILDER_UID } : { uid, gid };
 }
 
 /** Runs the command, then reports fork failures at the PID limit (cgroup v1 or v2) after the
  *  marker ($0), using shell builtins only (no fork is left at the limit). */
-export const LIMIT_SHIM = '"$@"; s=$?; for f in /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do if [ -r "$f" ]; then read -r k n < "$f"; echo "$0 $k $n" >&2; break; fi; done; exit $s';
+export const LIMIT_SHIM =
+  '"$@"; s=$?; for f in /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do if [ -r "$f" ]; then read -r k n < "$f"; echo "$0 $k $n" >&2; break; fi; done; exit $s';
 
 /** The shim's report, after its marker: "max <failed forks>". */
 export const pidsLimitHit = (report: string) => /^ max [1-9]/.test(report);
@@ -52,7 +54,12 @@ export function hostConfig(limits: BuilderLimits, dirs: string[]): Docker.HostCo
     PidsLimit: limits.pids,
     Tmpfs: { '/tmp': `rw,exec,nosuid,nodev,size=${TMP_SIZE},mode=1777` },
     // Anonymous volumes (no Source), NoCopy: an empty root-owned directory, not a copy of the image's.
-    Mounts: [...targets].sort().map((Target) => ({ Type: 'volume' as const, Source: '', Target, VolumeOptions: { NoCopy: true, Labels: { 'mv-image': 'stage' }, DriverConfig: { Name: 'local', Options: {} } } })),
+    Mounts: [...targets].sort().map((Target) => ({
+      Type: 'volume' as const,
+      Source: '',
+      Target,
+      VolumeOptions: { NoCopy: true, Labels: { 'mv-image': 'stage' }, DriverConfig: { Name: 'local', Options: {} } },
+    })),
   };
 }
 
@@ -61,6 +68,10 @@ export async function removeStale(docker: Docker): Promise<void> {
   const cs = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['mv-image=stage'] }) });
   for (const c of cs) {
     const [host, pid] = (c.Labels['mv-image.owner'] ?? '').split(':');
-    if (host === hostname() && !pidAlive(Number(pid))) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
+    if (host === hostname() && !pidAlive(Number(pid)))
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {});
   }
 }

@@ -18,11 +18,22 @@ export const REPO = 'mv-image-builder';
 /** The stages that run in the builder; their packages make up the image. */
 export const BUILD_STAGES = ['package', 'toolchain', 'initramfs', 'iso'];
 /** What debootstrap leaves that no build reads: package caches, apt lists, docs, logs. */
-const SLIM = ['var/cache/apt/archives', 'var/cache/apt/pkgcache.bin', 'var/cache/apt/srcpkgcache.bin', 'var/lib/apt/lists',
-  'usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'var/log'];
+const SLIM = [
+  'var/cache/apt/archives',
+  'var/cache/apt/pkgcache.bin',
+  'var/cache/apt/srcpkgcache.bin',
+  'var/lib/apt/lists',
+  'usr/share/doc',
+  'usr/share/man',
+  'usr/share/info',
+  'usr/share/locale',
+  'var/log',
+];
 
 export function builderPackages(): string[] {
-  const pkgs = hostTools().filter((t) => t.stages.some((s) => BUILD_STAGES.includes(s))).map((t) => t.pkg);
+  const pkgs = hostTools()
+    .filter((t) => t.stages.some((s) => BUILD_STAGES.includes(s)))
+    .map((t) => t.pkg);
   return [...new Set(pkgs)].sort();
 }
 
@@ -40,11 +51,18 @@ export function debianMirror(): string {
     }
   }
   const list = '/etc/apt/sources.list';
-  const line = existsSync(list) ? readFileSync(list, 'utf8').match(new RegExp(`^deb\\s+(?:\\[[^\\]]*\\]\\s+)?(\\S+)\\s+${SUITE}\\s`, 'm')) : null;
+  const line = existsSync(list)
+    ? readFileSync(list, 'utf8').match(new RegExp(`^deb\\s+(?:\\[[^\\]]*\\]\\s+)?(\\S+)\\s+${SUITE}\\s`, 'm'))
+    : null;
   return line?.[1] ?? 'http://deb.debian.org/debian';
 }
 
-export interface BuilderImage { tag: string; id: string; size: number; created: number }
+export interface BuilderImage {
+  tag: string;
+  id: string;
+  size: number;
+  created: number;
+}
 
 /** The builder image for this package list, or undefined when it has not been made. */
 export async function findBuilder(docker: Docker, tag = builderTag()): Promise<BuilderImage | undefined> {
@@ -66,11 +84,14 @@ export async function requireBuilder(docker: Docker): Promise<BuilderImage> {
 
 export async function listBuilders(docker: Docker): Promise<BuilderImage[]> {
   const images = await docker.listImages({ filters: JSON.stringify({ reference: [REPO] }) });
-  return images.flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(`${REPO}:`))
-    .map((tag) => ({ tag, id: i.Id, size: i.Size, created: i.Created * 1000 })));
+  return images.flatMap((i) =>
+    (i.RepoTags ?? []).filter((t) => t.startsWith(`${REPO}:`)).map((tag) => ({ tag, id: i.Id, size: i.Size, created: i.Created * 1000 })),
+  );
 }
 
-export interface CreateResult extends BuilderImage { cached: boolean }
+export interface CreateResult extends BuilderImage {
+  cached: boolean;
+}
 
 export async function createBuilder(docker: Docker, progress: Progress): Promise<CreateResult> {
   const pkgs = builderPackages();
@@ -83,8 +104,9 @@ export async function createBuilder(docker: Docker, progress: Progress): Promise
   const untrack = trackPath(root);
   try {
     progress.note(`debootstrap ${SUITE} from ${debianMirror()}`);
-    const r = await exec('debootstrap', ['--variant=minbase', `--include=${pkgs.join(',')}`, SUITE, root, debianMirror()],
-      { onLine: (l) => progress.note(l) });
+    const r = await exec('debootstrap', ['--variant=minbase', `--include=${pkgs.join(',')}`, SUITE, root, debianMirror()], {
+      onLine: (l) => progress.note(l),
+    });
     if (r.status !== 0) throw msg.builderCreateFailed('debootstrap', r.output);
     for (const p of SLIM) rmSync(join(root, p), { recursive: true, force: true });
     progress.note(`importing ${tag}`);
@@ -104,13 +126,17 @@ async function importRoot(docker: Docker, root: string, tag: string): Promise<vo
   // files whose owners must be kept as numbers.
   const tar = spawnChild('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  tar.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  tar.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   const [repo, version] = tag.split(':');
   const stream = await docker.importImage(tar.stdout!, { repo, tag: version });
-  const events: { error?: string }[] = await new Promise((res, rej) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => (err ? rej(err) : res(out))));
+  const events: { error?: string }[] = await new Promise((res, rej) =>
+    docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => (err ? rej(err) : res(out))),
+  );
   const failed = events.find((e) => e.error);
   if (failed) throw msg.builderCreateFailed('image import', failed.error!);
-  const status: number | null = tar.exitCode ?? await new Promise((res) => tar.on('close', res));
+  const status: number | null = tar.exitCode ?? (await new Promise((res) => tar.on('close', res)));
   if (status !== 0) throw msg.builderCreateFailed('tar of the root file system', stderr);
 }
 

@@ -59,10 +59,11 @@ export const viewFor = (runner: Runner, dirs: string[]): FsView => runner.fsView
 export const hostRunner: Runner = {
   kind: 'host',
   id: 'host',
-  run: (cmd, args, o = {}) => exec(cmd, args, {
-    cwd: o.cwd,
-    env: { ...process.env, ...o.env, PATH: [...(o.path ?? []), process.env.PATH ?? ''].join(':') },
-  }),
+  run: (cmd, args, o = {}) =>
+    exec(cmd, args, {
+      cwd: o.cwd,
+      env: { ...process.env, ...o.env, PATH: [...(o.path ?? []), process.env.PATH ?? ''].join(':') },
+    }),
   requireTools,
   fsView: () => HOST_VIEW,
 };
@@ -73,31 +74,47 @@ export class DockerRunner implements Runner {
   readonly kind = 'docker';
   readonly id: string;
 
-  constructor(private readonly docker: Docker, private readonly image: { tag: string; id: string }, private readonly progress: Progress,
-    private readonly limits: BuilderLimits, private readonly root: string) {
+  constructor(
+    private readonly docker: Docker,
+    private readonly image: { tag: string; id: string },
+    private readonly progress: Progress,
+    private readonly limits: BuilderLimits,
+    private readonly root: string,
+  ) {
     this.id = `docker ${image.tag} ${image.id}`;
   }
 
   requireTools(): void {}
 
-  fsView(dirs: string[]): FsView { return viewOf(this.root, dirs); }
+  fsView(dirs: string[]): FsView {
+    return viewOf(this.root, dirs);
+  }
 
   async run(cmd: string, args: string[], o: RunOptions = {}): Promise<ExecResult> {
-    const dirs = (o.dirs ?? []).map((d) => resolve(d)), inputs = (o.inputs ?? []).map((d) => resolve(d));
+    const dirs = (o.dirs ?? []).map((d) => resolve(d)),
+      inputs = (o.inputs ?? []).map((d) => resolve(d));
     const user = containerUser();
     // MV_IMAGE_BUILDER tells a build command it runs in the builder (and which one).
-    const env = { PATH: [...(o.path ?? []), BASE_PATH].join(':'), HOME: '/tmp', MV_IMAGE_BUILDER: this.image.tag, ...passThrough(), ...o.env };
+    const env = {
+      PATH: [...(o.path ?? []), BASE_PATH].join(':'),
+      HOME: '/tmp',
+      MV_IMAGE_BUILDER: this.image.tag,
+      ...passThrough(),
+      ...o.env,
+    };
     // The shim reports (after a random marker) whether a fork failed at the PID limit.
     const marker = `mv-limit-${randomBytes(8).toString('hex')}`;
-    const c = await this.docker.createContainer({
-      Image: this.image.id,
-      Cmd: ['/bin/sh', '-c', LIMIT_SHIM, marker, cmd, ...args],
-      User: `${user.uid}:${user.gid}`,
-      WorkingDir: o.cwd ? resolve(o.cwd) : '/',
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Labels: STAGE_LABELS,
-      HostConfig: hostConfig(this.limits, [...dirs, ...inputs]),
-    }).catch(engineError);
+    const c = await this.docker
+      .createContainer({
+        Image: this.image.id,
+        Cmd: ['/bin/sh', '-c', LIMIT_SHIM, marker, cmd, ...args],
+        User: `${user.uid}:${user.gid}`,
+        WorkingDir: o.cwd ? resolve(o.cwd) : '/',
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: STAGE_LABELS,
+        HostConfig: hostConfig(this.limits, [...dirs, ...inputs]),
+      })
+      .catch(engineError);
     const unstop = onStop(() => c.remove({ force: true, v: true }));
     try {
       // Inputs stay root's (the build can read them, not change them); dirs are the user's.
@@ -105,11 +122,15 @@ export class DockerRunner implements Runner {
       for (const d of inputs) await c.putArchive(packDir(d, { uid: 0, gid: 0 }) as unknown as NodeJS.ReadableStream, { path: dirname(d) });
       for (const d of dirs) await c.putArchive(packDir(d, user) as unknown as NodeJS.ReadableStream, { path: dirname(d) });
       let timedOut = false;
-      const timer = setTimeout(() => { timedOut = true; void c.kill().catch(() => {}); }, this.limits.timeoutS * 1000);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        void c.kill().catch(() => {});
+      }, this.limits.timeoutS * 1000);
       const r = await this.attachAndRun(c, marker).finally(() => clearTimeout(timer));
       // Removing the container on a signal ends wait() early; the signal handler exits.
       await halted();
-      const what = o.what ?? [cmd, ...args].join(' '), stage = o.stage ?? 'builder';
+      const what = o.what ?? [cmd, ...args].join(' '),
+        stage = o.stage ?? 'builder';
       if (timedOut) throw msg.limitTimeout(stage, what, this.limits.timeoutS, r.output);
       if (r.status !== 0 && (await c.inspect()).State.OOMKilled) throw msg.limitMemory(stage, what, this.limits.memoryMiB, r.output);
       if (r.status !== 0 && r.pidsHit) throw msg.limitPids(stage, what, this.limits.pids, r.output);
@@ -134,7 +155,8 @@ export class DockerRunner implements Runner {
     const stream = await c.attach({ stream: true, stdout: true, stderr: true });
     const r = { status: null as number | null, stdout: '', stderr: '', output: '', pidsHit: false };
     const add = (which: 'out' | 'err', text: string) => {
-      if (which === 'out') r.stdout += text; else r.stderr += text;
+      if (which === 'out') r.stdout += text;
+      else r.stderr += text;
       r.output += text;
     };
     const partial = { out: '', err: '' };
@@ -145,14 +167,20 @@ export class DockerRunner implements Runner {
         partial[which] = lines.pop()!;
         for (const l of lines) {
           // The shim's report is ours, not the build's output.
-          if (l.startsWith(marker)) { r.pidsHit ||= pidsLimitHit(l.slice(marker.length)); continue; }
+          if (l.startsWith(marker)) {
+            r.pidsHit ||= pidsLimitHit(l.slice(marker.length));
+            continue;
+          }
           add(which, l + '\n');
           if (l.trim()) this.progress.note(l);
         }
       });
       return p;
     };
-    const ended = new Promise((res) => { stream.on('end', res); stream.on('close', res); });
+    const ended = new Promise((res) => {
+      stream.on('end', res);
+      stream.on('close', res);
+    });
     c.modem.demuxStream(stream, sink('out'), sink('err'));
     await c.start();
     r.status = (await c.wait()).StatusCode;

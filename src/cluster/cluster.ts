@@ -35,14 +35,23 @@ export interface ClusterOptions {
 }
 
 export interface ClusterNode {
-  index: number; mac: string; firmware: 'bios' | 'uefi'; ok: boolean;
-  status: number | null; problem: string | null;
+  index: number;
+  mac: string;
+  firmware: 'bios' | 'uefi';
+  ok: boolean;
+  status: number | null;
+  problem: string | null;
   /** Seconds from this node's power-on (QEMU start) to its report. */
   reportS: number | null;
-  log: string; report: NodeJson | null;
+  log: string;
+  report: NodeJson | null;
 }
 
-export interface ClusterResult { nodes: ClusterNode[]; seconds: number; error?: MvError }
+export interface ClusterResult {
+  nodes: ClusterNode[];
+  seconds: number;
+  error?: MvError;
+}
 
 const PORT = 8080;
 
@@ -74,7 +83,11 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
     tornDown = true;
     stopNodes.abort();
     if (serve?.pid && serve.exitCode === null) {
-      try { process.kill(serve.pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(serve.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       for (let i = 0; i < 100 && alive(serve.pid); i++) sleepSync(50);
     }
     if (net) removeNet(net);
@@ -93,37 +106,77 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
     const reports = new Map<number, { json: NodeJson; at: number }>();
     const ready = join(logs, '.serve-ready');
     rmSync(ready, { force: true });
-    let serveErr = '', forward = true;
-    const args = [repoPath('bin', 'run.js'), 'serve', resolve(o.image), '--interface', BRIDGE, '--dhcp-range', DHCP_RANGE, '--port', String(PORT),
-      '--json', '--no-summary', '--until-reports', String(o.nodes), '--timeout', String(o.timeoutS + 60), '--ready-file', ready, ...macs.flatMap((m) => ['--mac', m])];
+    let serveErr = '',
+      forward = true;
+    const args = [
+      repoPath('bin', 'run.js'),
+      'serve',
+      resolve(o.image),
+      '--interface',
+      BRIDGE,
+      '--dhcp-range',
+      DHCP_RANGE,
+      '--port',
+      String(PORT),
+      '--json',
+      '--no-summary',
+      '--until-reports',
+      String(o.nodes),
+      '--timeout',
+      String(o.timeoutS + 60),
+      '--ready-file',
+      ready,
+      ...macs.flatMap((m) => ['--mac', m]),
+    ];
     const pre = which('setpriv') ? ['setpriv', '--pdeathsig', 'TERM', '--'] : [];
-    serve = spawn(pre[0] ?? 'ip', [...pre.slice(1), ...(pre.length ? ['ip'] : []), 'netns', 'exec', net.ns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    serve = spawn(pre[0] ?? 'ip', [...pre.slice(1), ...(pre.length ? ['ip'] : []), 'netns', 'exec', net.ns, process.execPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const serveExit = new Promise<void>((done) => serve!.on('close', () => done()));
     lines(serve.stdout!, (l) => {
       try {
         const j = JSON.parse(l) as NodeJson;
         if (typeof j.index === 'number' && j.status !== null) reports.set(j.index, { json: j, at: Date.now() });
-      } catch { /* not a report */ }
+      } catch {
+        /* not a report */
+      }
     });
-    lines(serve.stderr!, (l) => { serveErr += l + '\n'; if (forward && !/^mv-image: /.test(l)) o.err(l); });
+    lines(serve.stderr!, (l) => {
+      serveErr += l + '\n';
+      if (forward && !/^mv-image: /.test(l)) o.err(l);
+    });
 
     // Wait until serve serves (or fails: its own one line becomes ours).
     while (!existsSync(ready)) {
-      if (serve.exitCode !== null) { await serveExit; await halted(); throw childError(serveErr) ?? msg.dnsmasqFailed(serveErr.trim().split('\n').pop() ?? 'serve exited'); }
+      if (serve.exitCode !== null) {
+        await serveExit;
+        await halted();
+        throw childError(serveErr) ?? msg.dnsmasqFailed(serveErr.trim().split('\n').pop() ?? 'serve exited');
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     const servedAt = Date.now();
-    o.err(`${o.nodes} node${o.nodes > 1 ? 's' : ''} powering on together (${o.nodes - o.uefiNodes} SeaBIOS, ${o.uefiNodes} OVMF), network-booting from ${BRIDGE} in ${net.ns}`);
+    o.err(
+      `${o.nodes} node${o.nodes > 1 ? 's' : ''} powering on together (${o.nodes - o.uefiNodes} SeaBIOS, ${o.uefiNodes} OVMF), network-booting from ${BRIDGE} in ${net.ns}`,
+    );
     const powerOn: number[] = [];
     const runs = macs.map((mac, i) => {
       const firmware: ClusterNode['firmware'] = i >= o.nodes - o.uefiNodes ? 'uefi' : 'bios';
       const log = join(logs, `node-${i}.log`);
       powerOn[i] = Date.now();
       return boot({
-        pxe: { netns: net!.ns, tap: net!.taps[i], mac }, uefi: firmware === 'uefi', accel: 'tcg', memMiB: o.memMiB, cpus: o.cpus,
-        timeoutMs: o.timeoutS * 1000, logPath: log, signal: stopNodes.signal,
-      }).then((r) => ({ firmware, log, status: r.status as number | undefined, problem: undefined as string | undefined }),
-        (e) => ({ firmware, log, status: undefined, problem: isMvError(e) ? consoleProblem(e) : String(e) }));
+        pxe: { netns: net!.ns, tap: net!.taps[i], mac },
+        uefi: firmware === 'uefi',
+        accel: 'tcg',
+        memMiB: o.memMiB,
+        cpus: o.cpus,
+        timeoutMs: o.timeoutS * 1000,
+        logPath: log,
+        signal: stopNodes.signal,
+      }).then(
+        (r) => ({ firmware, log, status: r.status as number | undefined, problem: undefined as string | undefined }),
+        (e) => ({ firmware, log, status: undefined, problem: isMvError(e) ? consoleProblem(e) : String(e) }),
+      );
     });
     const booted = await Promise.all(runs);
     // A signal stopped the nodes: lifecycle prints its line and exits; nothing else is reported.
@@ -133,11 +186,21 @@ export async function clusterRun(o: ClusterOptions): Promise<ClusterResult> {
     forward = false;
     const nodes: ClusterNode[] = booted.map((b, i) => {
       const r = reports.get(i);
-      const problem = r ? (r.json.status ? `MV-EXIT ${r.json.status}` : null)
-        : b.problem ?? `MV-EXIT ${b.status} on the console, but no report reached the server`;
+      const problem = r
+        ? r.json.status
+          ? `MV-EXIT ${r.json.status}`
+          : null
+        : (b.problem ?? `MV-EXIT ${b.status} on the console, but no report reached the server`);
       return {
-        index: i, mac: macs[i], firmware: b.firmware, ok: !!r && r.json.status === 0, status: r?.json.status ?? null, problem,
-        reportS: r ? Math.round((r.at - powerOn[i]) / 100) / 10 : null, log: b.log, report: r?.json ?? null,
+        index: i,
+        mac: macs[i],
+        firmware: b.firmware,
+        ok: !!r && r.json.status === 0,
+        status: r?.json.status ?? null,
+        problem,
+        reportS: r ? Math.round((r.at - powerOn[i]) / 100) / 10 : null,
+        log: b.log,
+        report: r?.json ?? null,
       };
     });
     for (const n of nodes) if (!n.ok) o.err(`node ${n.index} ${n.mac}: ${n.problem} (serial log ${n.log})`);
@@ -162,10 +225,17 @@ function consoleProblem(e: MvError): string {
 }
 
 export function clusterTable(r: ClusterResult): string {
-  return summaryTable(r.nodes.map((n) => ({
-    index: n.index, mac: n.mac, ip: n.report?.ip, hostname: n.report?.hostname ?? undefined,
-    result: `${n.ok ? 'MV-EXIT 0' : n.problem ?? 'failed'} [${n.firmware}]`, start: n.report?.startS ?? undefined, exit: n.report?.exitS ?? undefined,
-  })));
+  return summaryTable(
+    r.nodes.map((n) => ({
+      index: n.index,
+      mac: n.mac,
+      ip: n.report?.ip,
+      hostname: n.report?.hostname ?? undefined,
+      result: `${n.ok ? 'MV-EXIT 0' : (n.problem ?? 'failed')} [${n.firmware}]`,
+      start: n.report?.startS ?? undefined,
+      exit: n.report?.exitS ?? undefined,
+    })),
+  );
 }
 
 function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void {
@@ -179,5 +249,10 @@ function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

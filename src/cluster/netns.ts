@@ -14,7 +14,10 @@ export const SERVER_IP6 = 'fd77:6d76::1/64';
 export const DHCP_RANGE = '10.77.0.100,10.77.0.199';
 const NS_PREFIX = 'mv-cluster-';
 
-export interface ClusterNet { ns: string; taps: string[] }
+export interface ClusterNet {
+  ns: string;
+  taps: string[];
+}
 
 const tap = (i: number) => `mvtap${i}`;
 /** Each node's MAC: locally administered (QEMU's 52:54:00 prefix), the index in the last byte. */
@@ -49,14 +52,24 @@ export function createNet(n: number): ClusterNet {
   return net;
 }
 
-const pidsIn = (ns: string) => (spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((p) => /^\d+$/.test(p)).map(Number);
+const pidsIn = (ns: string) =>
+  (spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '')
+    .split('\n')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number);
 
 /** Kills what still runs in the namespace and deletes it (its bridge and taps go with it). */
 export function removeNet(net: Pick<ClusterNet, 'ns'>): void {
   for (let round = 0; round < 20; round++) {
     const pids = pidsIn(net.ns);
     if (!pids.length) break;
-    for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     sleepSync(50);
   }
   spawnSync('ip', ['netns', 'del', net.ns]);
@@ -74,7 +87,12 @@ export const clusterNamespaces = () => (existsSync('/run/netns') ? readdirSync('
 
 function alive(pid: number): boolean {
   if (!pid) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function sleepSync(ms: number): void {

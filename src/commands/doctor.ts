@@ -12,7 +12,8 @@ export default class Doctor extends MvCommand {
     const install = missing.length ? `apt-get install -y ${missing.join(' ')}` : null;
     if (!this.jsonEnabled()) {
       const w = Math.max(...tools.map((t) => t.tool.length));
-      for (const t of tools) this.log(`${t.present ? 'ok     ' : 'MISSING'}  ${t.tool.padEnd(w)}  ${t.pkg.padEnd(20)} ${t.stages.join(', ')}`);
+      for (const t of tools)
+        this.log(`${t.present ? 'ok     ' : 'MISSING'}  ${t.tool.padEnd(w)}  ${t.pkg.padEnd(20)} ${t.stages.join(', ')}`);
       this.log(install ? `\nTo install what is missing:\n  ${install}` : '\nEverything mv-image needs is installed.');
     }
     if (missing.length && !this.jsonEnabled()) process.exitCode = 1;

@@ -3,7 +3,8 @@ import { MvCommand } from '../lib/base-command';
 import { shJoin } from '../lib/shell';
 import { inspect, HrtInfo } from '../inspect';
 
-const hrtLine = (h: HrtInfo | null) => (h ? `yes (${h.section}, ${h.size} bytes, ${h.nautilusVersion ?? 'unknown version'})` : 'no (runs natively)');
+const hrtLine = (h: HrtInfo | null) =>
+  h ? `yes (${h.section}, ${h.size} bytes, ${h.nautilusVersion ?? 'unknown version'})` : 'no (runs natively)';
 
 export default class Inspect extends MvCommand {
   static override summary = 'Show what an ISO or a program carries: kernel, command line, initramfs, the embedded HRT';
@@ -22,7 +23,9 @@ export default class Inspect extends MvCommand {
       this.log(`kernel:       ${r.kernelVersion ?? 'unknown'}`);
       this.log(`command line: ${r.cmdline}`);
       this.log(`program:      ${r.program ? shJoin([r.program.path, ...r.program.args]) : 'unknown (not built by this mv-image)'}`);
-      this.log(`embedded HRT: ${r.program?.mvrun ? 'no, but it runs under mvrun: libmv-preload.so puts its main in the HRT' : hrtLine(r.program?.hrt ?? null)}`);
+      this.log(
+        `embedded HRT: ${r.program?.mvrun ? 'no, but it runs under mvrun: libmv-preload.so puts its main in the HRT' : hrtLine(r.program?.hrt ?? null)}`,
+      );
       this.log(`initramfs:    ${r.initramfs.length} entries`);
       const w = r.initramfs.reduce((n, m) => Math.max(n, String(m.size).length), 0);
       for (const m of r.initramfs) this.log(`  ${m.mode.padEnd(4)} ${String(m.size).padStart(w)}  ${m.path}`);

@@ -14,7 +14,7 @@ import { attachTerminal, ESCAPE_HELP } from '../harness/terminal';
 const NO_NESTED_CPU = '-svm,-vmx,-la57';
 
 export default class Run extends MvCommand {
-  static override summary = 'Boot an image under QEMU, stream its serial console and exit with the program\'s status';
+  static override summary = "Boot an image under QEMU, stream its serial console and exit with the program's status";
   static override description = `Boots the ISO (SeaBIOS, or OVMF with --uefi) and prints the serial console as it comes.
 The exit status is the program's MV-EXIT status; 124 on timeout, 125 on a kernel panic,
 126 when QEMU fails. QEMU is always killed when mv-image exits.
@@ -27,21 +27,43 @@ On a terminal, stdin is in raw mode for the run, so Ctrl-C goes to the guest pro
 Piped stdin is forwarded as it comes, with no escape (e.g. printf 'x\\003' | mv-image run IMAGE). Its end is not an end of file in the guest, as a serial line has none: send Ctrl-D (\\004) for that.
 
 Debugging and profiling: --gdb PORT starts the program stopped at main in the HRT; mv-image copies the image's program out and prints the gdb command that debugs it through 127.0.0.1:PORT. --profile DIR samples the program in the HRT (--profile-hz, default 999) and writes DIR/profile.folded and the flame graph DIR/profile.svg. Both reach the guest's init through a control channel (a QEMU PCI serial card); an image built before it existed is refused after the run with a line saying to rebuild it.`;
-  static override examples = ['<%= config.bin %> run images/hello.iso', '<%= config.bin %> run images/hello.iso --uefi --timeout 120', { description: 'Type a line into the program from a pipe, then end its input:', command: "printf 'hi\\r\\004' | <%= config.bin %> run images/echo.iso" },
-    { description: 'Debug main in the HRT with gdb (run the gdb line it prints in another terminal):', command: '<%= config.bin %> run images/hello.iso --gdb 1234' },
-    { description: 'Profile the program and draw a flame graph:', command: '<%= config.bin %> run images/hello.iso --profile prof/' }];
-  static override args = { image: Args.string({ description: 'the ISO, or a netboot bundle directory (build --format netboot), to boot', required: true }) };
+  static override examples = [
+    '<%= config.bin %> run images/hello.iso',
+    '<%= config.bin %> run images/hello.iso --uefi --timeout 120',
+    {
+      description: 'Type a line into the program from a pipe, then end its input:',
+      command: "printf 'hi\\r\\004' | <%= config.bin %> run images/echo.iso",
+    },
+    {
+      description: 'Debug main in the HRT with gdb (run the gdb line it prints in another terminal):',
+      command: '<%= config.bin %> run images/hello.iso --gdb 1234',
+    },
+    { description: 'Profile the program and draw a flame graph:', command: '<%= config.bin %> run images/hello.iso --profile prof/' },
+  ];
+  static override args = {
+    image: Args.string({ description: 'the ISO, or a netboot bundle directory (build --format netboot), to boot', required: true }),
+  };
   static override flags = {
     uefi: Flags.boolean({ description: 'boot with OVMF (UEFI) instead of SeaBIOS' }),
     accel: Flags.option({ description: 'QEMU accelerator', options: ACCELS, default: 'auto' as const })(),
-    timeout: Flags.integer({ description: 'seconds to wait for MV-EXIT (default 300; none with --gdb, a session lasts what it lasts)', min: 1 }),
+    timeout: Flags.integer({
+      description: 'seconds to wait for MV-EXIT (default 300; none with --gdb, a session lasts what it lasts)',
+      min: 1,
+    }),
     memory: Flags.integer({ description: 'guest memory in MiB', default: 2048, min: 256 }),
     cpus: Flags.integer({ description: 'guest CPUs', default: 2, min: 1 }),
     log: Flags.string({ description: 'also write the serial console to this file' }),
     quiet: Flags.boolean({ char: 'q', description: 'do not stream the console; print only the MV-EXIT status line' }),
     'no-nested': Flags.boolean({ description: 'hide SVM/VMX from the guest, so it has no usable KVM (shows the native fallback)' }),
-    gdb: Flags.string({ description: 'start the program stopped at main and let gdb debug it in the HRT through host port PORT on 127.0.0.1 (target remote :PORT)', helpValue: 'PORT' }),
-    profile: Flags.string({ description: 'profile the program in the HRT (MV_PROFILE) and write DIR/profile.folded and DIR/profile.svg', helpValue: 'DIR' }),
+    gdb: Flags.string({
+      description:
+        'start the program stopped at main and let gdb debug it in the HRT through host port PORT on 127.0.0.1 (target remote :PORT)',
+      helpValue: 'PORT',
+    }),
+    profile: Flags.string({
+      description: 'profile the program in the HRT (MV_PROFILE) and write DIR/profile.folded and DIR/profile.svg',
+      helpValue: 'DIR',
+    }),
     'profile-hz': Flags.string({ description: 'samples per second with --profile, 1 to 10000 (default 999)', helpValue: 'N' }),
   };
 
@@ -54,14 +76,27 @@ Debugging and profiling: --gdb PORT starts the program stopped at main in the HR
     const term = attachTerminal(process.stdin, process.stderr);
     const screen = flags.quiet ? undefined : streamTo(process.stdout);
     const r = await runImage({
-      ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }), uefi: flags.uefi, accel: flags.accel,
-      timeoutMs: (flags.timeout ?? (debug.gdbPort !== undefined ? NO_TIMEOUT_S : 300)) * 1000, debug, onGdbReady: (program) => gdbHint(debug.gdbPort!, program),
-      memMiB: flags.memory, cpus: flags.cpus, logPath: flags.log, cpuFlags: flags['no-nested'] ? NO_NESTED_CPU : undefined,
-      onOutput: screen?.write, input: term.input, signal: term.signal,
-    }).finally(() => { term.detach(); screen?.endLine(); });
+      ...(netboot ? { netboot: resolve(args.image) } : { iso: args.image }),
+      uefi: flags.uefi,
+      accel: flags.accel,
+      timeoutMs: (flags.timeout ?? (debug.gdbPort !== undefined ? NO_TIMEOUT_S : 300)) * 1000,
+      debug,
+      onGdbReady: (program) => gdbHint(debug.gdbPort!, program),
+      memMiB: flags.memory,
+      cpus: flags.cpus,
+      logPath: flags.log,
+      cpuFlags: flags['no-nested'] ? NO_NESTED_CPU : undefined,
+      onOutput: screen?.write,
+      input: term.input,
+      signal: term.signal,
+    }).finally(() => {
+      term.detach();
+      screen?.endLine();
+    });
     if (flags.quiet) this.log(`MV-EXIT ${r.status}`);
     process.stderr.write(`mv-image: program exited with status ${r.status} (${(r.ms / 1000).toFixed(1)} s, accel ${r.accel})\n`);
-    if (r.profile) process.stderr.write(`mv-image: profile: ${r.profile.samples} samples in ${r.profile.folded}, flame graph ${r.profile.svg}\n`);
+    if (r.profile)
+      process.stderr.write(`mv-image: profile: ${r.profile.samples} samples in ${r.profile.folded}, flame graph ${r.profile.svg}\n`);
     this.exit(r.status);
   }
 }
@@ -71,7 +106,9 @@ const NO_TIMEOUT_S = 2_147_483;
 
 function gdbHint(port: number, program: string | undefined): void {
   const prog = program ? shq(program) : "PROGRAM (the image's program: see mv-image inspect)";
-  process.stderr.write(`mv-image: gdb: the program stops at main in the HRT; debug it with: gdb ${prog} -ex 'target remote 127.0.0.1:${port}'\n`);
+  process.stderr.write(
+    `mv-image: gdb: the program stops at main in the HRT; debug it with: gdb ${prog} -ex 'target remote 127.0.0.1:${port}'\n`,
+  );
 }
 
 /** Streams the console as it comes (prompts and echo are not whole lines), and ends a last
@@ -79,7 +116,15 @@ function gdbHint(port: number, program: string | undefined): void {
 function streamTo(out: NodeJS.WriteStream): { write: (s: string) => void; endLine: () => void } {
   let atLineStart = true;
   return {
-    write: (s) => { if (s) { out.write(s); atLineStart = s.endsWith('\n'); } },
-    endLine: () => { if (!atLineStart) out.write('\n'); atLineStart = true; },
+    write: (s) => {
+      if (s) {
+        out.write(s);
+        atLineStart = s.endsWith('\n');
+      }
+    },
+    endLine: () => {
+      if (!atLineStart) out.write('\n');
+      atLineStart = true;
+    },
   };
 }

@@ -3,7 +3,8 @@ import { MvCommand } from '../lib/base-command';
 import { serve } from '../serve/serve';
 
 export default class Serve extends MvCommand {
-  static override summary = 'Boot a cluster\'s nodes from an image over the network (DHCP or proxy-DHCP, TFTP, iPXE, HTTP) and collect their results';
+  static override summary =
+    "Boot a cluster's nodes from an image over the network (DHCP or proxy-DHCP, TFTP, iPXE, HTTP) and collect their results";
   static override description = `Starts Debian's dnsmasq on one interface (its own config, lease and pid files in a run directory under /run/mv-image; no host configuration is touched) and mv-image's own HTTP server on that interface's address.
 
 By default dnsmasq runs as a proxy-DHCP server: the site's DHCP server keeps handing out addresses and dnsmasq only tells PXE clients what to boot, as PXE servers do. With --dhcp-range A,B it is the network's DHCP server instead (for a network of your own).
@@ -14,20 +15,38 @@ When the program ends, the node's init reports its hostname, MAC, address, MV-EX
 
 It runs until --until-reports N nodes reported, --timeout, or Ctrl-C, then stops dnsmasq and removes its run directory. Exit status: 0 when every expected node reported MV-EXIT 0, 1 when one failed or did not report, 128 + the signal's number (130) on Ctrl-C, after the table. Needs root (DHCP and TFTP ports).`;
   static override examples = [
-    { description: 'Beside the site\'s DHCP server, until 4 nodes reported:', command: '<%= config.bin %> serve images/hello-netboot --interface eth1 --until-reports 4 --timeout 600' },
-    { description: 'As the DHCP server of a network of your own:', command: '<%= config.bin %> serve images/hello.iso --interface br0 --dhcp-range 10.77.0.100,10.77.0.199 --json' },
+    {
+      description: "Beside the site's DHCP server, until 4 nodes reported:",
+      command: '<%= config.bin %> serve images/hello-netboot --interface eth1 --until-reports 4 --timeout 600',
+    },
+    {
+      description: 'As the DHCP server of a network of your own:',
+      command: '<%= config.bin %> serve images/hello.iso --interface br0 --dhcp-range 10.77.0.100,10.77.0.199 --json',
+    },
   ];
-  static override args = { image: Args.string({ description: 'a netboot directory (build --format netboot) or an ISO (the kernel and initramfs are read out of it)', required: true }) };
+  static override args = {
+    image: Args.string({
+      description: 'a netboot directory (build --format netboot) or an ISO (the kernel and initramfs are read out of it)',
+      required: true,
+    }),
+  };
   static override flags = {
     interface: Flags.string({ char: 'i', description: 'the interface the nodes are on (default: the only one with an IPv4 address)' }),
-    'proxy-dhcp': Flags.boolean({ description: 'proxy-DHCP beside the site\'s DHCP server (the default)', exclusive: ['dhcp-range'] }),
-    'dhcp-range': Flags.string({ description: 'be the DHCP server, handing out addresses A to B (A,B) of the interface\'s subnet', exclusive: ['proxy-dhcp'] }),
+    'proxy-dhcp': Flags.boolean({ description: "proxy-DHCP beside the site's DHCP server (the default)", exclusive: ['dhcp-range'] }),
+    'dhcp-range': Flags.string({
+      description: "be the DHCP server, handing out addresses A to B (A,B) of the interface's subnet",
+      exclusive: ['proxy-dhcp'],
+    }),
     port: Flags.integer({ char: 'p', description: 'HTTP port', default: 8080, min: 1, max: 65535 }),
     'until-reports': Flags.integer({ description: 'stop once N nodes reported; also tells each node the count', min: 1 }),
-    mac: Flags.string({ description: 'an expected node\'s MAC (repeat it; the order gives MV_NODE_INDEX); other machines are not booted', multiple: true, default: [] }),
+    mac: Flags.string({
+      description: "an expected node's MAC (repeat it; the order gives MV_NODE_INDEX); other machines are not booted",
+      multiple: true,
+      default: [],
+    }),
     timeout: Flags.integer({ description: 'give up after S seconds (expected nodes that did not report fail the run)', min: 1 }),
     json: Flags.boolean({ description: 'one JSON object per node on stdout (progress and the table on stderr)' }),
-    verbose: Flags.boolean({ char: 'v', description: 'also show dnsmasq\'s DHCP and TFTP log' }),
+    verbose: Flags.boolean({ char: 'v', description: "also show dnsmasq's DHCP and TFTP log" }),
     'ready-file': Flags.string({ hidden: true, description: 'written once serving (for cluster run)' }),
     'no-summary': Flags.boolean({ hidden: true, description: 'no table at the end (for cluster run)' }),
   };
@@ -35,10 +54,20 @@ It runs until --until-reports N nodes reported, --timeout, or Ctrl-C, then stops
   async run() {
     const { args, flags } = await this.parse(Serve);
     const r = await serve({
-      image: args.image, iface: flags.interface, proxy: !flags['dhcp-range'], dhcpRange: flags['dhcp-range'], port: flags.port,
-      untilReports: flags['until-reports'], macs: flags.mac, timeoutS: flags.timeout, readyFile: flags['ready-file'],
-      json: flags.json, verbose: flags.verbose, noSummary: flags['no-summary'],
-      out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n'),
+      image: args.image,
+      iface: flags.interface,
+      proxy: !flags['dhcp-range'],
+      dhcpRange: flags['dhcp-range'],
+      port: flags.port,
+      untilReports: flags['until-reports'],
+      macs: flags.mac,
+      timeoutS: flags.timeout,
+      readyFile: flags['ready-file'],
+      json: flags.json,
+      verbose: flags.verbose,
+      noSummary: flags['no-summary'],
+      out: (l) => process.stdout.write(l + '\n'),
+      err: (l) => process.stderr.write(l + '\n'),
     });
     if (r.error) throw r.error;
   }

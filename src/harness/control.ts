@@ -27,7 +27,10 @@ export interface ControlOptions {
 }
 
 /** The unix sockets QEMU's two cards connect to (BootOptions.control). */
-export interface ControlSockets { ctl: string; gdb?: string }
+export interface ControlSockets {
+  ctl: string;
+  gdb?: string;
+}
 
 export interface ControlResult {
   /** What init took from the settings ("MV_PROFILE=... MV_GDB=..."); undefined: init never asked. */
@@ -58,7 +61,10 @@ export class ControlParser {
   /** init asked for the settings: from here on every line must be one of the protocol's. */
   private asked = false;
 
-  constructor(private readonly maxProfile: number, private readonly on: { request?: () => void; ready?: (took: string) => void } = {}) {}
+  constructor(
+    private readonly maxProfile: number,
+    private readonly on: { request?: () => void; ready?: (took: string) => void } = {},
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.result.problem) return;
@@ -99,15 +105,20 @@ export class ControlParser {
 
   private line(line: string): void {
     if (this.expectEnd) {
-      if (line !== 'MV-PROFILE-END') return this.fail(`the profile was not followed by MV-PROFILE-END but by ${JSON.stringify(line.slice(0, 40))}`);
+      if (line !== 'MV-PROFILE-END')
+        return this.fail(`the profile was not followed by MV-PROFILE-END but by ${JSON.stringify(line.slice(0, 40))}`);
       this.expectEnd = false;
       return;
     }
     let m;
-    if (line.endsWith('MV-CTL 1') && !this.asked) { this.asked = true; this.on.request?.(); }
-    else if (!this.asked) return;
-    else if ((m = line.match(/^MV-CTL ready ?(.*)$/))) { this.result.ready = m[1].trim(); this.on.ready?.(this.result.ready); }
-    else if (line === 'MV-PROFILE none') this.result.profile = null;
+    if (line.endsWith('MV-CTL 1') && !this.asked) {
+      this.asked = true;
+      this.on.request?.();
+    } else if (!this.asked) return;
+    else if ((m = line.match(/^MV-CTL ready ?(.*)$/))) {
+      this.result.ready = m[1].trim();
+      this.on.ready?.(this.result.ready);
+    } else if (line === 'MV-PROFILE none') this.result.profile = null;
     else if ((m = line.match(/^MV-PROFILE (\d{1,10})$/))) {
       const size = Number(m[1]);
       if (size > this.maxProfile) return this.fail(`a profile of ${size} bytes, over the ${this.maxProfile} taken`);
@@ -115,7 +126,9 @@ export class ControlParser {
     } else if (line) this.fail(`an unknown line ${JSON.stringify(line.slice(0, 40))}`);
   }
 
-  private fail(why: string): void { this.result.problem = why; }
+  private fail(why: string): void {
+    this.result.problem = why;
+  }
 }
 
 /** Listens on a unix socket for QEMU's one connection. */
@@ -123,7 +136,10 @@ function unixServer(path: string, onConn: (s: Socket) => void): Promise<Server> 
   return new Promise((done, fail) => {
     const srv = createServer((s) => onConn(s));
     srv.once('error', fail);
-    srv.listen(path, () => { srv.off('error', fail); done(srv); });
+    srv.listen(path, () => {
+      srv.off('error', fail);
+      done(srv);
+    });
   });
 }
 
@@ -131,7 +147,11 @@ function tcpServer(port: number, onConn: (s: Socket) => void): Promise<Server> {
   return new Promise((done, fail) => {
     const srv = createServer({ pauseOnConnect: true }, (s) => onConn(s));
     srv.once('error', (e: NodeJS.ErrnoException) => fail(msg.gdbPortBusy(port, e.code ?? e.message)));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => { srv.removeAllListeners('error'); srv.on('error', () => undefined); done(srv); });
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+      srv.removeAllListeners('error');
+      srv.on('error', () => undefined);
+      done(srv);
+    });
   });
 }
 
@@ -147,11 +167,22 @@ export class ControlChannel {
   private relaying = false;
   private parser: ControlParser;
 
-  private constructor(private readonly o: ControlOptions, private readonly dir: string, readonly sockets: ControlSockets,
-    maxProfile: number, private readonly hooks: { gdbReady?: () => void }) {
+  private constructor(
+    private readonly o: ControlOptions,
+    private readonly dir: string,
+    readonly sockets: ControlSockets,
+    maxProfile: number,
+    private readonly hooks: { gdbReady?: () => void },
+  ) {
     this.parser = new ControlParser(maxProfile, {
       request: () => this.ctlSock?.write(settingsLine(o)),
-      ready: (took) => { if (/(^| )MV_GDB=/.test(took)) { this.relaying = true; this.startRelay(); this.hooks.gdbReady?.(); } },
+      ready: (took) => {
+        if (/(^| )MV_GDB=/.test(took)) {
+          this.relaying = true;
+          this.startRelay();
+          this.hooks.gdbReady?.();
+        }
+      },
     });
   }
 
@@ -190,7 +221,9 @@ export class ControlChannel {
     s.on('error', () => undefined);
     // The stub answers only what it was sent: with no debugger here, nothing is lost by dropping.
     // Before init opened the card, what comes is not the stub's (a firmware's text): dropped.
-    s.on('data', (b: Buffer) => { if (this.relaying) this.client?.write(b); });
+    s.on('data', (b: Buffer) => {
+      if (this.relaying) this.client?.write(b);
+    });
     this.startRelay();
   }
 

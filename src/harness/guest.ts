@@ -13,7 +13,11 @@ import { toolchainStage } from '../stages/toolchain';
 import type { ImageFile } from '../stages/package';
 import { boot, BootResult } from './qemu';
 
-export interface GuestFile { src: string; dest: string; mode?: number }
+export interface GuestFile {
+  src: string;
+  dest: string;
+  mode?: number;
+}
 
 export interface GuestRun {
   files: GuestFile[];
@@ -29,7 +33,12 @@ export interface GuestRun {
   onLine?: (line: string) => void;
 }
 
-export interface GuestResult { output: string; status: number | null; logPath: string; ms: number }
+export interface GuestResult {
+  output: string;
+  status: number | null;
+  logPath: string;
+  ms: number;
+}
 
 const SCRIPT = '/mv/run.sh';
 
@@ -41,7 +50,11 @@ function withLibraries(files: GuestFile[]): ImageFile[] {
     out.set(f.dest, { dest: f.dest, src: f.src, mode });
     const head = readFileSync(f.src);
     let interp: string | undefined;
-    try { interp = readElf(head).interp; } catch { /* not an ELF: copied as is */ }
+    try {
+      interp = readElf(head).interp;
+    } catch {
+      /* not an ELF: copied as is */
+    }
     if (interp) for (const lib of sharedLibraries(f.src)) out.set(lib, { dest: lib, src: lib, mode: 0o755 });
   }
   return [...out.values()];
@@ -50,16 +63,38 @@ function withLibraries(files: GuestFile[]): ImageFile[] {
 export async function runInGuest(r: GuestRun): Promise<GuestResult> {
   const progress = Progress.quiet();
   const kernel = await kernelStage(progress);
-  const init = renderInit({ hostname: 'mv-guest', modules: kernel.modules, argv: ['/bin/sh', SCRIPT], env: {}, cwd: '/', onExit: 'poweroff' });
+  const init = renderInit({
+    hostname: 'mv-guest',
+    modules: kernel.modules,
+    argv: ['/bin/sh', SCRIPT],
+    env: {},
+    cwd: '/',
+    onExit: 'poweroff',
+  });
   const files = withLibraries(r.files);
   const toolchain = await toolchainStage(progress);
   const initrd = await initramfsStage({
-    kernel, init, sourceDateEpoch: 0, files, initTools: toolchain.initTools,
+    kernel,
+    init,
+    sourceDateEpoch: 0,
+    files,
+    initTools: toolchain.initTools,
     extra: [{ dest: SCRIPT, data: Buffer.from(r.script), mode: 0o755 }],
   });
   let res: BootResult;
   try {
-    res = await boot({ kernel: kernel.vmlinuz, initrd: initrd.path, append: 'console=ttyS0,115200 panic=-1 quiet', accel: 'tcg', cpus: r.cpus ?? 2, memMiB: r.memMiB ?? 2048, cpuFlags: r.cpuFlags, tcgThreads: r.tcgThreads, timeoutMs: r.timeoutMs ?? 300_000, onLine: r.onLine });
+    res = await boot({
+      kernel: kernel.vmlinuz,
+      initrd: initrd.path,
+      append: 'console=ttyS0,115200 panic=-1 quiet',
+      accel: 'tcg',
+      cpus: r.cpus ?? 2,
+      memMiB: r.memMiB ?? 2048,
+      cpuFlags: r.cpuFlags,
+      tcgThreads: r.tcgThreads,
+      timeoutMs: r.timeoutMs ?? 300_000,
+      onLine: r.onLine,
+    });
   } catch (e) {
     return { output: (e as Error).message, status: null, logPath: '', ms: 0 };
   }

@@ -2,7 +2,19 @@
 // it input, and turns the guest's "MV-EXIT <status>" line into a result. QEMU is always killed:
 // on timeout, on a kernel panic, on our own exit or a signal, and when the caller aborts.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { constants, copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,7 +67,10 @@ export interface BootOptions {
 }
 
 export interface BootResult {
-  status: number; output: string; logPath: string; ms: number;
+  status: number;
+  output: string;
+  logPath: string;
+  ms: number;
   /** QEMU ended by itself after MV-EXIT (init powered off), rather than being killed after a grace period. */
   poweredOff: boolean;
 }
@@ -72,11 +87,16 @@ function killOnExit(child: ChildProcess): void {
   child.on('exit', () => live.delete(child));
   if (hooked) return;
   hooked = true;
-  const killAll = () => { for (const c of live) c.kill('SIGKILL'); };
+  const killAll = () => {
+    for (const c of live) c.kill('SIGKILL');
+  };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     // When src/lib/lifecycle.ts handles the signal (cluster run), it ends the run and exits.
-    process.on(sig, () => { killAll(); if (!isStopping()) process.exit(sig === 'SIGINT' ? 130 : 143); });
+    process.on(sig, () => {
+      killAll();
+      if (!isStopping()) process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
   }
 }
 
@@ -98,35 +118,57 @@ export function qemuArgs(o: BootOptions, scratch: string, serial: string): strin
     // that another vCPU live-patched (a static key: KVM flips some when a VM comes or goes), and
     // the guest freezes. One TCG thread for all vCPUs cannot race that way, and costs little
     // here: the ROS and HRT CPUs are rarely busy at once (hvm/README.md, "Known problems").
-    '-accel', accel === 'tcg' && cpus > 1 ? `tcg,thread=${o.tcgThreads ?? 'single'}` : accel,
-    '-cpu', (accel === 'kvm' ? 'host' : 'max') + (o.cpuFlags ? `,${o.cpuFlags}` : ''),
-    '-smp', String(cpus),
-    '-m', String(o.memMiB ?? 2048),
-    '-display', 'none', '-vga', 'std',
+    '-accel',
+    accel === 'tcg' && cpus > 1 ? `tcg,thread=${o.tcgThreads ?? 'single'}` : accel,
+    '-cpu',
+    (accel === 'kvm' ? 'host' : 'max') + (o.cpuFlags ? `,${o.cpuFlags}` : ''),
+    '-smp',
+    String(cpus),
+    '-m',
+    String(o.memMiB ?? 2048),
+    '-display',
+    'none',
+    '-vga',
+    'std',
     // The console goes to a file that we tail, not to a pipe: QEMU's 16550 drops a byte after a
     // few EAGAINs from its chardev, which a busy reader of a pipe can cause; a file never blocks.
     // A "pipe" chardev because, unlike "file", it also takes input on the command line: it opens
     // <serial>.out (a link to the log file, so output is written exactly as with file:) and
     // <serial>.in (a FIFO for input), see serialPort().
-    '-serial', `pipe:${serial}`, '-monitor', 'none',
+    '-serial',
+    `pipe:${serial}`,
+    '-monitor',
+    'none',
     '-no-reboot',
   ];
   if (o.netboot) args.push('-boot', 'n', '-nic', `user,model=virtio-net-pci,tftp=${qemuPath(o.netboot)},bootfile=boot.ipxe`);
   else if (o.pxe) {
     // Under OVMF no option ROM: its own virtio-net driver and PXE fetch ipxe.efi over TFTP.
-    args.push('-boot', 'n', '-netdev', `tap,id=pxe,ifname=${qemuValue(o.pxe.tap)},script=no,downscript=no`,
-      '-device', `virtio-net-pci,netdev=pxe,mac=${o.pxe.mac},bootindex=1${o.uefi ? ',romfile=' : ''}`);
+    args.push(
+      '-boot',
+      'n',
+      '-netdev',
+      `tap,id=pxe,ifname=${qemuValue(o.pxe.tap)},script=no,downscript=no`,
+      '-device',
+      `virtio-net-pci,netdev=pxe,mac=${o.pxe.mac},bootindex=1${o.uefi ? ',romfile=' : ''}`,
+    );
   } else args.push('-nic', 'none');
   if (o.uefi) {
     if (!existsSync(OVMF_CODE) || !existsSync(OVMF_VARS)) throw msg.ovmfMissing();
     const vars = join(scratch, 'OVMF_VARS.fd');
     copyFileSync(OVMF_VARS, vars);
-    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuPath(OVMF_CODE)}`, '-drive', `if=pflash,format=raw,unit=1,file=${qemuPath(vars)}`);
+    args.push(
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${qemuPath(OVMF_CODE)}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${qemuPath(vars)}`,
+    );
   }
   if (o.iso) args.push('-drive', `file=${qemuPath(o.iso)},media=cdrom,readonly=on,format=raw`, '-boot', 'd');
   // Fixed slots: init finds the cards there (templates/init.ejs) and nowhere else.
   if (o.control) args.push('-chardev', `socket,id=mvctl,path=${qemuPath(o.control.ctl)}`, '-device', 'pci-serial,chardev=mvctl,addr=1e');
-  if (o.control?.gdb) args.push('-chardev', `socket,id=mvgdb,path=${qemuPath(o.control.gdb)}`, '-device', 'pci-serial,chardev=mvgdb,addr=1f');
+  if (o.control?.gdb)
+    args.push('-chardev', `socket,id=mvgdb,path=${qemuPath(o.control.gdb)}`, '-device', 'pci-serial,chardev=mvgdb,addr=1f');
   if (o.kernel) args.push('-kernel', o.kernel);
   if (o.initrd) args.push('-initrd', o.initrd);
   if (o.kernel) args.push('-append', o.append ?? 'console=ttyS0,115200');
@@ -141,17 +183,39 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   const logPath = o.logPath ?? join(scratch, 'serial.log');
   writeFileSync(logPath, '');
   let port: SerialPort;
-  try { port = serialPort(scratch, logPath); } catch (e) { rmSync(scratch, { recursive: true, force: true }); throw e; }
+  try {
+    port = serialPort(scratch, logPath);
+  } catch (e) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw e;
+  }
   const t0 = Date.now();
-  const [cmd, ...pre] = o.pxe ? [...(which('setpriv') ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), 'ip', 'netns', 'exec', o.pxe.netns, 'qemu-system-x86_64'] : ['qemu-system-x86_64'];
+  const [cmd, ...pre] = o.pxe
+    ? [...(which('setpriv') ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), 'ip', 'netns', 'exec', o.pxe.netns, 'qemu-system-x86_64']
+    : ['qemu-system-x86_64'];
   const child = spawn(cmd, [...pre, ...qemuArgs(o, scratch, port.base)], { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
-  let output = '', stderr = '', pending = '';
-  let status: number | undefined, panic = false, timedOut = false, stopped = false, killed = false;
+  let output = '',
+    stderr = '',
+    pending = '';
+  let status: number | undefined,
+    panic = false,
+    timedOut = false,
+    stopped = false,
+    killed = false;
   let grace: NodeJS.Timeout | undefined;
-  const kill = () => { killed = true; child.kill('SIGKILL'); };
-  const timeout = setTimeout(() => { timedOut = true; kill(); }, o.timeoutMs ?? 300_000);
-  const onAbort = () => { stopped = true; kill(); };
+  const kill = () => {
+    killed = true;
+    child.kill('SIGKILL');
+  };
+  const timeout = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, o.timeoutMs ?? 300_000);
+  const onAbort = () => {
+    stopped = true;
+    kill();
+  };
   o.signal?.addEventListener('abort', onAbort);
   const onInput = (b: Buffer | string) => port.input.send(Buffer.from(b));
   o.input?.on('data', onInput);
@@ -170,11 +234,18 @@ export async function boot(o: BootOptions): Promise<BootResult> {
         status = Number(m[1]);
         grace = setTimeout(kill, POWEROFF_GRACE_MS);
       }
-      if (/Kernel panic - not syncing/.test(line)) { panic = true; grace ??= setTimeout(kill, 2000); }
+      if (/Kernel panic - not syncing/.test(line)) {
+        panic = true;
+        grace ??= setTimeout(kill, 2000);
+      }
     }
   });
-  child.stdout!.on('data', (b: Buffer) => { stderr += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stdout!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   const code: number | null = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
   clearTimeout(timeout);
   if (grace) clearTimeout(grace);
@@ -184,7 +255,14 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   serial.stop();
   if (pending) o.onLine?.(pending);
   const ms = Date.now() - t0;
-  const keepLog = () => { if (!o.logPath) { const kept = join(tmpdir(), `mv-serial-${Date.now()}.log`); copyFileSync(logPath, kept); return kept; } return logPath; };
+  const keepLog = () => {
+    if (!o.logPath) {
+      const kept = join(tmpdir(), `mv-serial-${Date.now()}.log`);
+      copyFileSync(logPath, kept);
+      return kept;
+    }
+    return logPath;
+  };
   try {
     if (status !== undefined) return { status, output, logPath: o.logPath ?? '', ms, poweredOff: !killed };
     if (stopped) throw msg.stoppedFromHost();
@@ -207,7 +285,10 @@ function lastLines(output: string, n: number): string {
   return lines.length ? ['last lines of the serial log:', ...shown].join('\n') : 'the serial log is empty';
 }
 
-interface SerialPort { base: string; input: ConsoleInput }
+interface SerialPort {
+  base: string;
+  input: ConsoleInput;
+}
 
 /** QEMU's pipe chardev opens <base>.out and <base>.in. .out links to the log, a regular file, so
  *  output never blocks; .in is a FIFO that we open read-write, which neither blocks (no reader
@@ -230,9 +311,22 @@ class ConsoleInput {
   private retry?: NodeJS.Timeout;
   constructor(private fd: number) {}
 
-  send(bytes: Buffer): void { if (bytes.length) { this.held.push(bytes); this.flush(); } }
-  open(): void { this.isOpen = true; this.flush(); }
-  close(): void { clearTimeout(this.retry); closeSync(this.fd); this.fd = -1; this.held = []; }
+  send(bytes: Buffer): void {
+    if (bytes.length) {
+      this.held.push(bytes);
+      this.flush();
+    }
+  }
+  open(): void {
+    this.isOpen = true;
+    this.flush();
+  }
+  close(): void {
+    clearTimeout(this.retry);
+    closeSync(this.fd);
+    this.fd = -1;
+    this.held = [];
+  }
 
   private flush(): void {
     if (this.retry) return; // a full FIFO: the timer writes the rest, in order
@@ -240,7 +334,10 @@ class ConsoleInput {
       const n = this.write(this.held[0]);
       if (n < this.held[0].length) {
         this.held[0] = this.held[0].subarray(n);
-        this.retry = setTimeout(() => { this.retry = undefined; this.flush(); }, 20);
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.flush();
+        }, 20);
         return;
       }
       this.held.shift();
@@ -248,7 +345,9 @@ class ConsoleInput {
   }
 
   private write(bytes: Buffer): number {
-    try { return writeSync(this.fd, bytes); } catch (e) {
+    try {
+      return writeSync(this.fd, bytes);
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
       throw e;
     }
@@ -265,21 +364,61 @@ function tail(path: string, onText: (s: string) => void): { stop: () => void } {
     for (let n; (n = readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) onText(decoder.write(buf.subarray(0, n)).replace(/\r/g, ''));
   };
   const timer = setInterval(poll, 50);
-  return { stop: () => { clearInterval(timer); poll(); closeSync(fd); } };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      poll();
+      closeSync(fd);
+    },
+  };
 }
 
 /** KVM is used only when /dev/kvm opens AND a real kernel boots under it (the emulator here
  *  opens fine but hangs on a full PC), so `auto` means a short probe boot. */
 export async function probeKvm(kernel: string): Promise<boolean> {
-  try { closeSync(openSync('/dev/kvm', 'r+')); } catch { return false; }
-  const child = spawn('qemu-system-x86_64', ['-accel', 'kvm', '-cpu', 'host', '-m', '256', '-display', 'none', '-serial', 'stdio',
-    '-monitor', 'none', '-no-reboot', '-nic', 'none', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+  } catch {
+    return false;
+  }
+  const child = spawn(
+    'qemu-system-x86_64',
+    [
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-m',
+      '256',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-monitor',
+      'none',
+      '-no-reboot',
+      '-nic',
+      'none',
+      '-kernel',
+      kernel,
+      '-append',
+      'console=ttyS0 panic=-1',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   killOnExit(child);
   return new Promise((resolve) => {
     let out = '';
-    const done = (ok: boolean) => { clearTimeout(t); child.kill('SIGKILL'); resolve(ok); };
+    const done = (ok: boolean) => {
+      clearTimeout(t);
+      child.kill('SIGKILL');
+      resolve(ok);
+    };
     const t = setTimeout(() => done(false), 20_000);
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (/Linux version|Kernel panic/.test(out)) done(true); });
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (/Linux version|Kernel panic/.test(out)) done(true);
+    });
     child.on('close', () => done(false));
   });
 }

@@ -17,8 +17,14 @@ export function escapeFilter(onCommand: (c: EscapeCommand) => void): (keys: Buff
   return (keys) => {
     const out: number[] = [];
     for (const b of keys) {
-      if (!escaped && b === CTRL_A) { escaped = true; continue; }
-      if (!escaped) { out.push(b); continue; }
+      if (!escaped && b === CTRL_A) {
+        escaped = true;
+        continue;
+      }
+      if (!escaped) {
+        out.push(b);
+        continue;
+      }
       escaped = false;
       if (b === CTRL_A) out.push(b);
       else if (b === 0x78 /* x */) onCommand('stop');
@@ -46,8 +52,13 @@ export function attachTerminal(stdin: NodeJS.ReadStream, stderr: NodeJS.Writable
     if (c === 'stop') stop.abort();
     else stderr.write(`\r\nmv-image: ${ESCAPE_HELP}\r\n`);
   });
-  const onKeys = (keys: Buffer) => { const bytes = filter(keys); if (bytes.length) input.write(bytes); };
-  const leaveRaw = () => { if (stdin.isRaw) stdin.setRawMode(false); };
+  const onKeys = (keys: Buffer) => {
+    const bytes = filter(keys);
+    if (bytes.length) input.write(bytes);
+  };
+  const leaveRaw = () => {
+    if (stdin.isRaw) stdin.setRawMode(false);
+  };
   // Raw mode: no line editing, no echo (the guest's tty echoes), no SIGINT for Ctrl-C.
   stdin.setRawMode(true);
   process.once('exit', leaveRaw);
@@ -55,6 +66,11 @@ export function attachTerminal(stdin: NodeJS.ReadStream, stderr: NodeJS.Writable
   return {
     input,
     signal: stop.signal,
-    detach: () => { stdin.off('data', onKeys); leaveRaw(); stdin.pause(); input.end(); },
+    detach: () => {
+      stdin.off('data', onKeys);
+      leaveRaw();
+      stdin.pause();
+      input.end();
+    },
   };
 }

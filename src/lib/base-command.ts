@@ -9,7 +9,9 @@ import { msg } from './messages';
 
 /** What a failing command prints on stdout under --json: one line holding one object of this
  *  shape (README, "CLI reference"). The stderr line is printed as without --json. */
-export interface JsonError { error: { stage: string; problem: string; fix: string; exitCode: number } }
+export interface JsonError {
+  error: { stage: string; problem: string; fix: string; exitCode: number };
+}
 
 export const jsonError = (e: MvError): JsonError => ({ error: { stage: e.stage, problem: e.problem, fix: e.fix, exitCode: e.exitCode } });
 
@@ -20,7 +22,8 @@ type Output = { [name: string]: any };
 export abstract class MvCommand extends Command {
   /** oclif's parse; whatever it rejects is a usage error naming the command's help. */
   protected override async parse<F extends Output, B extends Output, A extends Output>(
-    options?: Interfaces.Input<F, B, A>, argv?: string[],
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
     try {
       return await super.parse(options, argv);
@@ -47,7 +50,8 @@ export abstract class MvCommand extends Command {
   protected wantsJson(): boolean {
     if (this.jsonEnabled()) return true;
     if (!this.ctor.flags || !('json' in this.ctor.flags)) return false;
-    const json = this.argv.indexOf('--json'), end = this.argv.indexOf('--');
+    const json = this.argv.indexOf('--json'),
+      end = this.argv.indexOf('--');
     return json !== -1 && (end === -1 || json < end);
   }
 
@@ -62,11 +66,13 @@ export abstract class MvCommand extends Command {
  *  ("mv-image kernel build extra", a typo) is a usage error like the commands' own; the rest (a
  *  command's exit, a bug) goes to oclif's handler. */
 export async function handleTopLevel(err: Error): Promise<void> {
-  const unknown = err instanceof Errors.CLIError && !(err instanceof Errors.ExitError) ? err.message.match(/^command (\S+) not found$/) : null;
+  const unknown =
+    err instanceof Errors.CLIError && !(err instanceof Errors.ExitError) ? err.message.match(/^command (\S+) not found$/) : null;
   if (!unknown) return handle(err);
   const e = msg.unknownCommand(unknown[1].replace(/:/g, ' '));
   process.stderr.write(e.line() + '\n');
-  const argv = process.argv.slice(2), end = argv.indexOf('--');
+  const argv = process.argv.slice(2),
+    end = argv.indexOf('--');
   if (argv.slice(0, end === -1 ? undefined : end).includes('--json')) process.stdout.write(JSON.stringify(jsonError(e)) + '\n');
   process.exit(e.exitCode);
 }
@@ -80,7 +86,10 @@ function usageProblem(e: unknown): string {
     const names = err.args.map((a) => `${a.name!.toUpperCase()}${a.description ? ` (${a.description})` : ''}`);
     return `missing the required argument${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
   }
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'See more help with --help' && !/^The following errors? occurred:$/.test(l));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && l !== 'See more help with --help' && !/^The following errors? occurred:$/.test(l));
   const parsing = lines[0]?.match(/^Parsing (--\S+)$/);
   return parsing && lines.length > 1 ? `${parsing[1]}: ${lowerFirst(lines.slice(1).join('; '))}` : lowerFirst(lines.join('; '));
 }

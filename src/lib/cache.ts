@@ -3,7 +3,20 @@
 // looks complete, and two builds racing for the same key both end with a whole entry. The temp
 // dir and the lock go on every exit (src/lib/lifecycle.ts); a dead process's are swept later.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { trackPath } from './lifecycle';
 import { lock, subdirs, sweepStale } from './lock';
@@ -16,11 +29,19 @@ export type HashInput = string | Buffer | number | boolean | null | undefined | 
 export function hashOf(value: HashInput): string {
   const h = createHash('sha256');
   const feed = (v: HashInput): void => {
-    if (Buffer.isBuffer(v)) { h.update(`b${v.length}:`); h.update(v); }
-    else if (Array.isArray(v)) { h.update('['); v.forEach(feed); h.update(']'); }
-    else if (v !== null && typeof v === 'object') {
+    if (Buffer.isBuffer(v)) {
+      h.update(`b${v.length}:`);
+      h.update(v);
+    } else if (Array.isArray(v)) {
+      h.update('[');
+      v.forEach(feed);
+      h.update(']');
+    } else if (v !== null && typeof v === 'object') {
       h.update('{');
-      for (const k of Object.keys(v).sort()) { h.update(JSON.stringify(k)); feed(v[k]); }
+      for (const k of Object.keys(v).sort()) {
+        h.update(JSON.stringify(k));
+        feed(v[k]);
+      }
       h.update('}');
     } else h.update(JSON.stringify(v ?? null));
   };
@@ -62,7 +83,10 @@ export function hashTree(dir: string, skip: (rel: string) => boolean = () => fal
   return h.digest('hex');
 }
 
-export interface CacheHit { dir: string; hit: boolean }
+export interface CacheHit {
+  dir: string;
+  hit: boolean;
+}
 
 /** Returns the cache dir for (stage, key), running `produce(tmpDir)` first when it is missing.
  *  One producer per key at a time (a lock directory): stages build in fixed scratch paths, and a

@@ -16,13 +16,17 @@ export const CMDLINE_MAX = 1024;
  *  loaders and templates add in front (GRUB's "BOOT_IMAGE=/boot/vmlinuz ", the console=). */
 export const KERNEL_LINE_MAX = 2047 - 128;
 
-export interface CmdlineProblem { why: string; fix: string }
+export interface CmdlineProblem {
+  why: string;
+  fix: string;
+}
 
 const FIX = 'write kernel parameters separated by spaces, e.g. "mitigations=off foo.bar=1"';
 
 /** Splits a command line into canonical parameters, or says why it cannot be passed on safely. */
 export function parseCmdline(s: string): string[] | CmdlineProblem {
-  if (s.length > CMDLINE_MAX) return { why: `is ${s.length} characters, over ${CMDLINE_MAX}`, fix: 'keep it to the parameters the kernel needs' };
+  if (s.length > CMDLINE_MAX)
+    return { why: `is ${s.length} characters, over ${CMDLINE_MAX}`, fix: 'keep it to the parameters the kernel needs' };
   const bad = [...s].find((c) => c < ' ' || c > '~');
   if (bad !== undefined) {
     const code = bad.codePointAt(0)!;
@@ -30,14 +34,23 @@ export function parseCmdline(s: string): string[] | CmdlineProblem {
     return { why: `contains ${what} (U+${code.toString(16).padStart(4, '0')})`, fix: `use printable ASCII only: ${FIX}` };
   }
   const esc = s.match(/['\\]|\$\{/);
-  if (esc) return { why: `contains ${esc[0]}, which GRUB or iPXE would not pass to the kernel unchanged`, fix: 'leave it out: the kernel has no escapes, and double quotes are its only quoting' };
+  if (esc)
+    return {
+      why: `contains ${esc[0]}, which GRUB or iPXE would not pass to the kernel unchanged`,
+      fix: 'leave it out: the kernel has no escapes, and double quotes are its only quoting',
+    };
   const tokens: string[] = [];
-  let cur = '', quoted = false;
+  let cur = '',
+    quoted = false;
   for (const c of s + ' ') {
     if (c === '"') quoted = !quoted;
-    if (c === ' ' && !quoted) { if (cur) tokens.push(cur); cur = ''; } else cur += c;
+    if (c === ' ' && !quoted) {
+      if (cur) tokens.push(cur);
+      cur = '';
+    } else cur += c;
   }
-  if (quoted) return { why: 'has an unbalanced double quote', fix: 'close the quote: "name=value with spaces" or name="value with spaces"' };
+  if (quoted)
+    return { why: 'has an unbalanced double quote', fix: 'close the quote: "name=value with spaces" or name="value with spaces"' };
   const params: string[] = [];
   for (const t of tokens) {
     const p = canonical(t);
@@ -53,14 +66,21 @@ function canonical(t: string): string | CmdlineProblem {
   const eq = t.indexOf('=');
   const whole = quotes === 2 && t.startsWith('"') && t.endsWith('"');
   const value = quotes === 2 && eq >= 0 && t[eq + 1] === '"' && t.endsWith('"') && t.length > eq + 2;
-  if (quotes && !whole && !value) return { why: `has a double quote inside the parameter ${t}`, fix: 'quote a whole parameter or its whole value: "name=a b" or name="a b"' };
+  if (quotes && !whole && !value)
+    return {
+      why: `has a double quote inside the parameter ${t}`,
+      fix: 'quote a whole parameter or its whole value: "name=a b" or name="a b"',
+    };
   const content = t.replace(/"/g, '');
   if (!content) return { why: 'has an empty parameter ""', fix: 'remove it' };
   if (content.includes('  ')) return { why: `has two spaces in a row in ${t}`, fix: 'use single spaces (iPXE would merge them)' };
   const param = content.includes(' ') ? `"${content}"` : content;
   // iPXE sees the pieces between spaces, quoted or not.
   if (param.split(' ').some((w) => w.startsWith('#') || ['||', '&&', ';'].includes(w))) {
-    return { why: `has ${t}, which an iPXE script would read as a comment or a command separator`, fix: 'remove it, or join it to its neighbour without a space' };
+    return {
+      why: `has ${t}, which an iPXE script would read as a comment or a command separator`,
+      fix: 'remove it, or join it to its neighbour without a space',
+    };
   }
   return param;
 }
@@ -92,23 +112,38 @@ function canonicalParams(cmdline: string): string[] {
 /** What the kernel gets from a grub.cfg `linux` line: its words as GRUB's script parser reads
  *  them, joined as GRUB's linux loader does. For `inspect`: the command line as booted. */
 export function grubLinuxCmdline(line: string): string {
-  return grubSplit(line).slice(2).map((w) => {
-    const e = w.replace(/[\\'"]/g, (c) => `\\${c}`);
-    return w.includes(' ') ? `"${e}"` : e;
-  }).join(' ');
+  return grubSplit(line)
+    .slice(2)
+    .map((w) => {
+      const e = w.replace(/[\\'"]/g, (c) => `\\${c}`);
+      return w.includes(' ') ? `"${e}"` : e;
+    })
+    .join(' ');
 }
 
 /** GRUB script words: '...' is literal, "..." and bare words take \ escapes. */
 function grubSplit(line: string): string[] {
   const words: string[] = [];
-  let cur: string | undefined, i = 0;
+  let cur: string | undefined,
+    i = 0;
   while (i < line.length) {
     const c = line[i];
-    if (c === ' ' || c === '\t') { if (cur !== undefined) words.push(cur); cur = undefined; i++; continue; }
+    if (c === ' ' || c === '\t') {
+      if (cur !== undefined) words.push(cur);
+      cur = undefined;
+      i++;
+      continue;
+    }
     cur ??= '';
-    if (c === "'") { const end = line.indexOf("'", i + 1); cur += line.slice(i + 1, end < 0 ? undefined : end); i = end < 0 ? line.length : end + 1; continue; }
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      cur += line.slice(i + 1, end < 0 ? undefined : end);
+      i = end < 0 ? line.length : end + 1;
+      continue;
+    }
     if (c === '"') {
-      for (i++; i < line.length && line[i] !== '"'; i++) cur += line[i] === '\\' && '$"\\'.includes(line[i + 1] ?? 'x') ? line[++i] : line[i];
+      for (i++; i < line.length && line[i] !== '"'; i++)
+        cur += line[i] === '\\' && '$"\\'.includes(line[i + 1] ?? 'x') ? line[++i] : line[i];
       i++;
       continue;
     }

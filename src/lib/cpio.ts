@@ -8,7 +8,10 @@ export type CpioEntry =
   | { path: string; type: 'symlink'; target: string }
   | { path: string; type: 'chardev'; major: number; minor: number; mode?: number };
 
-const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000;
+const S_IFDIR = 0o040000,
+  S_IFREG = 0o100000,
+  S_IFLNK = 0o120000,
+  S_IFCHR = 0o020000;
 
 function norm(p: string): string {
   return p.replace(/^\/+/, '').replace(/\/+$/, '');
@@ -33,8 +36,14 @@ export function normalizeEntries(entries: CpioEntry[]): CpioEntry[] {
 export function writeCpio(entries: CpioEntry[], mtime = 0): Buffer {
   const chunks: Buffer[] = [];
   let offset = 0;
-  const push = (b: Buffer) => { chunks.push(b); offset += b.length; };
-  const pad = () => { const n = (4 - (offset % 4)) % 4; if (n) push(Buffer.alloc(n)); };
+  const push = (b: Buffer) => {
+    chunks.push(b);
+    offset += b.length;
+  };
+  const pad = () => {
+    const n = (4 - (offset % 4)) % 4;
+    if (n) push(Buffer.alloc(n));
+  };
   const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
 
   const record = (ino: number, mode: number, nlink: number, data: Buffer, name: string, rdev = [0, 0]) => {
@@ -50,17 +59,30 @@ export function writeCpio(entries: CpioEntry[], mtime = 0): Buffer {
   let ino = 1;
   for (const e of normalizeEntries(entries)) {
     switch (e.type) {
-      case 'dir': record(ino++, S_IFDIR | (e.mode ?? 0o755), 2, Buffer.alloc(0), e.path); break;
-      case 'file': record(ino++, S_IFREG | (e.mode ?? 0o644), 1, e.data, e.path); break;
-      case 'symlink': record(ino++, S_IFLNK | 0o777, 1, Buffer.from(e.target), e.path); break;
-      case 'chardev': record(ino++, S_IFCHR | (e.mode ?? 0o600), 1, Buffer.alloc(0), e.path, [e.major, e.minor]); break;
+      case 'dir':
+        record(ino++, S_IFDIR | (e.mode ?? 0o755), 2, Buffer.alloc(0), e.path);
+        break;
+      case 'file':
+        record(ino++, S_IFREG | (e.mode ?? 0o644), 1, e.data, e.path);
+        break;
+      case 'symlink':
+        record(ino++, S_IFLNK | 0o777, 1, Buffer.from(e.target), e.path);
+        break;
+      case 'chardev':
+        record(ino++, S_IFCHR | (e.mode ?? 0o600), 1, Buffer.alloc(0), e.path, [e.major, e.minor]);
+        break;
     }
   }
   record(0, 0, 1, Buffer.alloc(0), 'TRAILER!!!');
   return Buffer.concat(chunks);
 }
 
-export interface CpioMember { path: string; mode: number; size: number; data: Buffer }
+export interface CpioMember {
+  path: string;
+  mode: number;
+  size: number;
+  data: Buffer;
+}
 
 /** A newc archive that is not one (damaged, cut short, or over a limit); callers say whose. */
 export class CpioError extends Error {}
@@ -72,7 +94,8 @@ export interface CpioLimits {
   keepBytes: number;
 }
 const DEFAULT_LIMITS: CpioLimits = { members: 1_000_000, keepBytes: 1 << 30 };
-const HEADER = 110, NAME_MAX = 4096;
+const HEADER = 110,
+  NAME_MAX = 4096;
 const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
 /** Reads a newc archive as it streams in (push each chunk, then end()): every member's path,
@@ -86,7 +109,10 @@ export class CpioReader {
   private skip = 0;
   private done = false;
 
-  constructor(private readonly keep: (path: string) => boolean = () => true, private readonly limits = DEFAULT_LIMITS) {}
+  constructor(
+    private readonly keep: (path: string) => boolean = () => true,
+    private readonly limits = DEFAULT_LIMITS,
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.done) return;
@@ -127,14 +153,19 @@ export class CpioReader {
     const head = this.pending.toString('latin1', 0, HEADER);
     if (!/^07070[12][0-9A-Fa-f]{104}$/.test(head)) throw new CpioError(`the entry header at byte ${at} is damaged`);
     const field = (i: number) => parseInt(head.slice(6 + i * 8, 14 + i * 8), 16);
-    const mode = field(1), size = field(6), namesize = field(11);
+    const mode = field(1),
+      size = field(6),
+      namesize = field(11);
     if (namesize < 1 || namesize > NAME_MAX) throw new CpioError(`the entry at byte ${at} has a name of ${namesize} bytes`);
     const nameEnd = HEADER + namesize;
     if (this.pending.length < nameEnd + pad4(nameEnd)) return false;
     if (this.pending[nameEnd - 1] !== 0) throw new CpioError(`the entry name at byte ${at} does not end with a NUL`);
     const path = this.pending.toString('utf8', HEADER, nameEnd - 1);
     this.take(nameEnd + pad4(nameEnd));
-    if (path === 'TRAILER!!!') { this.done = true; return false; }
+    if (path === 'TRAILER!!!') {
+      this.done = true;
+      return false;
+    }
     if (this.members.length >= this.limits.members) throw new CpioError(`it has more than ${this.limits.members} entries`);
     const kept = this.keep(path);
     if (kept && size > this.limits.keepBytes) throw new CpioError(`${path} is ${size} bytes, over ${this.limits.keepBytes}`);

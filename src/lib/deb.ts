@@ -9,7 +9,11 @@ import { XzReadableStream } from 'xz-decompress';
 import { isMvError } from './errors';
 import { msg } from './messages';
 
-export interface ArMember { name: string; offset: number; size: number }
+export interface ArMember {
+  name: string;
+  offset: number;
+  size: number;
+}
 
 /** Lists the members of an ar archive (the outer container of a .deb). */
 export function arMembers(path: string): ArMember[] {
@@ -35,7 +39,13 @@ export function arMembers(path: string): ArMember[] {
   }
 }
 
-export interface TarFile { path: string; type: string; linkname?: string; mode: number; data: Buffer }
+export interface TarFile {
+  path: string;
+  type: string;
+  linkname?: string;
+  mode: number;
+  data: Buffer;
+}
 
 /**
  * Streams the entries of a .deb's data.tar.xz. `want` picks which entries to read into memory;
@@ -50,11 +60,23 @@ export async function readDebData(debPath: string, want: (path: string) => boole
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     const path = header.name.replace(/^\.\//, '/');
-    if (!want(path)) { stream.on('end', next); stream.resume(); return; }
+    if (!want(path)) {
+      stream.on('end', next);
+      stream.resume();
+      return;
+    }
     const parts: Buffer[] = [];
-    stream.on('data', (c: unknown) => { parts.push(c as Buffer); });
+    stream.on('data', (c: unknown) => {
+      parts.push(c as Buffer);
+    });
     stream.on('end', () => {
-      onFile({ path, type: header.type ?? 'file', linkname: header.linkname ?? undefined, mode: header.mode ?? 0o644, data: Buffer.concat(parts) });
+      onFile({
+        path,
+        type: header.type ?? 'file',
+        linkname: header.linkname ?? undefined,
+        mode: header.mode ?? 0o644,
+        data: Buffer.concat(parts),
+      });
       next();
     });
   });

@@ -10,7 +10,11 @@ import { cacheRoot } from './paths';
 import { sha256File } from './cache';
 
 /** A file of a source package: name, size and sha256 (from the index or the .dsc). */
-export interface SourceFile { name: string; size: number; sha256: string }
+export interface SourceFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
 
 const HOST_SOURCES_DIR = '/etc/apt/sources.list.d';
 const HOST_SOURCES_LIST = '/etc/apt/sources.list';
@@ -40,12 +44,17 @@ export function deriveSourceEntries(deb822: string[], oneLine: string[]): { sour
   const stanzas = deb822.flatMap((text) => text.split(/\n\s*\n/)).filter((s) => /^Types:.*\bdeb\b/m.test(s) && !/^Enabled:\s*no/im.test(s));
   // Only deb-src: we never install from this state, so the binary indices would be dead weight.
   const sources = stanzas.map((s) => s.replace(/^Types:.*$/m, 'Types: deb-src').trim()).join('\n\n');
-  const list = oneLine.flatMap((t) => t.split('\n')).filter((l) => /^deb\s/.test(l)).map((l) => l.replace(/^deb\s/, 'deb-src ')).join('\n');
+  const list = oneLine
+    .flatMap((t) => t.split('\n'))
+    .filter((l) => /^deb\s/.test(l))
+    .map((l) => l.replace(/^deb\s/, 'deb-src '))
+    .join('\n');
   return { sources: sources ? sources + '\n' : '', list: list ? list + '\n' : '' };
 }
 
 function readHostSources(): { deb822: string[]; oneLine: string[] } {
-  const deb822: string[] = [], oneLine: string[] = [];
+  const deb822: string[] = [],
+    oneLine: string[] = [];
   if (existsSync(HOST_SOURCES_LIST)) oneLine.push(readFileSync(HOST_SOURCES_LIST, 'utf8'));
   if (existsSync(HOST_SOURCES_DIR)) {
     for (const f of readdirSync(HOST_SOURCES_DIR).sort()) {
@@ -76,11 +85,19 @@ export async function ensureSourceIndex(note: (s: string) => void = () => {}, fo
   if (!force && !changed && fresh && sourcesIndexes(root).length) return;
   note('apt-get update (private deb-src state)');
   const r = await exec('apt-get', [...aptOptions(root), 'update']);
-  if (r.status !== 0 || !sourcesIndexes(root).length) throw msg.noDebSrcIndex(lastLine(r.output) || 'apt-get update fetched no Sources index');
+  if (r.status !== 0 || !sourcesIndexes(root).length)
+    throw msg.noDebSrcIndex(lastLine(r.output) || 'apt-get update fetched no Sources index');
   writeFileSync(stamp, '');
 }
 
-const lastLine = (s: string) => s.trim().split('\n').filter((l) => /^(E|W|Err):/.test(l)).pop() ?? s.trim().split('\n').pop() ?? '';
+const lastLine = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => /^(E|W|Err):/.test(l))
+    .pop() ??
+  s.trim().split('\n').pop() ??
+  '';
 
 /** The files `apt-get source` would fetch, with the index's sizes and sha256s. */
 export async function sourceUris(pkg: string, root = aptSrcRoot()): Promise<SourceFile[] | undefined> {
@@ -89,7 +106,11 @@ export async function sourceUris(pkg: string, root = aptSrcRoot()): Promise<Sour
     if (/Unable to find a source package/.test(r.output)) return undefined;
     throw msg.noDebSrcIndex(lastLine(r.output));
   }
-  const files = [...r.stdout.matchAll(/^'[^']+' (\S+) (\d+) SHA256:([0-9a-f]{64})$/gm)].map((m) => ({ name: m[1], size: Number(m[2]), sha256: m[3] }));
+  const files = [...r.stdout.matchAll(/^'[^']+' (\S+) (\d+) SHA256:([0-9a-f]{64})$/gm)].map((m) => ({
+    name: m[1],
+    size: Number(m[2]),
+    sha256: m[3],
+  }));
   if (!files.some((f) => f.name.endsWith('.dsc'))) throw msg.noDebSrcIndex(`the index lists no .dsc for ${pkg} with a SHA256`);
   return files;
 }
@@ -97,17 +118,22 @@ export async function sourceUris(pkg: string, root = aptSrcRoot()): Promise<Sour
 /** The Checksums-Sha256 field of a .dsc (the signature armour around it is ignored). */
 export function dscChecksums(dscText: string): SourceFile[] {
   const field = dscText.match(/^Checksums-Sha256:\s*\n((?:[ \t]+\S.*\n?)+)/m)?.[1] ?? '';
-  return field.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p.length === 3).map(([sha256, size, name]) => ({ name, size: Number(size), sha256 }));
+  return field
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p.length === 3)
+    .map(([sha256, size, name]) => ({ name, size: Number(size), sha256 }));
 }
-
 
 /** Checks the .dsc against the index, then every file the .dsc lists, by size and sha256. */
 export function verifySourceFiles(dir: string, dscName: string, index: SourceFile[] = []): SourceFile[] {
   const check = (f: SourceFile) => {
     const p = join(dir, f.name);
     if (!existsSync(p)) throw msg.sourceChecksum(f.name, 'the file is missing');
-    const size = statSync(p).size, got = sha256File(p);
-    if (size !== f.size || got !== f.sha256) throw msg.sourceChecksum(f.name, `sha256 ${got.slice(0, 16)}… (${size} bytes), expected ${f.sha256.slice(0, 16)}… (${f.size} bytes)`);
+    const size = statSync(p).size,
+      got = sha256File(p);
+    if (size !== f.size || got !== f.sha256)
+      throw msg.sourceChecksum(f.name, `sha256 ${got.slice(0, 16)}… (${size} bytes), expected ${f.sha256.slice(0, 16)}… (${f.size} bytes)`);
   };
   const dsc = index.find((f) => f.name === dscName);
   if (dsc) check(dsc);

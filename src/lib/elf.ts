@@ -4,7 +4,12 @@
 // read, and a file that lies about itself is reported as damaged (elfDamaged), never half-read.
 import { msg } from './messages';
 
-export interface ElfSection { name: string; offset: number; size: number; addr: bigint }
+export interface ElfSection {
+  name: string;
+  offset: number;
+  size: number;
+  addr: bigint;
+}
 
 export interface ElfInfo {
   type: 'exec' | 'dyn' | 'rel' | 'other';
@@ -14,10 +19,17 @@ export interface ElfInfo {
   sections: ElfSection[];
 }
 
-const PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3;
-const DT_NEEDED = 1, DT_STRTAB = 5, DT_RPATH = 15, DT_RUNPATH = 29;
+const PT_LOAD = 1,
+  PT_DYNAMIC = 2,
+  PT_INTERP = 3;
+const DT_NEEDED = 1,
+  DT_STRTAB = 5,
+  DT_RPATH = 15,
+  DT_RUNPATH = 29;
 const SHT_NOBITS = 8;
-const EHDR = 64, PHDR = 56, SHDR = 64;
+const EHDR = 64,
+  PHDR = 56,
+  SHDR = 64;
 /** Strings we read (interpreter, library names, section names) are paths or names: PATH_MAX. */
 const STR_MAX = 4096;
 
@@ -32,20 +44,33 @@ export function notX8664Elf(buf: Buffer): string | undefined {
 
 /** Bounds-checked reads of one file: `what` names it in the error. */
 class Reader {
-  constructor(readonly buf: Buffer, readonly what: string) {}
+  constructor(
+    readonly buf: Buffer,
+    readonly what: string,
+  ) {}
 
-  fail(why: string): never { throw msg.elfDamaged(this.what, why); }
+  fail(why: string): never {
+    throw msg.elfDamaged(this.what, why);
+  }
 
   /** [off, off + len) must lie inside the file; `thing` says what was there. */
   range(off: bigint | number, len: bigint | number, thing: string): number {
-    const o = BigInt(off), n = BigInt(len);
-    if (o < 0n || n < 0n || o + n > BigInt(this.buf.length)) this.fail(`${thing} (bytes ${o} to ${o + n}) lies past the end of the file (${this.buf.length} bytes)`);
+    const o = BigInt(off),
+      n = BigInt(len);
+    if (o < 0n || n < 0n || o + n > BigInt(this.buf.length))
+      this.fail(`${thing} (bytes ${o} to ${o + n}) lies past the end of the file (${this.buf.length} bytes)`);
     return Number(o);
   }
 
-  u16(off: number): number { return this.buf.readUInt16LE(this.range(off, 2, 'a header field')); }
-  u32(off: number): number { return this.buf.readUInt32LE(this.range(off, 4, 'a header field')); }
-  u64(off: number): bigint { return this.buf.readBigUInt64LE(this.range(off, 8, 'a header field')); }
+  u16(off: number): number {
+    return this.buf.readUInt16LE(this.range(off, 2, 'a header field'));
+  }
+  u32(off: number): number {
+    return this.buf.readUInt32LE(this.range(off, 4, 'a header field'));
+  }
+  u64(off: number): bigint {
+    return this.buf.readBigUInt64LE(this.range(off, 8, 'a header field'));
+  }
 
   /** A NUL-terminated string starting at `off`, ending before `end`. */
   str(off: bigint | number, end: number, thing: string): string {
@@ -63,9 +88,13 @@ export function readElf(buf: Buffer, what = 'the entry binary'): ElfInfo {
   if (why) throw msg.elfDamaged(what, why);
   const r = new Reader(buf, what);
   const etype = r.u16(16);
-  const phoff = r.u64(32), shoff = r.u64(40);
-  const phentsize = r.u16(54), phnum = r.u16(56);
-  const shentsize = r.u16(58), shnum = r.u16(60), shstrndx = r.u16(62);
+  const phoff = r.u64(32),
+    shoff = r.u64(40);
+  const phentsize = r.u16(54),
+    phnum = r.u16(56);
+  const shentsize = r.u16(58),
+    shnum = r.u16(60),
+    shstrndx = r.u16(62);
 
   const loads: { vaddr: bigint; offset: bigint; filesz: bigint }[] = [];
   let interp: string | undefined;
@@ -76,7 +105,9 @@ export function readElf(buf: Buffer, what = 'the entry binary'): ElfInfo {
     for (let i = 0; i < phnum; i++) {
       const p = table + i * phentsize;
       const type = r.u32(p);
-      const offset = r.u64(p + 8), vaddr = r.u64(p + 16), filesz = r.u64(p + 32);
+      const offset = r.u64(p + 8),
+        vaddr = r.u64(p + 16),
+        filesz = r.u64(p + 32);
       if (type === PT_LOAD) loads.push({ vaddr, offset, filesz });
       if (type === PT_INTERP) {
         const at = r.range(offset, filesz, 'the interpreter path (PT_INTERP)');
@@ -86,12 +117,14 @@ export function readElf(buf: Buffer, what = 'the entry binary'): ElfInfo {
     }
   }
 
-  const needed: string[] = [], runpath: string[] = [];
+  const needed: string[] = [],
+    runpath: string[] = [];
   if (dyn) {
     const raw: [number, bigint][] = [];
     let strtab: bigint | undefined;
     for (let o = dyn.offset; o + 16 <= dyn.offset + dyn.size; o += 16) {
-      const tag = Number(buf.readBigInt64LE(o)), val = buf.readBigUInt64LE(o + 8);
+      const tag = Number(buf.readBigInt64LE(o)),
+        val = buf.readBigUInt64LE(o + 8);
       if (tag === 0) break;
       if (tag === DT_STRTAB) strtab = val;
       raw.push([tag, val]);
@@ -102,7 +135,13 @@ export function readElf(buf: Buffer, what = 'the entry binary'): ElfInfo {
       const end = r.range(seg.offset, seg.filesz, 'the segment holding the dynamic strings') + Number(seg.filesz);
       for (const [tag, val] of raw) {
         if (tag === DT_NEEDED) needed.push(r.str(strOff + val, end, 'a DT_NEEDED library name'));
-        if (tag === DT_RUNPATH || tag === DT_RPATH) runpath.push(...r.str(strOff + val, end, 'a DT_RUNPATH').split(':').filter(Boolean));
+        if (tag === DT_RUNPATH || tag === DT_RPATH)
+          runpath.push(
+            ...r
+              .str(strOff + val, end, 'a DT_RUNPATH')
+              .split(':')
+              .filter(Boolean),
+          );
       }
     }
   }
@@ -119,7 +158,9 @@ export function readElf(buf: Buffer, what = 'the entry binary'): ElfInfo {
     for (let i = 0; i < shnum; i++) {
       const s = hdr(i);
       const name = i === 0 ? '' : r.str(names.off + BigInt(r.u32(s)), namesEnd, 'a section name');
-      const type = r.u32(s + 4), offset = r.u64(s + 24), size = r.u64(s + 32);
+      const type = r.u32(s + 4),
+        offset = r.u64(s + 24),
+        size = r.u64(s + 32);
       // .bss and the like take no room in the file; every other section must lie inside it.
       if (type !== SHT_NOBITS) r.range(offset, size, `section ${name || i}`);
       sections.push({ name, addr: r.u64(s + 16), offset: Number(offset), size: type === SHT_NOBITS ? 0 : Number(size) });

@@ -21,7 +21,8 @@ export class MvError extends Error {
   }
 }
 
-const oneLine = (s: string) => s.replace(/[\x00-\x1f\x7f\x85\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+const oneLine = (s: string) =>
+  s.replace(/[\x00-\x1f\x7f\x85\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 export function isMvError(e: unknown): e is MvError {
   return e instanceof MvError;

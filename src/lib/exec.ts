@@ -4,7 +4,12 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { halted, trackGroup } from './lifecycle';
 
-export interface ExecResult { status: number | null; stdout: string; stderr: string; output: string }
+export interface ExecResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
 
 /** spawn() in a new process group (setsid), tracked until it closes. */
 export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
@@ -18,20 +23,34 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Chi
 
 /** Runs a command to completion; never throws for a non-zero status (callers decide). While a
  *  signal ends mv-image, it never settles: the killed command is not reported as a failure. */
-export function exec(cmd: string, args: string[], opts: SpawnOptions & { input?: string; onLine?: (l: string) => void } = {}): Promise<ExecResult> {
+export function exec(
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { input?: string; onLine?: (l: string) => void } = {},
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawnChild(cmd, args, { ...opts, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '', output = '';
+    let stdout = '',
+      stderr = '',
+      output = '';
     const feed = (which: 'out' | 'err') => (b: Buffer) => {
       const s = b.toString();
-      if (which === 'out') stdout += s; else stderr += s;
+      if (which === 'out') stdout += s;
+      else stderr += s;
       output += s;
       if (opts.onLine) for (const l of s.split('\n')) if (l.trim()) opts.onLine(l);
     };
     child.stdout!.on('data', feed('out'));
     child.stderr!.on('data', feed('err'));
-    child.on('error', (e) => { void halted().then(() => reject(e)); });
-    child.on('close', (status) => { void halted().then(() => resolve({ status, stdout, stderr, output })); });
-    if (opts.input !== undefined) { child.stdin!.on('error', () => {}); child.stdin!.end(opts.input); }
+    child.on('error', (e) => {
+      void halted().then(() => reject(e));
+    });
+    child.on('close', (status) => {
+      void halted().then(() => resolve({ status, stdout, stderr, output }));
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(opts.input);
+    }
   });
 }

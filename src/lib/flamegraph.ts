@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { msg } from './messages';
 
-export interface FlameNode { name: string; value: number; children: FlameNode[] }
+export interface FlameNode {
+  name: string;
+  value: number;
+  children: FlameNode[];
+}
 
 // Bounds for a file someone else wrote.
 export const MAX_BYTES = 256 << 20;
@@ -52,10 +56,14 @@ export function parseFolded(text: string, what = 'the profile'): FlameNode {
  *  D3 want browser globals, and D3's timers would keep this process alive after the last frame;
  *  the worker has its own globals and is ended when it has answered. */
 export async function renderFlameGraph(root: FlameNode, opts: { title?: string; width?: number } = {}): Promise<string> {
-  const worker = new Worker(join(__dirname, 'flamegraph-worker.js'), { workerData: { root, title: opts.title ?? '', width: opts.width ?? 1200 } });
+  const worker = new Worker(join(__dirname, 'flamegraph-worker.js'), {
+    workerData: { root, title: opts.title ?? '', width: opts.width ?? 1200 },
+  });
   try {
     return await new Promise<string>((resolve, reject) => {
-      worker.once('message', (m: { svg?: string; error?: string }) => (m.svg ? resolve(m.svg) : reject(msg.flamegraphDraw(m.error ?? 'no reason given'))));
+      worker.once('message', (m: { svg?: string; error?: string }) =>
+        m.svg ? resolve(m.svg) : reject(msg.flamegraphDraw(m.error ?? 'no reason given')),
+      );
       worker.once('error', (e) => reject(msg.flamegraphDraw(e.message)));
       worker.once('exit', (code) => reject(msg.flamegraphDraw(`its worker ended (${code}) without an answer`)));
     });

@@ -6,8 +6,13 @@
 import { lstatSync, readlinkSync, Stats } from 'node:fs';
 import { posix } from 'node:path';
 
-export interface Mount { at: string; host: string }
-export interface FsView { mounts: Mount[] }
+export interface Mount {
+  at: string;
+  host: string;
+}
+export interface FsView {
+  mounts: Mount[];
+}
 
 export const HOST_VIEW: FsView = { mounts: [{ at: '/', host: '/' }] };
 
@@ -31,15 +36,26 @@ const onMountPath = (view: FsView, p: string) => view.mounts.some((m) => m.at !=
  *  when it does not exist. Throws ELOOP after 40 links, as the kernel would. */
 export function resolveIn(view: FsView, p: string): string | undefined {
   const todo = p.split('/').filter(Boolean);
-  let cur = '/', links = 0;
+  let cur = '/',
+    links = 0;
   while (todo.length) {
     const seg = todo.shift()!;
     if (seg === '.') continue;
-    if (seg === '..') { cur = posix.dirname(cur); continue; }
+    if (seg === '..') {
+      cur = posix.dirname(cur);
+      continue;
+    }
     const next = posix.join(cur, seg);
-    if (onMountPath(view, next)) { cur = next; continue; }
+    if (onMountPath(view, next)) {
+      cur = next;
+      continue;
+    }
     let st: Stats;
-    try { st = lstatSync(hostPath(view, next)); } catch { return undefined; }
+    try {
+      st = lstatSync(hostPath(view, next));
+    } catch {
+      return undefined;
+    }
     if (st.isSymbolicLink()) {
       if (++links > 40) throw Object.assign(new Error(`too many symlinks resolving ${p}`), { code: 'ELOOP' });
       const target = readlinkSync(hostPath(view, next));
@@ -58,5 +74,9 @@ export function fileIn(view: FsView, p: string): string | undefined {
   const real = resolveIn(view, p);
   if (real === undefined) return undefined;
   const host = hostPath(view, real);
-  try { return lstatSync(host).isFile() ? host : undefined; } catch { return undefined; }
+  try {
+    return lstatSync(host).isFile() ? host : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,7 +3,9 @@
 // `inspect` refuse a text file or a copy cut short at once instead of booting or unpacking it.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
-const SECTOR = 2048, FIRST = 16, MAX_DESCRIPTORS = 32;
+const SECTOR = 2048,
+  FIRST = 16,
+  MAX_DESCRIPTORS = 32;
 
 export interface IsoVolume {
   /** Bytes the primary volume descriptor says the volume has. */
@@ -31,8 +33,10 @@ export function isoVolume(path: string): IsoVolume | string {
     const size = fstatSync(fd).size;
     const head = readAt(fd, FIRST * SECTOR, MAX_DESCRIPTORS * SECTOR);
     const pvd = head.subarray(0, SECTOR);
-    if (pvd.length < SECTOR || pvd[0] !== 1 || pvd.toString('latin1', 1, 6) !== 'CD001') return 'it is not an ISO 9660 image (no primary volume descriptor at byte 32768)';
-    const blockSize = pvd.readUInt16LE(128), blocks = pvd.readUInt32LE(80);
+    if (pvd.length < SECTOR || pvd[0] !== 1 || pvd.toString('latin1', 1, 6) !== 'CD001')
+      return 'it is not an ISO 9660 image (no primary volume descriptor at byte 32768)';
+    const blockSize = pvd.readUInt16LE(128),
+      blocks = pvd.readUInt32LE(80);
     if (![512, 1024, 2048].includes(blockSize)) return `its primary volume descriptor is damaged (a block size of ${blockSize})`;
     const volumeBytes = blockSize * blocks;
     if (size < volumeBytes) return `it is cut short: the volume has ${volumeBytes} bytes, the file ${size}`;

@@ -6,13 +6,20 @@ import { msg } from './messages';
 import { repoPath } from './paths';
 
 /** One requested option: `value` is y, m, n, a number or a quoted string, as .config writes it. */
-export interface KOption { name: string; value: string; fragment: string; line: number }
+export interface KOption {
+  name: string;
+  value: string;
+  fragment: string;
+  line: number;
+}
 
 export const fragmentsDir = () => repoPath('kernel-configs');
 
 /** Every fragment name: the files in kernel-configs/ except the README. */
 export function knownFragments(dir = fragmentsDir()): string[] {
-  return readdirSync(dir).filter((f) => !f.includes('.')).sort();
+  return readdirSync(dir)
+    .filter((f) => !f.includes('.'))
+    .sort();
 }
 
 export function readFragment(name: string, dir = fragmentsDir()): string {
@@ -28,7 +35,8 @@ export function parseFragment(fragment: string, text: string): KOption[] {
   const out: KOption[] = [];
   text.split('\n').forEach((raw, i) => {
     const l = raw.trim();
-    const set = l.match(SET), unset = l.match(UNSET);
+    const set = l.match(SET),
+      unset = l.match(UNSET);
     if (set) out.push({ name: set[1], value: set[2], fragment, line: i + 1 });
     else if (unset) out.push({ name: unset[1], value: 'n', fragment, line: i + 1 });
     // "# CONFIG_X" that is not the exact unset form is a typo that would silently do nothing.
@@ -59,7 +67,8 @@ export function fragmentText(options: KOption[]): string {
 export function parseDotConfig(text: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const l of text.split('\n')) {
-    const set = l.match(SET), unset = l.match(UNSET);
+    const set = l.match(SET),
+      unset = l.match(UNSET);
     if (set) m.set(set[1], set[2]);
     else if (unset) m.set(unset[1], 'n');
   }

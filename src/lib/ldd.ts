@@ -20,13 +20,28 @@ function ldSoConfDirs(view: FsView, file = '/etc/ld.so.conf', seen = new Set<str
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     const inc = line.match(/^include\s+(.+)$/);
-    if (!inc) { dirs.push(line); continue; }
+    if (!inc) {
+      dirs.push(line);
+      continue;
+    }
     const pattern = inc[1];
-    const dir = posix.dirname(pattern), glob = new RegExp('^' + pattern.slice(dir.length + 1).replace(/\./g, '\\.').replace(/\*/g, '.*') + '$');
+    const dir = posix.dirname(pattern),
+      glob = new RegExp(
+        '^' +
+          pattern
+            .slice(dir.length + 1)
+            .replace(/\./g, '\\.')
+            .replace(/\*/g, '.*') +
+          '$',
+      );
     const real = resolveIn(view, dir);
     if (real === undefined) continue;
     let names: string[];
-    try { names = readdirSync(hostPath(view, real)); } catch { continue; }
+    try {
+      names = readdirSync(hostPath(view, real));
+    } catch {
+      continue;
+    }
     for (const f of names.sort()) if (glob.test(f)) dirs.push(...ldSoConfDirs(view, posix.join(dir, f), seen));
   }
   return dirs;
@@ -34,7 +49,10 @@ function ldSoConfDirs(view: FsView, file = '/etc/ld.so.conf', seen = new Set<str
 
 /** A library for the image: `path` as the loader names it (its place in the image), `src` the
  *  host file with its bytes. */
-export interface LibraryFile { path: string; src: string }
+export interface LibraryFile {
+  path: string;
+  src: string;
+}
 
 /** The interpreter and every library `program` (a path in the view) needs. */
 export function libraryFiles(program: string, view: FsView = HOST_VIEW): LibraryFile[] {

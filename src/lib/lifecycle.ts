@@ -21,10 +21,14 @@ const STOPPER_MS = 15_000;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** The stage in progress, named in the line printed when a signal ends the build. */
-export function setStage(name: string): void { stage = name; }
+export function setStage(name: string): void {
+  stage = name;
+}
 
 /** True once a signal is being handled: callers must not report their child's death as a failure. */
-export function isStopping(): boolean { return stopping !== undefined; }
+export function isStopping(): boolean {
+  return stopping !== undefined;
+}
 
 /** Never settles while a signal is handled, so the interrupted code reports nothing; resolves otherwise. */
 export function halted(): Promise<void> {
@@ -35,25 +39,37 @@ export function halted(): Promise<void> {
 export function trackGroup(pgid: number): () => void {
   hook();
   groups.add(pgid);
-  return () => { groups.delete(pgid); killGroup(pgid, 'SIGKILL'); };
+  return () => {
+    groups.delete(pgid);
+    killGroup(pgid, 'SIGKILL');
+  };
 }
 
 /** Something to stop on a signal (e.g. remove a container). */
 export function onStop(stop: () => Promise<unknown>): () => void {
   hook();
   stoppers.add(stop);
-  return () => { stoppers.delete(stop); };
+  return () => {
+    stoppers.delete(stop);
+  };
 }
 
 /** A path removed on every exit (signal, error, process.exit) unless untracked first. */
 export function trackPath(path: string): () => void {
   hook();
   paths.push(path);
-  return () => { const i = paths.lastIndexOf(path); if (i >= 0) paths.splice(i, 1); };
+  return () => {
+    const i = paths.lastIndexOf(path);
+    if (i >= 0) paths.splice(i, 1);
+  };
 }
 
 function killGroup(pgid: number, sig: NodeJS.Signals): void {
-  try { process.kill(-pgid, sig); } catch { /* already gone */ }
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Whether any process of the group still runs (zombies do not count: this machine's init may
@@ -62,7 +78,11 @@ export function groupAlive(pgid: number): boolean {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
-    try { stat = readFileSync(`/proc/${name}/stat`, 'utf8'); } catch { continue; }
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
     // Fields after the command (which may hold spaces): state, ppid, pgrp, ...
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
@@ -104,7 +124,10 @@ async function stop(sig: NodeJS.Signals): Promise<void> {
 function hook(): void {
   if (hooked) return;
   hooked = true;
-  for (const sig of SIGNALS) process.on(sig, () => { void stop(sig); });
+  for (const sig of SIGNALS)
+    process.on(sig, () => {
+      void stop(sig);
+    });
   // Any other way out (an uncaught error, process.exit elsewhere): end the children, drop the paths.
   process.on('exit', () => {
     for (const g of groups) killGroup(g, 'SIGKILL');

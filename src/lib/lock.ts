@@ -10,7 +10,12 @@ const UNWRITTEN_MS = 60_000;
 
 export function pidAlive(pid: number): boolean {
   if (!pid) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function ownerAlive(path: string): boolean {
@@ -18,7 +23,11 @@ export function ownerAlive(path: string): boolean {
   try {
     pid = Number(readFileSync(join(path, 'pid'), 'utf8'));
   } catch {
-    try { return Date.now() - statSync(path).mtimeMs < UNWRITTEN_MS; } catch { return false; }
+    try {
+      return Date.now() - statSync(path).mtimeMs < UNWRITTEN_MS;
+    } catch {
+      return false;
+    }
   }
   return pid === process.pid || pidAlive(pid);
 }
@@ -31,11 +40,17 @@ export async function lock(path: string): Promise<() => void> {
       mkdirSync(path);
       const untrack = trackPath(path);
       writeFileSync(join(path, 'pid'), String(process.pid));
-      return () => { rmSync(path, { recursive: true, force: true }); untrack(); };
+      return () => {
+        rmSync(path, { recursive: true, force: true });
+        untrack();
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    if (!ownerAlive(path)) { rmSync(path, { recursive: true, force: true }); continue; }
+    if (!ownerAlive(path)) {
+      rmSync(path, { recursive: true, force: true });
+      continue;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -48,7 +63,11 @@ export async function scratchDir(dir: string): Promise<() => void> {
   const unlock = await lock(`${dir}.lock`);
   const untrack = trackPath(dir);
   rmSync(dir, { recursive: true, force: true });
-  return () => { rmSync(dir, { recursive: true, force: true }); untrack(); unlock(); };
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    untrack();
+    unlock();
+  };
 }
 
 const TEMP = /(?:\.tmp-|^\.dl-)(\d+)$/;
@@ -63,12 +82,18 @@ export function sweepStale(dirs: string[], guarded = false): void {
 /** The subdirectories of `dir` (none when it does not exist). */
 export function subdirs(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.endsWith('.lock') && !TEMP.test(d.name)).map((d) => join(dir, d.name));
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.endsWith('.lock') && !TEMP.test(d.name))
+    .map((d) => join(dir, d.name));
 }
 
 function sweepDir(dir: string, guarded: boolean): void {
   let names: string[];
-  try { names = readdirSync(dir); } catch { return; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const name of names) {
     const p = join(dir, name);
     const tmp = name.match(TEMP);
@@ -81,7 +106,11 @@ function sweepDir(dir: string, guarded: boolean): void {
  *  the directory it guarded is never removed under a new owner. */
 function takeOverAndDrop(path: string, guardedDir?: string): void {
   rmSync(path, { recursive: true, force: true });
-  try { mkdirSync(path); } catch { return; }
+  try {
+    mkdirSync(path);
+  } catch {
+    return;
+  }
   writeFileSync(join(path, 'pid'), String(process.pid));
   if (guardedDir) rmSync(guardedDir, { recursive: true, force: true });
   rmSync(path, { recursive: true, force: true });

@@ -27,7 +27,10 @@ type Rule = [where: string, problem: string, fix: string];
  *  pattern become "-", leading ".", "_" and "-" go (a name like "-F" would be read as an option),
  *  and it is cut to NAME_MAX. */
 export function defaultName(dirName: string): string {
-  const name = dirName.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[._-]+/, '').slice(0, NAME_MAX);
+  const name = dirName
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[._-]+/, '')
+    .slice(0, NAME_MAX);
   if (!new RegExp(NAME_PATTERN).test(name)) throw msg.noDefaultName(dirName);
   return name;
 }
@@ -57,10 +60,20 @@ function argvRules(m: Manifest): Rule | undefined {
   let total = 0;
   for (const [where, s] of strings) {
     if (s.includes('\0')) return [where, 'contains a NUL byte, which ends a string passed to a program', 'remove the \\u0000 from it'];
-    if (bytes(s) > ARG_STRING_MAX) return [where, `is ${bytes(s)} bytes, over the kernel's ${ARG_STRING_MAX} for one argument or variable`, 'pass large data in a file ("files") instead'];
+    if (bytes(s) > ARG_STRING_MAX)
+      return [
+        where,
+        `is ${bytes(s)} bytes, over the kernel's ${ARG_STRING_MAX} for one argument or variable`,
+        'pass large data in a file ("files") instead',
+      ];
     total += bytes(s) + PER_STRING;
   }
-  if (total > ARGS_ENV_MAX) return ['args and env', `take ${total} bytes together, over ${ARGS_ENV_MAX} (each string counts its bytes + ${PER_STRING})`, 'pass large data in a file ("files") instead'];
+  if (total > ARGS_ENV_MAX)
+    return [
+      'args and env',
+      `take ${total} bytes together, over ${ARGS_ENV_MAX} (each string counts its bytes + ${PER_STRING})`,
+      'pass large data in a file ("files") instead',
+    ];
   return undefined;
 }
 
@@ -73,9 +86,20 @@ function rules(m: Manifest): Rule | undefined {
   // init starts the program with `env -i VAR=value ... /app/<name>`, and env takes any word
   // with "=" for one more variable.
   // An absolute entry is a program an installed Debian package provides, run at its own path.
-  if (m.entry.startsWith('/') && !m.install) return ['entry', `"${m.entry}" is an absolute path, but "install" names no Debian package that could provide it`, 'name the program the build makes, relative to the tree the build runs in, or list its package in "install": {"debian": [...]}'];
-  if (m.entry.startsWith('/') && m.entry.includes('=')) return ['entry', `"${m.entry}" has "=" in its path, which env(1) would take for a variable`, 'name a path without "="'];
-  if (basename(m.entry).includes('=')) return ['entry', `"${m.entry}" has "=" in its file name, which env(1) would take for a variable`, 'rename the program so its file name has no "="'];
+  if (m.entry.startsWith('/') && !m.install)
+    return [
+      'entry',
+      `"${m.entry}" is an absolute path, but "install" names no Debian package that could provide it`,
+      'name the program the build makes, relative to the tree the build runs in, or list its package in "install": {"debian": [...]}',
+    ];
+  if (m.entry.startsWith('/') && m.entry.includes('='))
+    return ['entry', `"${m.entry}" has "=" in its path, which env(1) would take for a variable`, 'name a path without "="'];
+  if (basename(m.entry).includes('='))
+    return [
+      'entry',
+      `"${m.entry}" has "=" in its file name, which env(1) would take for a variable`,
+      'rename the program so its file name has no "="',
+    ];
   return argvRules(m);
 }
 

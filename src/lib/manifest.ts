@@ -19,54 +19,107 @@ export const manifestSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    name: { type: 'string', pattern: NAME_PATTERN, maxLength: NAME_MAX, description: 'image and program name, also the hostname (default: the directory name)' },
+    name: {
+      type: 'string',
+      pattern: NAME_PATTERN,
+      maxLength: NAME_MAX,
+      description: 'image and program name, also the hostname (default: the directory name)',
+    },
     build: { type: ['string', 'null'], description: 'build command, run with CC/CXX set (default: "make" when there is a Makefile)' },
     entry: { type: 'string', minLength: 1, description: 'the program to run, relative to the package directory (default: the name)' },
     args: { type: 'array', items: { type: 'string' }, default: [], description: 'arguments passed to the program' },
-    env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, default: {}, description: 'environment of the program' },
+    env: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      default: {},
+      description: 'environment of the program',
+    },
     files: {
       type: 'array',
       default: [],
-      description: 'extra files or directory trees for the image: "path" or {"src", "dest", "from"} (src relative to the package directory, or with "from": "build" to the tree the build ran in; dest absolute in the image)',
+      description:
+        'extra files or directory trees for the image: "path" or {"src", "dest", "from"} (src relative to the package directory, or with "from": "build" to the tree the build ran in; dest absolute in the image)',
       items: {
         anyOf: [
           { type: 'string', minLength: 1 },
           {
-            type: 'object', additionalProperties: false, required: ['src', 'dest'],
-            properties: { src: { type: 'string', minLength: 1 }, dest: { type: 'string', pattern: '^/' }, from: { enum: ['package', 'build'] } },
+            type: 'object',
+            additionalProperties: false,
+            required: ['src', 'dest'],
+            properties: {
+              src: { type: 'string', minLength: 1 },
+              dest: { type: 'string', pattern: '^/' },
+              from: { enum: ['package', 'build'] },
+            },
           },
         ],
       },
     },
-    cmdline: { type: 'string', default: '', description: 'extra kernel parameters (printable ASCII, double quotes only around a whole parameter or value; README.md has the rules)' },
+    cmdline: {
+      type: 'string',
+      default: '',
+      description:
+        'extra kernel parameters (printable ASCII, double quotes only around a whole parameter or value; README.md has the rules)',
+    },
     kernel: { enum: KERNELS, default: 'debian', description: 'ROS kernel flavour' },
     onExit: { enum: ON_EXIT, default: 'poweroff', description: 'what init does after the program exits' },
-    builder: { enum: BUILDERS, default: 'host', description: 'where the package and iso stages run: host, docker (the builder image) or auto (docker when an engine answers)' },
+    builder: {
+      enum: BUILDERS,
+      default: 'host',
+      description: 'where the package and iso stages run: host, docker (the builder image) or auto (docker when an engine answers)',
+    },
     hrt: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
         require: { type: 'boolean', default: false, description: 'fail instead of running natively when KVM is unusable' },
-        cpus: { type: 'string', pattern: '^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$', default: '', description: 'CPUs for HRT vCPUs, e.g. "1-3"' },
+        cpus: {
+          type: 'string',
+          pattern: '^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$',
+          default: '',
+          description: 'CPUs for HRT vCPUs, e.g. "1-3"',
+        },
       },
     },
     source: {
       type: 'object',
       additionalProperties: false,
       required: ['debian'],
-      properties: { debian: { type: 'string', minLength: 1, description: 'Debian source package to fetch, patch and build in (e.g. "lua5.4")' } },
-      description: 'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
+      properties: {
+        debian: { type: 'string', minLength: 1, description: 'Debian source package to fetch, patch and build in (e.g. "lua5.4")' },
+      },
+      description:
+        'build an upstream source instead of the package directory: the build runs in the unpacked tree, "files" stay relative to the package directory',
     },
-    overrides: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, default: [], description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]' },
+    overrides: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      default: [],
+      description: 'functions the HRT serves natively (mv-cc --mv-list-overrides), e.g. ["clock_gettime", "malloc"]',
+    },
     install: {
       type: 'object',
       additionalProperties: false,
       required: ['debian'],
-      properties: { debian: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', pattern: DEBIAN_PACKAGE_PATTERN, maxLength: 128 }, description: 'Debian binary packages (e.g. "nodejs")' } },
-      description: 'Debian binary packages unpacked into the image with their Depends, fetched with apt and checked against its SHA256; "entry" may then be an absolute path they provide',
+      properties: {
+        debian: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 64,
+          items: { type: 'string', pattern: DEBIAN_PACKAGE_PATTERN, maxLength: 128 },
+          description: 'Debian binary packages (e.g. "nodejs")',
+        },
+      },
+      description:
+        'Debian binary packages unpacked into the image with their Depends, fetched with apt and checked against its SHA256; "entry" may then be an absolute path they provide',
     },
-    mvrun: { type: 'boolean', default: false, description: 'run the entry under mvrun: an unmodified dynamic program with its main in the HRT' },
+    mvrun: {
+      type: 'boolean',
+      default: false,
+      description: 'run the entry under mvrun: an unmodified dynamic program with its main in the HRT',
+    },
     builderLimits: {
       type: 'object',
       additionalProperties: false,
@@ -90,16 +143,18 @@ export type FileEntry = Required<Exclude<ManifestInput['files'][number], string>
 
 /** The manifest the stages use: the input, with the defaults that depend on the package
  *  directory (name, build, entry), every file as a FileEntry, and source null when absent. */
-export type Manifest = Simplify<Omit<ManifestInput, 'name' | 'build' | 'entry' | 'files' | 'source' | 'install'> & {
-  name: string;
-  build: string | null;
-  entry: string;
-  files: FileEntry[];
-  /** An upstream source to build instead of the package directory's own files. */
-  source: NonNullable<ManifestInput['source']> | null;
-  /** Debian binary packages unpacked into the image with their dependencies (src/stages/install.ts). */
-  install: NonNullable<ManifestInput['install']> | null;
-}>;
+export type Manifest = Simplify<
+  Omit<ManifestInput, 'name' | 'build' | 'entry' | 'files' | 'source' | 'install'> & {
+    name: string;
+    build: string | null;
+    entry: string;
+    files: FileEntry[];
+    /** An upstream source to build instead of the package directory's own files. */
+    source: NonNullable<ManifestInput['source']> | null;
+    /** Debian binary packages unpacked into the image with their dependencies (src/stages/install.ts). */
+    install: NonNullable<ManifestInput['install']> | null;
+  }
+>;
 
 export type BuilderLimits = Manifest['builderLimits'];
 
@@ -146,7 +201,10 @@ export function loadManifest(dir: string): Manifest {
     args: raw.args,
     env: raw.env,
     files: raw.files.map((f): FileEntry =>
-      typeof f === 'string' ? { src: f, dest: '/' + f.replace(/^\.?\/+/, ''), from: 'package' } : { src: f.src, dest: f.dest, from: f.from ?? 'package' }),
+      typeof f === 'string'
+        ? { src: f, dest: '/' + f.replace(/^\.?\/+/, ''), from: 'package' }
+        : { src: f.src, dest: f.dest, from: f.from ?? 'package' },
+    ),
     cmdline: raw.cmdline,
     kernel: raw.kernel,
     onExit: raw.onExit,

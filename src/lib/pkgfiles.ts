@@ -8,7 +8,12 @@ import { msg } from './messages';
 
 /** A file for the image: where it goes, and where its bytes are now; `origin` names the manifest
  *  field (or other source) it came from, for error lines. */
-export interface ImageFile { dest: string; src: string; mode: number; origin?: string }
+export interface ImageFile {
+  dest: string;
+  src: string;
+  mode: number;
+  origin?: string;
+}
 
 /** Bounds on one "files" entry that is a directory (a runtime's library tree fits easily). */
 export const DIR_LIMITS = { files: 100_000, depth: 64, bytes: 4 * 2 ** 30 };
@@ -28,7 +33,8 @@ export function imageDest(dest: string, field: string): string {
 
 const inside = (base: string, p: string) => p === base || p.startsWith(base + sep);
 
-const kindOf = (st: Stats) => (st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file');
+const kindOf = (st: Stats) =>
+  st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
 
 /** The real path of `rel` under `base`, which must stay inside base; missing, loops and escapes
  *  are errors naming `field`. `base` must itself be a real path. */
@@ -64,7 +70,8 @@ export function collectEntry(base: string, src: string, dest: string, field: str
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       const l = lstatSync(p);
-      let real = p, s = l;
+      let real = p,
+        s = l;
       if (l.isSymbolicLink()) {
         real = resolveInside(base, relative(base, p), `${field} (${relative(base, p)})`, where);
         s = statSync(real);
@@ -75,7 +82,8 @@ export function collectEntry(base: string, src: string, dest: string, field: str
         walk(real, d, depth + 1, new Set(seen).add(real));
       } else if (s.isFile()) {
         bytes += s.size;
-        if (out.push({ src: real, dest: d, mode: s.mode & 0o777 }) > DIR_LIMITS.files) throw msg.dirTooLarge(field, src, `more than ${DIR_LIMITS.files} files`);
+        if (out.push({ src: real, dest: d, mode: s.mode & 0o777 }) > DIR_LIMITS.files)
+          throw msg.dirTooLarge(field, src, `more than ${DIR_LIMITS.files} files`);
         if (bytes > DIR_LIMITS.bytes) throw msg.dirTooLarge(field, src, `more than ${DIR_LIMITS.bytes / 2 ** 30} GiB`);
       } else throw msg.fileSpecial(field, relative(base, p), kindOf(s));
     }

@@ -2,7 +2,11 @@
 // Stage timings are recorded either way, for `build --json` and the benchmarks.
 import { isStopping, setStage } from './lifecycle';
 
-export interface StageTiming { stage: string; ms: number; cached: boolean }
+export interface StageTiming {
+  stage: string;
+  ms: number;
+  cached: boolean;
+}
 
 export class Progress {
   readonly timings: StageTiming[] = [];
@@ -12,7 +16,9 @@ export class Progress {
 
   constructor(private readonly mode: 'tty' | 'plain' | 'quiet' = process.stderr.isTTY ? 'tty' : 'plain') {}
 
-  static quiet(): Progress { return new Progress('quiet'); }
+  static quiet(): Progress {
+    return new Progress('quiet');
+  }
 
   /** Runs one named stage, reporting its start, live note and end. */
   async stage<T extends { cached?: boolean }>(name: string, run: () => Promise<T>): Promise<T> {
@@ -34,7 +40,10 @@ export class Progress {
   /** A short live note about what the current stage is doing. */
   note(text: string): void {
     if (this.mode === 'plain') process.stderr.write(`  ${this.current}: ${text}\n`);
-    if (this.mode === 'tty') { this.current = this.current.split(' — ')[0] + ' — ' + text; this.draw(); }
+    if (this.mode === 'tty') {
+      this.current = this.current.split(' — ')[0] + ' — ' + text;
+      this.draw();
+    }
   }
 
   private start(name: string): void {

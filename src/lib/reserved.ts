@@ -22,7 +22,10 @@ function appletLinks(busybox: string): Map<string, string> {
   return applets;
 }
 
-export interface Owned { paths: Map<string, string>; busybox: string }
+export interface Owned {
+  paths: Map<string, string>;
+  busybox: string;
+}
 
 /** Why `dest` is not the package's to fill, or undefined when it is free. `owned` maps the
  *  image paths mv-image writes itself to what they are. */

@@ -29,12 +29,21 @@ export interface DnsmasqOptions {
   onLine?: (line: string) => void;
 }
 
-export interface Dnsmasq { child: ChildProcess; stop: () => Promise<void> }
+export interface Dnsmasq {
+  child: ChildProcess;
+  stop: () => Promise<void>;
+}
 
 export function dnsmasqConfig(o: DnsmasqOptions): string {
   return render('dnsmasq.conf.ejs', {
-    iface: o.iface, dir: o.dir, base: o.base, proxy: !!o.proxyNetwork, network: o.proxyNetwork,
-    range: o.range?.join(','), netmask: o.netmask, ra: !!o.ra,
+    iface: o.iface,
+    dir: o.dir,
+    base: o.base,
+    proxy: !!o.proxyNetwork,
+    network: o.proxyNetwork,
+    range: o.range?.join(','),
+    netmask: o.netmask,
+    ra: !!o.ra,
   });
 }
 
@@ -58,10 +67,12 @@ export function startDnsmasq(o: DnsmasqOptions, bootScript: string): Promise<Dns
   const setpriv = which('setpriv');
   // A process group of its own (src/lib/lifecycle.ts): a terminal's Ctrl-C reaches serve alone,
   // which stops dnsmasq in its order; a signal to serve ends the group.
-  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const untrack = child.pid ? trackGroup(child.pid) : () => {};
-  let last = '', pending = '';
+  let last = '',
+    pending = '';
   const exited = new Promise<void>((done) => child.on('close', () => done()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -80,13 +91,21 @@ export function startDnsmasq(o: DnsmasqOptions, bootScript: string): Promise<Dns
       pending = lines.pop() ?? '';
       for (const l of lines) {
         if (l.trim()) last = l.replace(/^dnsmasq(-dhcp|-tftp)?: /, '');
-        if (!ready && /started, version/.test(l)) { ready = true; done({ child, stop }); }
+        if (!ready && /started, version/.test(l)) {
+          ready = true;
+          done({ child, stop });
+        }
         o.onLine?.(l);
       }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.on('error', (e) => fail(msg.dnsmasqFailed(e.message)));
-    child.on('close', (code) => { if (!ready) { untrack(); fail(msg.dnsmasqFailed(last || `it exited with status ${code}`)); } });
+    child.on('close', (code) => {
+      if (!ready) {
+        untrack();
+        fail(msg.dnsmasqFailed(last || `it exited with status ${code}`));
+      }
+    });
   });
 }

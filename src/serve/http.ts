@@ -12,7 +12,10 @@ import type { NodeTable } from './nodes';
 import { BODY_MAX, MAC_RE, normalMac, parseReport } from './report';
 
 export interface HttpOptions {
-  files: BootFiles; address: string; port: number; table: NodeTable;
+  files: BootFiles;
+  address: string;
+  port: number;
+  table: NodeTable;
   /** Each request when it ends: method, path, status, bytes sent, seconds it took. */
   onRequest?: (line: string) => void;
 }
@@ -27,11 +30,15 @@ function text(res: ServerResponse, status: number, body: string, type = 'text/pl
 /** A file streamed from disk, whole or the one byte range asked for (several ranges: whole). */
 function sendFile(req: IncomingMessage, res: ServerResponse, path: string): void {
   const size = statSync(path).size;
-  let start = 0, end = size - 1, status = 200;
+  let start = 0,
+    end = size - 1,
+    status = 200;
   const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(req.headers.range ?? '');
   if (m && (m[1] || m[2])) {
-    if (m[1]) { start = Number(m[1]); end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1; }
-    else start = Math.max(0, size - Number(m[2]));
+    if (m[1]) {
+      start = Number(m[1]);
+      end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+    } else start = Math.max(0, size - Number(m[2]));
     if (start > end || start >= size) {
       res.writeHead(416, { 'Content-Range': `bytes */${size}` });
       res.end();
@@ -40,10 +47,15 @@ function sendFile(req: IncomingMessage, res: ServerResponse, path: string): void
     status = 206;
   }
   res.writeHead(status, {
-    'Content-Type': 'application/octet-stream', 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes',
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': end - start + 1,
+    'Accept-Ranges': 'bytes',
     ...(status === 206 ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
   });
-  if (req.method === 'HEAD' || size === 0) { res.end(); return; }
+  if (req.method === 'HEAD' || size === 0) {
+    res.end();
+    return;
+  }
   const stream = createReadStream(path, { start, end });
   stream.on('error', () => res.destroy());
   res.on('close', () => stream.destroy());
@@ -53,12 +65,19 @@ function sendFile(req: IncomingMessage, res: ServerResponse, path: string): void
 /** The request body, at most `max` bytes (undefined when it is larger). */
 function body(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((done) => {
-    if (Number(req.headers['content-length'] ?? 0) > max) { done(undefined); return; }
+    if (Number(req.headers['content-length'] ?? 0) > max) {
+      done(undefined);
+      return;
+    }
     const chunks: Buffer[] = [];
     let got = 0;
     req.on('data', (b: Buffer) => {
       got += b.length;
-      if (got > max) { done(undefined); req.destroy(); return; }
+      if (got > max) {
+        done(undefined);
+        req.destroy();
+        return;
+      }
       chunks.push(b);
     });
     req.on('end', () => done(Buffer.concat(chunks)));
@@ -85,7 +104,10 @@ async function handle(o: HttpOptions, base: string, req: IncomingMessage, res: S
       return text(res, 200, render('serve.ipxe.ejs', { base }));
     case 'GET /node.ipxe': {
       const mac = url.searchParams.get('mac') ?? '';
-      if (!MAC_RE.test(mac)) { o.table.refused(from, 'node.ipxe without a valid mac'); return text(res, 400, '#!ipxe\necho mv-image: no valid MAC in the request\nexit 1\n'); }
+      if (!MAC_RE.test(mac)) {
+        o.table.refused(from, 'node.ipxe without a valid mac');
+        return text(res, 400, '#!ipxe\necho mv-image: no valid MAC in the request\nexit 1\n');
+      }
       const n = o.table.boot(normalMac(mac), from);
       if (!n) {
         o.table.refused(from, `${normalMac(mac)} is not one of the expected nodes`);
@@ -99,11 +121,19 @@ async function handle(o: HttpOptions, base: string, req: IncomingMessage, res: S
     case 'GET /initrd.img':
       return sendFile(req, res, o.files.initrd);
     case 'GET /hosts':
-      return text(res, 200, o.table.hosts().map((h) => `${h}\n`).join(''));
+      return text(
+        res,
+        200,
+        o.table
+          .hosts()
+          .map((h) => `${h}\n`)
+          .join(''),
+      );
     case 'POST /up': {
       const b = await body(req, 1024);
       const p = new URLSearchParams(b?.toString('latin1') ?? '');
-      const mac = p.get('mac') ?? '', ip = p.get('ip') ?? '';
+      const mac = p.get('mac') ?? '',
+        ip = p.get('ip') ?? '';
       if (!MAC_RE.test(mac) || !isIPv4(ip) || !o.table.up(normalMac(mac), ip)) {
         o.table.refused(from, 'an announcement without a valid, known mac and ip');
         return text(res, 403, 'refused\n');
@@ -113,8 +143,14 @@ async function handle(o: HttpOptions, base: string, req: IncomingMessage, res: S
     case 'POST /report': {
       const b = await body(req, BODY_MAX);
       const r = b ? parseReport(b) : `it is over ${BODY_MAX} bytes`;
-      if (typeof r === 'string') { o.table.refused(from, `a report that ${r}`); return text(res, b ? 400 : 413, 'refused\n'); }
-      if (!o.table.report(r)) { o.table.refused(from, `a report from ${r.mac}, which did not boot from this server`); return text(res, 403, 'refused\n'); }
+      if (typeof r === 'string') {
+        o.table.refused(from, `a report that ${r}`);
+        return text(res, b ? 400 : 413, 'refused\n');
+      }
+      if (!o.table.report(r)) {
+        o.table.refused(from, `a report from ${r.mac}, which did not boot from this server`);
+        return text(res, 403, 'refused\n');
+      }
       return text(res, 200, 'ok\n');
     }
     default:
@@ -127,8 +163,16 @@ export function startHttp(o: HttpOptions): Promise<Server> {
   const base = `http://${o.address}:${o.port}`;
   const server = createServer((req, res) => {
     const t0 = Date.now();
-    if (o.onRequest) res.on('close', () => o.onRequest!(`${peer(req)} ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 80))} ${res.statusCode} in ${((Date.now() - t0) / 1000).toFixed(2)} s`));
-    handle(o, base, req, res).catch(() => { if (!res.headersSent) text(res, 500, 'error\n'); else res.destroy(); });
+    if (o.onRequest)
+      res.on('close', () =>
+        o.onRequest!(
+          `${peer(req)} ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 80))} ${res.statusCode} in ${((Date.now() - t0) / 1000).toFixed(2)} s`,
+        ),
+      );
+    handle(o, base, req, res).catch(() => {
+      if (!res.headersSent) text(res, 500, 'error\n');
+      else res.destroy();
+    });
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;

@@ -30,7 +30,9 @@ function readHead(path: string, max: number): Buffer {
   try {
     const buf = Buffer.alloc(max);
     return buf.subarray(0, readSync(fd, buf, 0, max, 0));
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The words after `kernel <file>` in a netboot bundle's boot.ipxe. */
@@ -52,20 +54,39 @@ function extract(iso: string, member: string, dest: string, max: number): Promis
   return new Promise((done, fail) => {
     const child = spawn('bsdtar', ['-xOf', resolve(iso), member], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = createWriteStream(dest, { mode: 0o644 });
-    let got = 0, stderr = '', over = false;
+    let got = 0,
+      stderr = '',
+      over = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), LIMITS.timeoutMs * 4);
     child.stdout.on('data', (b: Buffer) => {
       got += b.length;
-      if (got > max) { over = true; child.kill('SIGKILL'); }
+      if (got > max) {
+        over = true;
+        child.kill('SIGKILL');
+      }
     });
     child.stdout.pipe(out);
-    child.stderr.on('data', (b: Buffer) => { if (stderr.length < 4096) stderr += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < 4096) stderr += b.toString();
+    });
     child.on('error', fail);
     child.on('close', (status) => {
       clearTimeout(timer);
       out.end(() => {
         if (over) return fail(msg.imageDamaged(iso, `${member} is over ${max} bytes`));
-        if (status !== 0) return fail(msg.serveNotImage(iso, `${member}: ${stderr.trim().split('\n').pop()?.replace(/^bsdtar: /, '') || `bsdtar failed with status ${status}`}`));
+        if (status !== 0)
+          return fail(
+            msg.serveNotImage(
+              iso,
+              `${member}: ${
+                stderr
+                  .trim()
+                  .split('\n')
+                  .pop()
+                  ?.replace(/^bsdtar: /, '') || `bsdtar failed with status ${status}`
+              }`,
+            ),
+          );
         done();
       });
     });
@@ -77,14 +98,17 @@ export function checkImage(image: string): 'netboot' | 'iso' {
   if (!existsSync(image)) throw msg.imageMissing(image);
   const st = statSync(image);
   if (st.isDirectory()) {
-    try { checkBootable({ netboot: image }); } catch (e) {
+    try {
+      checkBootable({ netboot: image });
+    } catch (e) {
       if (isMvError(e)) throw msg.serveNotImage(image, e.problem.replace(/^.* cannot be booted: /, ''));
       throw e;
     }
     return 'netboot';
   }
   if (!st.isFile()) throw msg.serveNotImage(image, 'it is not a regular file or a directory');
-  if (readHead(image, 0x8006).toString('latin1', 0x8001, 0x8006) !== 'CD001') throw msg.serveNotImage(image, 'it is a file without an ISO 9660 volume descriptor');
+  if (readHead(image, 0x8006).toString('latin1', 0x8001, 0x8006) !== 'CD001')
+    throw msg.serveNotImage(image, 'it is a file without an ISO 9660 volume descriptor');
   const vol = isoVolume(image);
   if (typeof vol === 'string') throw msg.serveNotImage(image, vol);
   return 'iso';
@@ -94,15 +118,22 @@ export function checkImage(image: string): 'netboot' | 'iso' {
 export async function bootFiles(image: string, work: string): Promise<BootFiles> {
   const name = basename(resolve(image)).replace(/(-netboot|\.iso)$/, '');
   if (checkImage(image) === 'netboot') {
-    return { name, vmlinuz: resolve(image, 'vmlinuz'), initrd: resolve(image, 'initrd.img'), params: checked(image, ipxeKernelParams(image)) };
+    return {
+      name,
+      vmlinuz: resolve(image, 'vmlinuz'),
+      initrd: resolve(image, 'initrd.img'),
+      params: checked(image, ipxeKernelParams(image)),
+    };
   }
   requireTools('inspect');
   const grub = (await isoMember(image, 'boot/grub/grub.cfg', LIMITS.grubCfg)).toString('utf8');
   const linux = grub.match(/^\s*linux\s.*$/m)?.[0];
   if (!linux) throw msg.serveNotImage(image, 'its boot/grub/grub.cfg has no linux line (not made by mv-image)');
-  const vmlinuz = join(work, 'vmlinuz'), initrd = join(work, 'initrd.img');
+  const vmlinuz = join(work, 'vmlinuz'),
+    initrd = join(work, 'initrd.img');
   await extract(image, 'boot/vmlinuz', vmlinuz, KERNEL_MAX);
   await extract(image, 'boot/initrd.img', initrd, LIMITS.initrd);
-  if (readHead(vmlinuz, 0x206).toString('latin1', 0x202, 0x206) !== 'HdrS') throw msg.serveNotImage(image, 'its boot/vmlinuz is not a Linux kernel (bzImage)');
+  if (readHead(vmlinuz, 0x206).toString('latin1', 0x202, 0x206) !== 'HdrS')
+    throw msg.serveNotImage(image, 'its boot/vmlinuz is not a Linux kernel (bzImage)');
   return { name, vmlinuz, initrd, params: checked(image, grubLinuxCmdline(linux)) };
 }

@@ -56,9 +56,13 @@ export function parseReport(body: Buffer): NodeReport | string {
   const status = Number(f.get('status'));
   if (status > 255) return 'field status is over 255';
   return {
-    hostname: f.get('hostname')!, mac: f.get('mac')!, ip: f.get('ip')!,
+    hostname: f.get('hostname')!,
+    mac: f.get('mac')!,
+    ip: f.get('ip')!,
     index: f.get('index') ? Number(f.get('index')) : null,
-    status, startS: Number(f.get('start')), exitS: Number(f.get('exit')),
+    status,
+    startS: Number(f.get('start')),
+    exitS: Number(f.get('exit')),
     console: consoleText(body.subarray(split + '\nconsole\n'.length)),
   };
 }

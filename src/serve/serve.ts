@@ -44,12 +44,20 @@ export interface ServeOptions {
   err: (line: string) => void;
 }
 
-export interface ServeResult { nodes: NodeJson[]; error?: MvError }
+export interface ServeResult {
+  nodes: NodeJson[];
+  error?: MvError;
+}
 
 const RUN_ROOT = '/run/mv-image';
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** What a serve killed outright (SIGKILL) left: its run directory, and its dnsmasq if that
@@ -62,10 +70,24 @@ export function sweepRunDirs(): string[] {
     if (!m || alive(Number(m[1]))) continue;
     const dir = join(RUN_ROOT, d);
     let pid = NaN;
-    try { pid = Number(readFileSync(join(dir, 'dnsmasq.pid'), 'utf8').trim()); } catch { /* none */ }
+    try {
+      pid = Number(readFileSync(join(dir, 'dnsmasq.pid'), 'utf8').trim());
+    } catch {
+      /* none */
+    }
     let comm = '';
-    try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* gone */ }
-    if (pid > 1 && comm === 'dnsmasq') { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      /* gone */
+    }
+    if (pid > 1 && comm === 'dnsmasq') {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
     swept.push(dir);
   }
@@ -76,7 +98,12 @@ const IFACE_RE = /^[A-Za-z0-9_.@-]{1,15}$/;
 const ipNum = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 const ipStr = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
-interface Iface { name: string; address: string; netmask: string; network: string }
+interface Iface {
+  name: string;
+  address: string;
+  netmask: string;
+  network: string;
+}
 
 /** The IPv4 addresses of every interface, from iproute2 (Node's own list leaves out interfaces
  *  without carrier, such as a bridge whose nodes are not started yet). */
@@ -84,8 +111,13 @@ function ipv4Addresses(): Map<string, { address: string; prefix: number } | unde
   const r = spawnSync('ip', ['-j', '-4', 'addr', 'show'], { encoding: 'utf8' });
   const out = new Map<string, { address: string; prefix: number } | undefined>();
   let list: { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[] = [];
-  try { list = JSON.parse(r.stdout || '[]'); } catch { list = []; }
-  for (const i of list) out.set(i.ifname, i.addr_info?.[0] ? { address: i.addr_info[0].local, prefix: i.addr_info[0].prefixlen } : undefined);
+  try {
+    list = JSON.parse(r.stdout || '[]');
+  } catch {
+    list = [];
+  }
+  for (const i of list)
+    out.set(i.ifname, i.addr_info?.[0] ? { address: i.addr_info[0].local, prefix: i.addr_info[0].prefixlen } : undefined);
   return out;
 }
 
@@ -93,7 +125,11 @@ function ipv4Addresses(): Map<string, { address: string; prefix: number } | unde
  *  router advertisements on it). */
 function hasIpv6(name: string): boolean {
   const r = spawnSync('ip', ['-j', '-6', 'addr', 'show', 'dev', name, 'scope', 'global'], { encoding: 'utf8' });
-  try { return JSON.parse(r.stdout || '[]').some((i: { addr_info?: unknown[] }) => i.addr_info?.length); } catch { return false; }
+  try {
+    return JSON.parse(r.stdout || '[]').some((i: { addr_info?: unknown[] }) => i.addr_info?.length);
+  } catch {
+    return false;
+  }
 }
 
 /** The serving interface: the one named, or the only one with an IPv4 address besides loopback. */
@@ -106,7 +142,11 @@ export function pickInterface(name: string | undefined): Iface {
     name = candidates[0];
   }
   const known = existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : [...addrs.keys()];
-  if (!IFACE_RE.test(name) || !known.includes(name)) throw msg.noInterface(name, known.filter((k) => k !== 'lo'));
+  if (!IFACE_RE.test(name) || !known.includes(name))
+    throw msg.noInterface(
+      name,
+      known.filter((k) => k !== 'lo'),
+    );
   const a = addrs.get(name);
   if (!a) throw msg.interfaceNoAddress(name);
   const mask = a.prefix ? (0xffffffff << (32 - a.prefix)) >>> 0 : 0;
@@ -116,12 +156,14 @@ export function pickInterface(name: string | undefined): Iface {
 export function parseRange(value: string, i: Iface): [string, string] {
   const [a, b, ...rest] = value.split(',');
   if (rest.length || !isIPv4(a ?? '') || !isIPv4(b ?? '')) throw msg.badDhcpRange(value, 'is not two IPv4 addresses separated by a comma');
-  const mask = ipNum(i.netmask), net = ipNum(i.network);
+  const mask = ipNum(i.netmask),
+    net = ipNum(i.network);
   for (const x of [a, b]) {
-    if (((ipNum(x) & mask) >>> 0) !== net) throw msg.badDhcpRange(value, `has ${x}, outside ${i.name}'s subnet ${i.network}/${i.netmask}`);
+    if ((ipNum(x) & mask) >>> 0 !== net) throw msg.badDhcpRange(value, `has ${x}, outside ${i.name}'s subnet ${i.network}/${i.netmask}`);
   }
   if (ipNum(a) > ipNum(b)) throw msg.badDhcpRange(value, 'starts after it ends');
-  if (ipNum(a) <= ipNum(i.address) && ipNum(i.address) <= ipNum(b)) throw msg.badDhcpRange(value, `holds the server's own address ${i.address}`);
+  if (ipNum(a) <= ipNum(i.address) && ipNum(i.address) <= ipNum(b))
+    throw msg.badDhcpRange(value, `holds the server's own address ${i.address}`);
   return [a, b];
 }
 
@@ -153,14 +195,22 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
   // On SIGINT/SIGTERM/SIGHUP lifecycle runs this, then removes the run directory, prints its
   // line and exits 128 + the signal: serving ends, dnsmasq stops and the table is printed first.
   let finished = () => {};
-  const done = new Promise<void>((r) => { finished = r; });
-  const unstop = onStop(async () => { stopped.abort(); await done; });
+  const done = new Promise<void>((r) => {
+    finished = r;
+  });
+  const unstop = onStop(async () => {
+    stopped.abort();
+    await done;
+  });
   o.signal?.addEventListener('abort', onSignal);
   let wake = () => {};
   const onEvent = (e: NodeEvent) => {
     const line = eventLine(e);
     if (e.kind === 'report' || e.kind === 'again') {
-      if (o.json) { o.out(JSON.stringify(nodeJson(e.node))); o.err(line); } else o.out(line);
+      if (o.json) {
+        o.out(JSON.stringify(nodeJson(e.node)));
+        o.err(line);
+      } else o.out(line);
     } else o.err(line);
     wake();
   };
@@ -173,13 +223,23 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
     const t0 = Date.now();
     const stamp = (l: string) => o.err(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${l}`);
     server = await startHttp({ files, address: iface.address, port: o.port, table, onRequest: o.verbose ? stamp : undefined });
-    dns = await startDnsmasq({
-      dir, iface: iface.name, base, netmask: iface.netmask, range,
-      proxyNetwork: o.proxy ? iface.network : undefined, ra: !o.proxy && hasIpv6(iface.name),
-      onLine: o.verbose ? stamp : undefined,
-    }, render('serve.ipxe.ejs', { base }));
+    dns = await startDnsmasq(
+      {
+        dir,
+        iface: iface.name,
+        base,
+        netmask: iface.netmask,
+        range,
+        proxyNetwork: o.proxy ? iface.network : undefined,
+        ra: !o.proxy && hasIpv6(iface.name),
+        onLine: o.verbose ? stamp : undefined,
+      },
+      render('serve.ipxe.ejs', { base }),
+    );
     const mode = o.proxy ? `proxy-DHCP beside the site's DHCP server on ${iface.network}/${iface.netmask}` : `DHCP ${range!.join('-')}`;
-    o.err(`serving ${files.name} on ${iface.name}: ${mode}, TFTP (iPXE), HTTP ${base}${expected ? `; waiting for ${expected} node${expected > 1 ? 's' : ''}` : '; Ctrl-C to stop'}${o.timeoutS ? ` (at most ${o.timeoutS} s)` : ''}`);
+    o.err(
+      `serving ${files.name} on ${iface.name}: ${mode}, TFTP (iPXE), HTTP ${base}${expected ? `; waiting for ${expected} node${expected > 1 ? 's' : ''}` : '; Ctrl-C to stop'}${o.timeoutS ? ` (at most ${o.timeoutS} s)` : ''}`,
+    );
     if (o.readyFile) writeFileSync(o.readyFile, JSON.stringify({ base, pid: process.pid }));
 
     // Until every expected node reported, the timeout, or Ctrl-C.
@@ -187,7 +247,11 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
     while (!stopped.signal.aborted && !(expected && table.reported >= expected) && Date.now() < deadline) {
       await new Promise<void>((done) => {
         const t = setTimeout(() => wake(), Math.min(1000, Math.max(0, deadline - Date.now())));
-        wake = () => { clearTimeout(t); stopped.signal.removeEventListener('abort', wake); done(); };
+        wake = () => {
+          clearTimeout(t);
+          stopped.signal.removeEventListener('abort', wake);
+          done();
+        };
         stopped.signal.addEventListener('abort', wake, { once: true });
       });
     }
@@ -199,7 +263,10 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
   } finally {
     o.signal?.removeEventListener('abort', onSignal);
     await dns?.stop();
-    if (server) { server.closeAllConnections(); server.close(); }
+    if (server) {
+      server.closeAllConnections();
+      server.close();
+    }
     rmSync(dir, { recursive: true, force: true });
     untrackDir();
     // Synchronously up to the table below, so a signal's exit comes after it.
@@ -217,16 +284,25 @@ export async function serve(o: ServeOptions): Promise<ServeResult> {
 function finish(o: ServeOptions, table: NodeTable, error: MvError | undefined): ServeResult {
   const nodes = table.nodes.map((n) => nodeJson(n));
   table.macs.forEach((mac, index) => {
-    if (!nodes.some((n) => n.mac === mac)) nodes.push({ ...nodeJson({ mac, index, ip: '-', bootAt: -1 }), problem: 'never asked for its boot script', bootAt: -1 });
+    if (!nodes.some((n) => n.mac === mac))
+      nodes.push({ ...nodeJson({ mac, index, ip: '-', bootAt: -1 }), problem: 'never asked for its boot script', bootAt: -1 });
   });
   nodes.sort((a, b) => a.index - b.index);
   if (o.json) for (const n of nodes) if (n.status === null) o.out(JSON.stringify(n));
   if (nodes.length && !o.noSummary) {
-    (o.json ? o.err : o.out)(summaryTable(nodes.map((n) => ({
-      index: n.index, mac: n.mac, ip: n.ip, hostname: n.hostname ?? undefined,
-      result: n.status === null ? n.problem ?? 'no report' : n.status === 0 ? 'MV-EXIT 0' : `MV-EXIT ${n.status} FAILED`,
-      start: n.startS ?? undefined, exit: n.exitS ?? undefined,
-    }))));
+    (o.json ? o.err : o.out)(
+      summaryTable(
+        nodes.map((n) => ({
+          index: n.index,
+          mac: n.mac,
+          ip: n.ip,
+          hostname: n.hostname ?? undefined,
+          result: n.status === null ? (n.problem ?? 'no report') : n.status === 0 ? 'MV-EXIT 0' : `MV-EXIT ${n.status} FAILED`,
+          start: n.startS ?? undefined,
+          exit: n.exitS ?? undefined,
+        })),
+      ),
+    );
   }
   return { nodes, error };
 }

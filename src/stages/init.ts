@@ -32,18 +32,35 @@ export const BASE_ENV = { PATH: '/bin:/sbin:/usr/bin:/usr/sbin', HOME: '/root', 
 export const CAPTURE_TOOL = { src: '/usr/bin/script', dest: '/usr/lib/mv-image/script' };
 
 export function renderInit(o: InitOptions): string {
-  const env = Object.entries({ ...BASE_ENV, ...(o.requireHrt ? { MV_REQUIRE_HRT: '1' } : {}), ...o.env }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
-  return render('init.ejs', { hrtCpus: '', requireHrt: false, ...o, shq, captureTool: CAPTURE_TOOL.dest, hostname: shq(o.hostname), env, command: shJoin(o.argv), cwd: shq(o.cwd) });
+  const env = Object.entries({ ...BASE_ENV, ...(o.requireHrt ? { MV_REQUIRE_HRT: '1' } : {}), ...o.env })
+    .map(([k, v]) => `${k}=${shq(v)}`)
+    .join(' ');
+  return render('init.ejs', {
+    hrtCpus: '',
+    requireHrt: false,
+    ...o,
+    shq,
+    captureTool: CAPTURE_TOOL.dest,
+    hostname: shq(o.hostname),
+    env,
+    command: shJoin(o.argv),
+    cwd: shq(o.cwd),
+  });
 }
 
 /** The capture tool as an image file of mv-image's own, and the libraries it needs that the
  *  program's files do not already bring. Like busybox, taken from the builder's file system
  *  (`view`: the builder image's for a docker build), never the host's for a docker build. */
-export function captureFiles(have: Pick<ImageFile, 'dest'>[], view: FsView = HOST_VIEW, builder = 'the host'): { tool: { dest: string; data: Buffer; mode: number }; libs: ImageFile[] } {
+export function captureFiles(
+  have: Pick<ImageFile, 'dest'>[],
+  view: FsView = HOST_VIEW,
+  builder = 'the host',
+): { tool: { dest: string; data: Buffer; mode: number }; libs: ImageFile[] } {
   const src = fileIn(view, CAPTURE_TOOL.src);
   if (!src) throw msg.captureToolMissing(CAPTURE_TOOL.src, builder);
   const dests = new Set(have.map((f) => f.dest));
-  const libs = libraryFiles(CAPTURE_TOOL.src, view).filter((l) => !dests.has(l.path))
+  const libs = libraryFiles(CAPTURE_TOOL.src, view)
+    .filter((l) => !dests.has(l.path))
     .map((l) => ({ dest: l.path, src: l.src, mode: 0o755, origin: `the library ${l.path} (for ${CAPTURE_TOOL.dest})` }));
   return { tool: { dest: CAPTURE_TOOL.dest, data: readFileSync(src), mode: 0o755 }, libs };
 }
@@ -54,12 +71,20 @@ export const MVRUN = { dest: '/usr/bin/mvrun', preload: '/usr/lib/mv/libmv-prelo
 
 /** The toolchain's mvrun and libmv-preload.so (`prefix`: where it is installed, a path in `view`,
  *  the file system the toolchain was built in), and the libraries they need that `have` lacks. */
-export function mvrunFiles(prefix: string, have: Pick<ImageFile, 'dest'>[], view: FsView = HOST_VIEW): { tools: { dest: string; data: Buffer; mode: number }[]; libs: ImageFile[] } {
-  const srcs = [[`${prefix}/bin/mvrun`, MVRUN.dest], [`${prefix}/lib/mv/libmv-preload.so`, MVRUN.preload]];
+export function mvrunFiles(
+  prefix: string,
+  have: Pick<ImageFile, 'dest'>[],
+  view: FsView = HOST_VIEW,
+): { tools: { dest: string; data: Buffer; mode: number }[]; libs: ImageFile[] } {
+  const srcs = [
+    [`${prefix}/bin/mvrun`, MVRUN.dest],
+    [`${prefix}/lib/mv/libmv-preload.so`, MVRUN.preload],
+  ];
   const dests = new Set(have.map((f) => f.dest));
   const libs = new Map<string, ImageFile>();
   for (const [src, dest] of srcs) {
-    for (const l of libraryFiles(src, view)) if (!dests.has(l.path)) libs.set(l.path, { dest: l.path, src: l.src, mode: 0o755, origin: `the library ${l.path} (for ${dest})` });
+    for (const l of libraryFiles(src, view))
+      if (!dests.has(l.path)) libs.set(l.path, { dest: l.path, src: l.src, mode: 0o755, origin: `the library ${l.path} (for ${dest})` });
   }
   return { tools: srcs.map(([src, dest]) => ({ dest, data: readFileSync(fileIn(view, src)!), mode: 0o755 })), libs: [...libs.values()] };
 }

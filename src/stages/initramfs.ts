@@ -30,7 +30,11 @@ export interface InitramfsInputs {
   sourceDateEpoch: number;
 }
 
-export interface InitramfsArtifact { cached: boolean; path: string; entries: number }
+export interface InitramfsArtifact {
+  cached: boolean;
+  path: string;
+  entries: number;
+}
 
 /** Every file under ros-initramfs/ except its README. */
 function skeleton(): CpioEntry[] {
@@ -41,8 +45,10 @@ function skeleton(): CpioEntry[] {
       const r = rel ? `${rel}/${name}` : name;
       if (r === 'README.md') continue;
       const st = statSync(join(root, r));
-      if (st.isDirectory()) { out.push({ path: r, type: 'dir', mode: st.mode & 0o7777 }); walk(r); }
-      else out.push({ path: r, type: 'file', data: readFileSync(join(root, r)), mode: st.mode & 0o7777 });
+      if (st.isDirectory()) {
+        out.push({ path: r, type: 'dir', mode: st.mode & 0o7777 });
+        walk(r);
+      } else out.push({ path: r, type: 'file', data: readFileSync(join(root, r)), mode: st.mode & 0o7777 });
     }
   };
   walk('');
@@ -52,7 +58,7 @@ function skeleton(): CpioEntry[] {
 /** The image paths mv-image writes itself (everything but the package's files), and what each is. */
 function ownedPaths(i: InitramfsInputs): Owned {
   const paths = new Map<string, string>();
-  for (const e of skeleton()) if (e.type === 'file') paths.set(`/${e.path}`, "part of the ROS skeleton (ros-initramfs/)");
+  for (const e of skeleton()) if (e.type === 'file') paths.set(`/${e.path}`, 'part of the ROS skeleton (ros-initramfs/)');
   paths.set('/init', 'the ROS init');
   paths.set(BUSYBOX, 'busybox, which init runs');
   paths.set('/bin/sh', "init's shell");

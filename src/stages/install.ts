@@ -30,7 +30,11 @@ import { AptPkg, aptField, aptPkgOf, fetchDeb } from './kernel';
 /** Left out of the image (Debian's own minimal images exclude the same with dpkg's path-exclude). */
 export const EXCLUDED = ['/usr/share/doc/', '/usr/share/man/', '/usr/share/info/', '/usr/share/lintian/'];
 
-export interface InstalledLink { dest: string; target: string; origin: string }
+export interface InstalledLink {
+  dest: string;
+  target: string;
+  origin: string;
+}
 export interface InstallArtifact {
   cached: boolean;
   /** The unpacked tree (a host directory); `files` and `links` are what it holds. */
@@ -40,7 +44,10 @@ export interface InstallArtifact {
   links: InstalledLink[];
 }
 
-interface Resolved { pkg: AptPkg; depends: string[] }
+interface Resolved {
+  pkg: AptPkg;
+  depends: string[];
+}
 
 const NAME = new RegExp(DEBIAN_PACKAGE_PATTERN);
 const origin = (pkg: string) => `the Debian package ${pkg}`;
@@ -49,7 +56,20 @@ const origin = (pkg: string) => `the Debian package ${pkg}`;
  *  without version constraints or an architecture qualifier ("nodejs:any"). */
 export function dependsOf(stanza: string): string[] {
   const all = ['Pre-Depends', 'Depends'].map((f) => aptField(stanza, f) ?? '').join(',');
-  return [...new Set(all.split(',').map((d) => d.split('|')[0].trim().split(/[\s(:]/)[0]).filter(Boolean))];
+  return [
+    ...new Set(
+      all
+        .split(',')
+        .map(
+          (d) =>
+            d
+              .split('|')[0]
+              .trim()
+              .split(/[\s(:]/)[0],
+        )
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** apt-cache show for many names at once (each call loads apt's cache: about a second), by name. */
@@ -100,7 +120,10 @@ function imagePath(p: string): string | undefined {
   return path;
 }
 
-interface Listing { files: { dest: string; mode: number; pkg: string }[]; links: { dest: string; target: string; pkg: string }[] }
+interface Listing {
+  files: { dest: string; mode: number; pkg: string }[];
+  links: { dest: string; target: string; pkg: string }[];
+}
 
 /** Unpacks the packages, in order, into `root`; returns what it holds. */
 async function unpack(debs: { name: string; deb: string }[], root: string): Promise<Listing> {
@@ -119,24 +142,30 @@ async function unpack(debs: { name: string; deb: string }[], root: string): Prom
       files.set(dest, { mode, pkg: name });
     };
     try {
-      await readDebData(deb, (p) => !EXCLUDED.some((e) => p.startsWith(e)), (f) => {
-        if (f.type === 'directory') return;
-        const dest = imagePath(f.path);
-        if (!dest) throw msg.installBroken(name, `it holds the path ${JSON.stringify(f.path)}`);
-        // No setuid or setgid bits: the image runs one program, as root.
-        const mode = f.mode & 0o777;
-        if (f.type === 'file' || f.type === 'contiguous-file') write(dest, f.data, mode);
-        else if (f.type === 'link') {
-          // A hard link names its target as the archive does ("./usr/bin/x" or "usr/bin/x").
-          const target = imagePath('/' + (f.linkname ?? '').replace(/^\.?\/+/, ''));
-          if (!target || !files.has(target)) throw msg.installBroken(name, `the hard link ${dest} names ${JSON.stringify(f.linkname)}, which it does not hold`);
-          write(dest, readFileSync(join(root, target)), mode);
-        } else if (f.type === 'symlink') {
-          const had = links.get(dest);
-          if (had && had.target !== f.linkname) throw msg.installBroken(name, `the symlink ${dest} is also in ${had.pkg}, to another target`);
-          links.set(dest, { target: f.linkname ?? '', pkg: name });
-        } else throw msg.installBroken(name, `${dest} is a ${f.type}, not a file, directory or link`);
-      });
+      await readDebData(
+        deb,
+        (p) => !EXCLUDED.some((e) => p.startsWith(e)),
+        (f) => {
+          if (f.type === 'directory') return;
+          const dest = imagePath(f.path);
+          if (!dest) throw msg.installBroken(name, `it holds the path ${JSON.stringify(f.path)}`);
+          // No setuid or setgid bits: the image runs one program, as root.
+          const mode = f.mode & 0o777;
+          if (f.type === 'file' || f.type === 'contiguous-file') write(dest, f.data, mode);
+          else if (f.type === 'link') {
+            // A hard link names its target as the archive does ("./usr/bin/x" or "usr/bin/x").
+            const target = imagePath('/' + (f.linkname ?? '').replace(/^\.?\/+/, ''));
+            if (!target || !files.has(target))
+              throw msg.installBroken(name, `the hard link ${dest} names ${JSON.stringify(f.linkname)}, which it does not hold`);
+            write(dest, readFileSync(join(root, target)), mode);
+          } else if (f.type === 'symlink') {
+            const had = links.get(dest);
+            if (had && had.target !== f.linkname)
+              throw msg.installBroken(name, `the symlink ${dest} is also in ${had.pkg}, to another target`);
+            links.set(dest, { target: f.linkname ?? '', pkg: name });
+          } else throw msg.installBroken(name, `${dest} is a ${f.type}, not a file, directory or link`);
+        },
+      );
     } catch (e) {
       throw isMvError(e) ? e : msg.installBroken(name, (e as Error).message);
     }
@@ -146,9 +175,22 @@ async function unpack(debs: { name: string; deb: string }[], root: string): Prom
   for (const [dest, l] of [...links].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const local = join(root, dest);
     let taken = false;
-    try { lstatSync(local); taken = true; } catch { /* free */ }
-    const above = dest.split('/').slice(1, -1).map((_, i, parts) => '/' + parts.slice(0, i + 1).join('/')).find((p) => links.has(p));
-    if (taken || above) throw msg.installBroken(l.pkg, `its symlink ${dest} would stand ${above ? `under the symlink ${above}` : 'where a file or directory is'}`);
+    try {
+      lstatSync(local);
+      taken = true;
+    } catch {
+      /* free */
+    }
+    const above = dest
+      .split('/')
+      .slice(1, -1)
+      .map((_, i, parts) => '/' + parts.slice(0, i + 1).join('/'))
+      .find((p) => links.has(p));
+    if (taken || above)
+      throw msg.installBroken(
+        l.pkg,
+        `its symlink ${dest} would stand ${above ? `under the symlink ${above}` : 'where a file or directory is'}`,
+      );
     mkdirSync(dirname(local), { recursive: true });
     symlinkSync(l.target, local);
   }
@@ -163,19 +205,32 @@ const asInstall = (e: unknown) => (isMvError(e) && e.stage === 'kernel' ? msg.in
 
 export async function installStage(progress: Progress, names: string[]): Promise<InstallArtifact> {
   requireTools('install');
-  const closure = await resolveClosure(names).catch((e) => { throw asInstall(e); });
+  const closure = await resolveClosure(names).catch((e) => {
+    throw asInstall(e);
+  });
   const key = hashOf({ packages: closure.map((c) => [c.pkg.name, c.pkg.version, c.pkg.sha256]), excluded: EXCLUDED, format: 1 });
   const { dir, hit } = await cached('install', key, async (tmp) => {
     const debs: { name: string; deb: string }[] = [];
-    for (const c of closure) debs.push({ name: c.pkg.name, deb: await fetchDeb(c.pkg, progress).catch((e) => { throw asInstall(e); }) });
+    for (const c of closure)
+      debs.push({
+        name: c.pkg.name,
+        deb: await fetchDeb(c.pkg, progress).catch((e) => {
+          throw asInstall(e);
+        }),
+      });
     progress.note(`unpacking ${debs.length} Debian packages`);
     const listing = await unpack(debs, join(tmp, 'root'));
-    writeFileSync(join(tmp, 'install.json'), JSON.stringify({ packages: closure.map((c) => ({ name: c.pkg.name, version: c.pkg.version })), ...listing }, null, 1));
+    writeFileSync(
+      join(tmp, 'install.json'),
+      JSON.stringify({ packages: closure.map((c) => ({ name: c.pkg.name, version: c.pkg.version })), ...listing }, null, 1),
+    );
   });
   const root = join(dir, 'root');
   const meta = JSON.parse(readFileSync(join(dir, 'install.json'), 'utf8')) as Listing & { packages: InstallArtifact['packages'] };
   return {
-    cached: hit, root, packages: meta.packages,
+    cached: hit,
+    root,
+    packages: meta.packages,
     files: meta.files.map((f) => ({ dest: f.dest, src: join(root, f.dest), mode: f.mode, origin: origin(f.pkg) })),
     links: meta.links.map((l) => ({ dest: l.dest, target: l.target, origin: origin(l.pkg) })),
   };
@@ -188,7 +243,11 @@ export function installedEntry(a: InstallArtifact, entry: string): ImageFile {
   const view = viewOf(a.root);
   const real = resolveIn(view, entry);
   const file = real === undefined ? undefined : a.files.find((f) => f.dest === real);
-  if (!file || !fileIn(view, entry)) throw msg.installEntryMissing(entry, a.packages.map((p) => p.name));
+  if (!file || !fileIn(view, entry))
+    throw msg.installEntryMissing(
+      entry,
+      a.packages.map((p) => p.name),
+    );
   const bin = readFileSync(file.src);
   const why = notX8664Elf(bin);
   if (why) throw msg.entryNotElf(entry, why);

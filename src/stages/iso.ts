@@ -26,7 +26,10 @@ export interface IsoInputs {
   runner?: Runner;
 }
 
-export interface IsoArtifact { cached: boolean; path: string }
+export interface IsoArtifact {
+  cached: boolean;
+  path: string;
+}
 
 /** `cmdline` is kernelCmdline's canonical line: each parameter becomes a GRUB word that GRUB
  *  hands to the kernel unchanged (src/lib/cmdline.ts). */
@@ -63,7 +66,14 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
   const runner = i.runner ?? hostRunner;
   runner.requireTools('iso');
   const grubCfg = renderGrubCfg(i);
-  const key = hashOf({ kernel: sha256File(i.vmlinuz), initrd: sha256File(i.initrd), grubCfg, epoch: i.sourceDateEpoch, format: 1, builder: runner.id });
+  const key = hashOf({
+    kernel: sha256File(i.vmlinuz),
+    initrd: sha256File(i.initrd),
+    grubCfg,
+    epoch: i.sourceDateEpoch,
+    format: 1,
+    builder: runner.id,
+  });
   const { dir, hit } = await cached('iso', key, async (tmp) => {
     const tree = join(tmp, 'tree');
     mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
@@ -78,11 +88,27 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
     const env = { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch), TZ: 'UTC', TMPDIR: scratch };
     const frozen = new Date(i.sourceDateEpoch * 1000).toISOString().replace('T', ' ').replace(/\..*/, '');
     const check = `grub-script-check "$0" || exit ${GRUB_CFG_REJECTED}; exec "$@"`;
-    const r = await runner.run('sh', ['-c', check, join(tree, 'boot', 'grub', 'grub.cfg'),
-      'faketime', '-f', `@${frozen} i0.0`, 'grub-mkrescue', `--xorriso=${join(bin, 'xorriso')}`,
-      '--compress=xz', '--fonts=', '--locales=', '--themes=',
-      '-o', out, tree,
-    ], { env, path: [bin], dirs: [tmp], stage: 'iso', what: 'grub-mkrescue' });
+    const r = await runner.run(
+      'sh',
+      [
+        '-c',
+        check,
+        join(tree, 'boot', 'grub', 'grub.cfg'),
+        'faketime',
+        '-f',
+        `@${frozen} i0.0`,
+        'grub-mkrescue',
+        `--xorriso=${join(bin, 'xorriso')}`,
+        '--compress=xz',
+        '--fonts=',
+        '--locales=',
+        '--themes=',
+        '-o',
+        out,
+        tree,
+      ],
+      { env, path: [bin], dirs: [tmp], stage: 'iso', what: 'grub-mkrescue' },
+    );
     if (r.status === GRUB_CFG_REJECTED) throw msg.grubCfgInvalid(r.output);
     if (r.status !== 0) throw msg.isoFailed(r.output);
     // What a container gave back is read only as the regular file it must be.

@@ -17,7 +17,12 @@ import type { Progress } from '../lib/progress';
 export const DEFAULT_MODULES = ['kvm_amd', 'kvm_intel', 'virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console'];
 const META_PACKAGE = 'linux-image-amd64';
 
-export interface KernelModule { name: string; file: string; imagePath: string; depends: string[] }
+export interface KernelModule {
+  name: string;
+  file: string;
+  imagePath: string;
+  depends: string[];
+}
 export interface KernelArtifact {
   cached: boolean;
   version: string; // e.g. 6.1.0-56-amd64
@@ -29,7 +34,12 @@ export interface KernelArtifact {
 const modName = (file: string) => file.replace(/^.*\//, '').replace(/\.ko$/, '').replace(/-/g, '_');
 
 /** A package as the apt lists describe it (shared with the tuned kernel, which fetches linux-source). */
-export interface AptPkg { name: string; version: string; sha256: string; filename: string }
+export interface AptPkg {
+  name: string;
+  version: string;
+  sha256: string;
+  filename: string;
+}
 
 /** A field of an apt-cache stanza (the first, when `text` holds several). */
 export const aptField = (text: string, f: string) => text.match(new RegExp(`^${f}: (.+)$`, 'm'))?.[1];
@@ -37,7 +47,9 @@ export const aptField = (text: string, f: string) => text.match(new RegExp(`^${f
 /** The package a stanza describes, when the archive has it: a version dpkg knows only as
  *  installed (from elsewhere) has no Filename and no SHA256. */
 export function aptPkgOf(name: string, stanza: string): AptPkg | undefined {
-  const version = aptField(stanza, 'Version'), sha256 = aptField(stanza, 'SHA256'), filename = aptField(stanza, 'Filename');
+  const version = aptField(stanza, 'Version'),
+    sha256 = aptField(stanza, 'SHA256'),
+    filename = aptField(stanza, 'Filename');
   return version && sha256 && filename ? { name, version, sha256, filename } : undefined;
 }
 
@@ -52,7 +64,11 @@ export async function aptShow(name: string): Promise<AptPkg> {
 async function resolveKernelPackage(): Promise<AptPkg> {
   const meta = await aptShow(META_PACKAGE);
   const r = await exec('apt-cache', ['show', '--no-all-versions', `${META_PACKAGE}=${meta.version}`]);
-  const dep = r.stdout.match(/^Depends: (.+)$/m)?.[1].split(',').map((d) => d.trim().split(' ')[0]).find((d) => d.startsWith('linux-image-'));
+  const dep = r.stdout
+    .match(/^Depends: (.+)$/m)?.[1]
+    .split(',')
+    .map((d) => d.trim().split(' ')[0])
+    .find((d) => d.startsWith('linux-image-'));
   if (!dep) throw msg.aptDownload(META_PACKAGE, 'its Depends names no linux-image package');
   return aptShow(dep);
 }
@@ -105,15 +121,28 @@ export async function kernelStage(progress: Progress, modules: string[] = DEFAUL
     const deb = await fetchDeb(pkg, progress);
     progress.note(`reading ${deb.replace(/^.*\//, '')}`);
     const kos = new Map<string, { path: string; data: Buffer }>();
-    let vmlinuz: Buffer | undefined, version = '';
-    await readDebData(deb, (p) => p.endsWith('.ko') || /^\/boot\/vmlinuz-/.test(p), (f) => {
-      if (f.path.startsWith('/boot/vmlinuz-')) { vmlinuz = f.data; version = f.path.slice('/boot/vmlinuz-'.length); }
-      else kos.set(modName(f.path), { path: f.path, data: f.data });
-    });
+    let vmlinuz: Buffer | undefined,
+      version = '';
+    await readDebData(
+      deb,
+      (p) => p.endsWith('.ko') || /^\/boot\/vmlinuz-/.test(p),
+      (f) => {
+        if (f.path.startsWith('/boot/vmlinuz-')) {
+          vmlinuz = f.data;
+          version = f.path.slice('/boot/vmlinuz-'.length);
+        } else kos.set(modName(f.path), { path: f.path, data: f.data });
+      },
+    );
     if (!vmlinuz) throw msg.kernelPackageBroken(deb, 'no /boot/vmlinuz-*');
     const deps = new Map<string, string[]>();
     for (const [name, ko] of kos) {
-      deps.set(name, (modinfo(ko.data).get('depends')?.[0] ?? '').split(',').filter(Boolean).map((d) => d.replace(/-/g, '_')));
+      deps.set(
+        name,
+        (modinfo(ko.data).get('depends')?.[0] ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((d) => d.replace(/-/g, '_')),
+      );
     }
     const order = loadOrder(modules, deps, version);
     writeFileSync(join(tmp, 'vmlinuz'), vmlinuz);

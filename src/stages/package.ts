@@ -34,7 +34,10 @@ export const APP_DIR = '/app';
 /** Manifest fields that only shape the image's init, not the build: changing them reuses the
  *  build (the manifest file itself is keyed through the other fields, not its bytes). */
 const RUNTIME_ONLY = new Set(['args', 'env', 'cmdline', 'onExit', 'hrt', 'kernel', 'builderLimits', 'mvrun']);
-const buildFields = (m: Manifest, files: FileEntry[]) => ({ ...Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k))), files });
+const buildFields = (m: Manifest, files: FileEntry[]) => ({
+  ...Object.fromEntries(Object.entries(m).filter(([k]) => !RUNTIME_ONLY.has(k))),
+  files,
+});
 
 /** Where a source build sees the package directory (minus its "files"): $MV_PACKAGE_DIR. */
 export const PACKAGE_COPY = '.mv-package';
@@ -48,7 +51,10 @@ export function checkPackageDir(dir: string): void {
  *  its own line buried in the build log): the toolchain's own list, before anything is built. */
 function checkOverrides(manifest: Manifest, toolchain: Toolchain): void {
   if (!manifest.overrides.length || !existsSync(toolchain.CC)) return;
-  const known = execFileSync(toolchain.CC, ['--mv-list-overrides'], { encoding: 'utf8' }).split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
+  const known = execFileSync(toolchain.CC, ['--mv-list-overrides'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(/\s+/)[0])
+    .filter(Boolean);
   const bad = manifest.overrides.find((o) => !known.includes(o));
   if (bad) throw msg.unknownOverride(bad, known);
 }
@@ -63,13 +69,21 @@ function checkDestinations(files: Built[]): void {
   }
 }
 
-const PKG_WHERE = 'the package directory', BUILD_WHERE = 'the build tree';
+const PKG_WHERE = 'the package directory',
+  BUILD_WHERE = 'the build tree';
 
 type Built = ImageFile & { origin: string };
 
 /** `installed`: the install stage's Debian packages, when the manifest names some; an absolute
  *  "entry" is then a program of theirs (installedEntry), not something the build makes. */
-export async function packageStage(progress: Progress, dir: string, manifest: Manifest, toolchain: Toolchain, runner: Runner = hostRunner, installed?: InstallArtifact): Promise<PackageArtifact> {
+export async function packageStage(
+  progress: Progress,
+  dir: string,
+  manifest: Manifest,
+  toolchain: Toolchain,
+  runner: Runner = hostRunner,
+  installed?: InstallArtifact,
+): Promise<PackageArtifact> {
   checkPackageDir(dir);
   runner.requireTools('package');
   const pkgDir = realpathSync(dir);
@@ -81,15 +95,20 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
     if (f.from === 'package') resolveInside(pkgDir, f.src, `files[${i}].src`, PKG_WHERE);
     return { ...f, i, dest: imageDest(f.dest, `files[${i}].dest`) };
   });
-  if (!fromDebian && (isAbsolute(manifest.entry) || normalize(manifest.entry).split(sep)[0] === '..')) throw msg.entryOutside(manifest.entry);
-  const fromPackage: Built[] = specs.filter((f) => f.from === 'package').flatMap((f) =>
-    collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, origin: `files[${f.i}]` })));
+  if (!fromDebian && (isAbsolute(manifest.entry) || normalize(manifest.entry).split(sep)[0] === '..'))
+    throw msg.entryOutside(manifest.entry);
+  const fromPackage: Built[] = specs
+    .filter((f) => f.from === 'package')
+    .flatMap((f) => collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, origin: `files[${f.i}]` })));
   checkOverrides(manifest, toolchain);
   const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
   // A source build does not see the package's "files" (they go into the image, not the build),
   // so changing them does not rebuild; a plain build sees the whole package directory.
-  const listed = new Set(specs.filter((f) => f.from === 'package').map((f) => relative(pkgDir, resolveInside(pkgDir, f.src, `files[${f.i}].src`, PKG_WHERE))));
-  const hidden = (rel: string) => rel === '.git' || rel === 'images' || (source !== undefined && [...listed].some((l) => rel === l || rel.startsWith(l + sep)));
+  const listed = new Set(
+    specs.filter((f) => f.from === 'package').map((f) => relative(pkgDir, resolveInside(pkgDir, f.src, `files[${f.i}].src`, PKG_WHERE))),
+  );
+  const hidden = (rel: string) =>
+    rel === '.git' || rel === 'images' || (source !== undefined && [...listed].some((l) => rel === l || rel.startsWith(l + sep)));
   const key = hashOf({
     tree: hashTree(pkgDir, (r) => hidden(r) || r === 'mv-image.json'),
     manifest: JSON.stringify(buildFields(manifest, source ? specs.filter((f) => f.from === 'build') : manifest.files)),
@@ -105,15 +124,27 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
     try {
       const copy = (from: string, to: string) => cpSync(from, to, { recursive: true, filter: (p) => !hidden(relative(from, p)) });
       copy(source?.dir ?? pkgDir, work);
-      const env: Record<string, string> = { CC: toolchain.CC, CXX: toolchain.CXX, ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}) };
+      const env: Record<string, string> = {
+        CC: toolchain.CC,
+        CXX: toolchain.CXX,
+        ...(manifest.overrides.length ? { MV_OVERRIDES: manifest.overrides.join(',') } : {}),
+      };
       if (source) {
-        if (existsSync(join(work, PACKAGE_COPY))) throw msg.buildFailed(manifest.build ?? '', null, `the source tree already has ${PACKAGE_COPY}`);
+        if (existsSync(join(work, PACKAGE_COPY)))
+          throw msg.buildFailed(manifest.build ?? '', null, `the source tree already has ${PACKAGE_COPY}`);
         copy(pkgDir, join(work, PACKAGE_COPY));
         env.MV_PACKAGE_DIR = join(work, PACKAGE_COPY);
       }
       if (manifest.build) {
         progress.note(manifest.build);
-        const r = await runner.run('sh', ['-c', manifest.build], { cwd: work, env, dirs: [work], inputs: toolchainInputs(toolchain), stage: 'package', what: `the build command "${manifest.build}"` });
+        const r = await runner.run('sh', ['-c', manifest.build], {
+          cwd: work,
+          env,
+          dirs: [work],
+          inputs: toolchainInputs(toolchain),
+          stage: 'package',
+          what: `the build command "${manifest.build}"`,
+        });
         if (r.status !== 0) throw msg.buildFailed(manifest.build, r.status, r.output);
       }
       const tree = realpathSync(work);
@@ -151,7 +182,10 @@ export async function packageStage(progress: Progress, dir: string, manifest: Ma
     keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
     for (const lib of libs) keep(lib.src, lib.path, 0o755, `the library ${lib.path}`);
   }
-  const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({ ...f, src: resolve(out, f.src) }));
+  const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({
+    ...f,
+    src: resolve(out, f.src),
+  }));
   const all = [...(fromDebian ? [{ ...fromDebian, origin: 'entry' }] : []), ...built, ...fromPackage];
   checkDestinations(all);
   return { cached: hit, program: all[0], files: all.slice(1) };

@@ -13,7 +13,9 @@ import { requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
 import type { Progress } from '../lib/progress';
 
-export interface SourceSpec { debian: string }
+export interface SourceSpec {
+  debian: string;
+}
 
 export interface SourceArtifact {
   cached: boolean;
@@ -53,7 +55,13 @@ async function download(pkg: string, files: SourceFile[], note: (s: string) => v
   try {
     const r = await exec('apt-get', [...aptOptions(), 'source', '--download-only', '--only-source', pkg], { cwd: tmp });
     // The first "E:" line names the file and the HTTP status; the last one only says "some archives".
-    if (r.status !== 0) throw msg.sourceDownload(pkg, (r.output.split('\n').find((l) => l.startsWith('E:')) ?? r.output.trim().split('\n').pop() ?? '').replace(/^E:\s*/, '').replace(/\s+/g, ' '));
+    if (r.status !== 0)
+      throw msg.sourceDownload(
+        pkg,
+        (r.output.split('\n').find((l) => l.startsWith('E:')) ?? r.output.trim().split('\n').pop() ?? '')
+          .replace(/^E:\s*/, '')
+          .replace(/\s+/g, ' '),
+      );
     for (const f of files) if (existsSync(join(tmp, f.name))) renameSync(join(tmp, f.name), join(dir, f.name));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -78,7 +86,10 @@ export async function sourceStage(progress: Progress, spec: SourceSpec): Promise
     mkdirSync(orig);
     for (const f of [dsc, ...listed]) copyFileSync(join(dl, f.name), join(orig, f.name));
     note(`dpkg-source -x ${dsc.name}`);
-    const r = await exec('dpkg-source', ['-x', join(orig, dsc.name), join(tmp, 'tree')], { cwd: tmp, env: { ...process.env, LC_ALL: 'C' } });
+    const r = await exec('dpkg-source', ['-x', join(orig, dsc.name), join(tmp, 'tree')], {
+      cwd: tmp,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     if (r.status !== 0 || !existsSync(join(tmp, 'tree'))) throw msg.sourceUnpack(dsc.name, r.output);
     rmSync(orig, { recursive: true, force: true });
     writeFileSync(join(tmp, 'source.json'), JSON.stringify({ pkg, version, files: [dsc, ...listed] }, null, 1));

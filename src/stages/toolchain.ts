@@ -29,7 +29,8 @@ export interface ToolchainArtifact extends Toolchain {
 const SOURCES = ['nautilus', 'hvm'];
 /** Build outputs, the READMEs and hvm's host unit tests: a change to documentation or to a test
  *  must not rebuild every package. */
-const notInputs = (rel: string) => rel === 'build' || rel.endsWith('/build') || rel.endsWith('.md') || rel === 'unit' || rel.startsWith('unit/');
+const notInputs = (rel: string) =>
+  rel === 'build' || rel.endsWith('/build') || rel.endsWith('.md') || rel === 'unit' || rel.startsWith('unit/');
 
 export async function toolchainStage(progress: Progress, runner: Runner = hostRunner): Promise<ToolchainArtifact> {
   runner.requireTools('toolchain');
@@ -42,7 +43,11 @@ export async function toolchainStage(progress: Progress, runner: Runner = hostRu
     try {
       for (const s of SOURCES) cpSync(repoPath(s), join(work, s), { recursive: true, filter: (src) => !/\/(build|unit)$/.test(src) });
       const install = join(work, 'install');
-      for (const step of [['-C', join(work, 'nautilus')], ['-C', join(work, 'hvm')], ['-C', join(work, 'hvm'), 'install', `PREFIX=${install}`]]) {
+      for (const step of [
+        ['-C', join(work, 'nautilus')],
+        ['-C', join(work, 'hvm')],
+        ['-C', join(work, 'hvm'), 'install', `PREFIX=${install}`],
+      ]) {
         const what = `make ${step.join(' ')}`;
         progress.note(`make ${step.slice(2).join(' ') || step[1].replace(/^.*\//, '')}`);
         const r = await runner.run('make', ['-j2', ...step], { dirs: [work], stage: 'toolchain', what });
@@ -56,5 +61,12 @@ export async function toolchainStage(progress: Progress, runner: Runner = hostRu
   });
   const prefix = join(dir, 'root');
   if (!existsSync(join(prefix, 'bin', 'mv-cc'))) throw msg.toolchainFailed('make install', 'no bin/mv-cc installed');
-  return { cached: hit, prefix, CC: join(prefix, 'bin', 'mv-cc'), CXX: join(prefix, 'bin', 'mv-c++'), initTools: ['mv-kvmhold', 'mv-drain'].map((t) => join(prefix, 'bin', t)), id: `mv-cc ${key}` };
+  return {
+    cached: hit,
+    prefix,
+    CC: join(prefix, 'bin', 'mv-cc'),
+    CXX: join(prefix, 'bin', 'mv-c++'),
+    initTools: ['mv-kvmhold', 'mv-drain'].map((t) => join(prefix, 'bin', t)),
+    id: `mv-cc ${key}`,
+  };
 }

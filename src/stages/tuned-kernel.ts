@@ -38,7 +38,10 @@ export interface TunedKernelInfo {
   dir?: string;
 }
 
-export interface TunedKernelArtifact extends KernelArtifact { config: string; info: TunedKernelInfo }
+export interface TunedKernelArtifact extends KernelArtifact {
+  config: string;
+  info: TunedKernelInfo;
+}
 
 const ARCH = ['ARCH=x86_64']; // tinyconfig without it is a 32-bit kernel
 
@@ -57,7 +60,10 @@ export async function linuxSource(pkg: AptPkg, progress: Progress): Promise<stri
     createReadStream(deb, { start: data.offset, end: data.offset + data.size - 1 }).pipe(outer.stdin!);
     outer.stdout!.pipe(untar.stdin!);
     let err = '';
-    for (const c of [outer, untar]) c.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    for (const c of [outer, untar])
+      c.stderr!.on('data', (b: Buffer) => {
+        err += b.toString();
+      });
     const status = (c: ChildProcess) => new Promise<number | null>((res) => c.on('close', res));
     const [a, b] = await Promise.all([status(outer), status(untar)]);
     if (a !== 0 || b !== 0) throw msg.kernelPackageBroken(deb, `unpacking ${inner} failed: ${err.trim().split('\n').pop() ?? ''}`);
@@ -121,13 +127,25 @@ export async function tunedKernelStage(progress: Progress, fragments: string[] =
     copyFileSync(join(out, 'arch/x86/boot/bzImage'), join(tmp, 'vmlinuz'));
     writeFileSync(join(tmp, 'config'), config);
     const info: TunedKernelInfo = {
-      version, pkg: `${pkg.name}=${pkg.version}`, fragments, size: statSync(join(tmp, 'vmlinuz')).size,
-      buildMs: Date.now() - t0, builtAt: new Date().toISOString(),
+      version,
+      pkg: `${pkg.name}=${pkg.version}`,
+      fragments,
+      size: statSync(join(tmp, 'vmlinuz')).size,
+      buildMs: Date.now() - t0,
+      builtAt: new Date().toISOString(),
     };
     writeFileSync(join(tmp, 'kernel.json'), JSON.stringify(info, null, 2));
   });
   const info = readInfo(dir);
-  return { cached: hit, version: info.version, pkg: info.pkg, vmlinuz: join(dir, 'vmlinuz'), modules: [], config: join(dir, 'config'), info };
+  return {
+    cached: hit,
+    version: info.version,
+    pkg: info.pkg,
+    vmlinuz: join(dir, 'vmlinuz'),
+    modules: [],
+    config: join(dir, 'config'),
+    info,
+  };
 }
 
 function readInfo(dir: string): TunedKernelInfo {

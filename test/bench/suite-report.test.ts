@@ -14,9 +14,15 @@ const meta = { host: hostInfo(), where: { kind: 'guest' as const, detail: 'test'
 
 test('medians, min/max and the HRT/native ratio per program; compute median over compute-bound ones', (t) => {
   const out = [
-    'noise', line('native', 1, 'nbody', 1.0), line('hrt', 1, 'nbody', 1.1), line('hrt', 2, 'nbody', 0.9), line('native', 2, 'nbody', 1.2),
-    line('native', 3, 'nbody', 1.1), line('hrt', 3, 'nbody', 1.0),
-    line('native', 1, 'filecopy', 0.1), line('hrt', 1, 'filecopy', 0.2),
+    'noise',
+    line('native', 1, 'nbody', 1.0),
+    line('hrt', 1, 'nbody', 1.1),
+    line('hrt', 2, 'nbody', 0.9),
+    line('native', 2, 'nbody', 1.2),
+    line('native', 3, 'nbody', 1.1),
+    line('hrt', 3, 'nbody', 1.0),
+    line('native', 1, 'filecopy', 0.1),
+    line('hrt', 1, 'filecopy', 0.2),
   ].join('\n');
   const r = summarize(LUA, meta, out);
   const nb = r.programs.find((p) => p.name === 'nbody')!;
@@ -32,11 +38,18 @@ test('medians, min/max and the HRT/native ratio per program; compute median over
 });
 
 test('a different output, a wrong digest or a failed run marks the program not ok', (t) => {
-  const r = summarize(LUA, meta, [
-    line('native', 1, 'fasta', 1, 'aaaa'), line('hrt', 1, 'fasta', 1, 'bbbb'),
-    line('native', 1, 'mandelbrot', 1, 'cccc', 'BAD'), line('hrt', 1, 'mandelbrot', 1, 'cccc', 'BAD'),
-    line('native', 1, 'alloc', 1), 'MV-BENCH mode=hrt run=1 status=126 wall_s=0.01 name=alloc n=10 check=none',
-  ].join('\n'));
+  const r = summarize(
+    LUA,
+    meta,
+    [
+      line('native', 1, 'fasta', 1, 'aaaa'),
+      line('hrt', 1, 'fasta', 1, 'bbbb'),
+      line('native', 1, 'mandelbrot', 1, 'cccc', 'BAD'),
+      line('hrt', 1, 'mandelbrot', 1, 'cccc', 'BAD'),
+      line('native', 1, 'alloc', 1),
+      'MV-BENCH mode=hrt run=1 status=126 wall_s=0.01 name=alloc n=10 check=none',
+    ].join('\n'),
+  );
   const by = (n: string) => r.programs.find((p) => p.name === n)!;
   t.false(by('fasta').outputsIdentical);
   t.false(by('fasta').ok);
@@ -68,17 +81,33 @@ test('the README block is added under "## Results" once, then replaced in place;
 const rline = (mode: string, run: number, name: string, real: number) =>
   `MV-BENCH mode=${mode} run=${run} status=0 wall_s=${real + 1} name=${name} n=64 real_s=${real} cpu_s=0.5 gc_s=0 bytes=3 digest=dd check=ok`;
 const stats = (mode: string, run: number, name: string, syscalls: number, readN: number, clock = 0) => [
-  `MV-BENCH-STATS mode=${mode} run=${run} name=${name} ` + JSON.stringify({
-    hrt: true, wall_us: 9000000, vcpus: 2, guest_us: 1, exits: { total: syscalls + 50, syscall: syscalls },
-    syscalls: { n: syscalls, us: syscalls * 100, by_name: { read: { n: readN, us: readN * 80 }, mmap: { n: 30, us: 900 } } },
-    faults: { n: 40, us: 4000 }, signals: 0, exitless: { n: 0 }, overridden: { n: clock, ...(clock ? { clock_gettime: clock } : {}) },
-  }),
+  `MV-BENCH-STATS mode=${mode} run=${run} name=${name} ` +
+    JSON.stringify({
+      hrt: true,
+      wall_us: 9000000,
+      vcpus: 2,
+      guest_us: 1,
+      exits: { total: syscalls + 50, syscall: syscalls },
+      syscalls: { n: syscalls, us: syscalls * 100, by_name: { read: { n: readN, us: readN * 80 }, mmap: { n: 30, us: 900 } } },
+      faults: { n: 40, us: 4000 },
+      signals: 0,
+      exitless: { n: 0 },
+      overridden: { n: clock, ...(clock ? { clock_gettime: clock } : {}) },
+    }),
 ];
 
 test('Racket: real_s as the time, the hrt-ov mode and its ratios, and the forwarded-call tables', (t) => {
   const out = [
-    rline('native', 1, 'nbody', 1.0), rline('hrt', 1, 'nbody', 1.2), ...stats('hrt', 1, 'nbody', 2000, 1600), rline('hrt-ov', 1, 'nbody', 1.1), ...stats('hrt-ov', 1, 'nbody', 1900, 1600, 500),
-    rline('native', 2, 'nbody', 1.0), rline('hrt', 2, 'nbody', 1.4), ...stats('hrt', 2, 'nbody', 2200, 1700), rline('hrt-ov', 2, 'nbody', 1.1), ...stats('hrt-ov', 2, 'nbody', 1900, 1600, 700),
+    rline('native', 1, 'nbody', 1.0),
+    rline('hrt', 1, 'nbody', 1.2),
+    ...stats('hrt', 1, 'nbody', 2000, 1600),
+    rline('hrt-ov', 1, 'nbody', 1.1),
+    ...stats('hrt-ov', 1, 'nbody', 1900, 1600, 500),
+    rline('native', 2, 'nbody', 1.0),
+    rline('hrt', 2, 'nbody', 1.4),
+    ...stats('hrt', 2, 'nbody', 2200, 1700),
+    rline('hrt-ov', 2, 'nbody', 1.1),
+    ...stats('hrt-ov', 2, 'nbody', 1900, 1600, 700),
   ].join('\n');
   const r = summarize(RACKET, { ...meta, overrides: ['clock_gettime'] }, out);
   const nb = r.programs[0];
@@ -87,12 +116,26 @@ test('Racket: real_s as the time, the hrt-ov mode and its ratios, and the forwar
   near(nb.ratio, 1.3);
   near(nb.hrtOv?.time.median, 1.1);
   near(nb.ovVsHrt, 1.1 / 1.3);
-  t.deepEqual(nb.forwarded.hrt, { syscalls: 2100, syscallMs: 210, faults: 40, faultMs: 4, exits: 2150, vcpus: 2,
-    calls: [{ name: 'read', n: 1650, ms: 132 }, { name: 'mmap', n: 30, ms: 0.9 }], overridden: [] });
+  t.deepEqual(nb.forwarded.hrt, {
+    syscalls: 2100,
+    syscallMs: 210,
+    faults: 40,
+    faultMs: 4,
+    exits: 2150,
+    vcpus: 2,
+    calls: [
+      { name: 'read', n: 1650, ms: 132 },
+      { name: 'mmap', n: 30, ms: 0.9 },
+    ],
+    overridden: [],
+  });
   t.deepEqual(nb.forwarded['hrt-ov']?.overridden, [{ name: 'clock_gettime', n: 600 }]);
   t.true(nb.ok);
   const md = markdown(RACKET, r);
-  t.regex(md, /\| nbody \| compute \| 64 \| 1\.000 \(1\.000–1\.000\) \| 1\.300 \(1\.200–1\.400\) \| \*\*1\.300\*\* \| [\d.]+ \| 1\.100 \(1\.100–1\.100\) \| \*\*1\.100\*\* \| identical, digest ok \|/);
+  t.regex(
+    md,
+    /\| nbody \| compute \| 64 \| 1\.000 \(1\.000–1\.000\) \| 1\.300 \(1\.200–1\.400\) \| \*\*1\.300\*\* \| [\d.]+ \| 1\.100 \(1\.100–1\.100\) \| \*\*1\.100\*\* \| identical, digest ok \|/,
+  );
   t.regex(md, /\| nbody \| 2\.300 \| 2 \| 2150 \| 2100 \| 210 \| 40 \| 4\.00 \| read 1650 \(132\), mmap 30 \(0\.90\) \|/);
   t.regex(md, /\| nbody \| 1\.300 \| 1\.100 \| \*\*0\.846\*\* \| 2100 → 1900 \| clock_gettime 600 \|/);
   t.is(parseForwarded(out, 'nbody', 'native'), undefined, 'the native runs have no MV_STATS');

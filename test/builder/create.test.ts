@@ -10,7 +10,9 @@ test.serial('builder create makes the image, then finds it again', async (t) => 
   t.is(first.status, 0, first.stderr);
   const a = JSON.parse(first.stdout);
   t.regex(a.tag, /^mv-image-builder:[0-9a-f]{12}$/);
-  t.log(`first call: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${a.cached ? 'already there' : 'created'}, ${(a.size / 1e6).toFixed(0)} MB`);
+  t.log(
+    `first call: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${a.cached ? 'already there' : 'created'}, ${(a.size / 1e6).toFixed(0)} MB`,
+  );
   const img = await docker.getImage(a.tag).inspect();
   t.is(img.Id, a.id);
 
@@ -25,7 +27,11 @@ test.serial('builder create makes the image, then finds it again', async (t) => 
 
 test.serial('the builder has the toolchain and no network', async (t) => {
   const tag = JSON.parse(cli(['builder', 'create', '--json']).stdout).tag;
-  const c = await docker.createContainer({ Image: tag, Cmd: ['sh', '-c', 'cc --version | head -1; grub-mkrescue --version; xorriso -version | head -1; ls /sys/class/net'], HostConfig: { NetworkMode: 'none' } });
+  const c = await docker.createContainer({
+    Image: tag,
+    Cmd: ['sh', '-c', 'cc --version | head -1; grub-mkrescue --version; xorriso -version | head -1; ls /sys/class/net'],
+    HostConfig: { NetworkMode: 'none' },
+  });
   t.teardown(() => c.remove({ force: true }));
   await c.start();
   t.is((await c.wait()).StatusCode, 0);
@@ -45,7 +51,10 @@ test.serial('builder list marks the current image', (t) => {
 test.serial('builder rm of an unknown tag says where to look', (t) => {
   const r = cli(['builder', 'rm', '000000000000']);
   t.is(r.status, 1);
-  t.is(r.stderr.trim(), "mv-image: builder: there is no builder image mv-image-builder:000000000000 (fix: 'mv-image builder list' shows the builder images)");
+  t.is(
+    r.stderr.trim(),
+    "mv-image: builder: there is no builder image mv-image-builder:000000000000 (fix: 'mv-image builder list' shows the builder images)",
+  );
 });
 
 test('build --help documents --builder', (t) => {

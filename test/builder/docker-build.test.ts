@@ -14,16 +14,24 @@ const cache = tempDir('mv-cache-');
 const hello = join(repo, 'examples/hello');
 const dockerIso = join(out, 'docker.iso');
 
-test.before(() => { ensureBuilder(); });
+test.before(() => {
+  ensureBuilder();
+});
 
-interface Stage { stage: string; ms: number; cached: boolean }
+interface Stage {
+  stage: string;
+  ms: number;
+  cached: boolean;
+}
 
 function build(t: import('ava').ExecutionContext, iso: string, builder: string) {
   const t0 = Date.now();
   const r = cli(['build', hello, '-o', iso, '--builder', builder, '--json'], { SOURCE_DATE_EPOCH: EPOCH, XDG_CACHE_HOME: cache }, 900_000);
   t.is(r.status, 0, r.stderr);
   const stages: Stage[] = JSON.parse(r.stdout).stages;
-  t.log(`${builder} build: ${((Date.now() - t0) / 1000).toFixed(1)} s (${stages.map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}${s.cached ? ' cached' : ''}`).join(', ')})`);
+  t.log(
+    `${builder} build: ${((Date.now() - t0) / 1000).toFixed(1)} s (${stages.map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}${s.cached ? ' cached' : ''}`).join(', ')})`,
+  );
   for (const s of stages.filter((x) => x.stage === 'package' || x.stage === 'iso')) t.false(s.cached, `${s.stage} was a cache hit`);
 }
 

@@ -20,7 +20,10 @@ function pkg(files: Record<string, string>): string {
 
 /** A Makefile that says where it runs (the builder sets MV_IMAGE_BUILDER; /.dockerenv would not
  *  do: this host may itself be a container), then fails. */
-const whereAndFail = pkg({ Makefile: 'all:\n\t@test -n "$$MV_IMAGE_BUILDER" && echo "running in a container" || echo "running on the host"\n\t@echo "compiler says: syntax error in frob.c"\n\t@false\n' });
+const whereAndFail = pkg({
+  Makefile:
+    'all:\n\t@test -n "$$MV_IMAGE_BUILDER" && echo "running in a container" || echo "running on the host"\n\t@echo "compiler says: syntax error in frob.c"\n\t@false\n',
+});
 
 function build(dir: string, builder: string, env: NodeJS.ProcessEnv = {}) {
   const out = tempDir('mv-out-');
@@ -28,7 +31,9 @@ function build(dir: string, builder: string, env: NodeJS.ProcessEnv = {}) {
   return { ...r, written: readdirSync(out) };
 }
 
-test.before(() => { ensureBuilder(); });
+test.before(() => {
+  ensureBuilder();
+});
 
 test.serial('no engine reachable: a dead socket', (t) => {
   const sock = join(tempDir(), 'dead.sock');
@@ -70,11 +75,27 @@ test.serial('permission denied on the socket', (t) => {
   t.teardown(() => server.close());
   chmodSync(sock, 0);
   const out = tempDir('mv-out-');
-  const r = spawnSync('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, bin, 'build', whereAndFail, '-o', join(out, 'x.iso'), '--builder', 'docker'],
-    { env: { ...process.env, DOCKER_HOST: `unix://${sock}` }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--bounding-set=-dac_override,-dac_read_search',
+      process.execPath,
+      bin,
+      'build',
+      whereAndFail,
+      '-o',
+      join(out, 'x.iso'),
+      '--builder',
+      'docker',
+    ],
+    { env: { ...process.env, DOCKER_HOST: `unix://${sock}` }, encoding: 'utf8', timeout: 120_000 },
+  );
   t.is(r.status, 1, r.stderr);
   t.regex(lastLine(r), ONE_LINE);
-  t.regex(lastLine(r), new RegExp(`^mv-image: builder: permission denied on the Docker socket unix://${sock} \\(fix: add your user to the docker group`));
+  t.regex(
+    lastLine(r),
+    new RegExp(`^mv-image: builder: permission denied on the Docker socket unix://${sock} \\(fix: add your user to the docker group`),
+  );
   t.deepEqual(readdirSync(out), []);
 });
 
@@ -111,9 +132,13 @@ test.serial('a stage failing in the container shows its last log lines and remov
 
 test.serial('Ctrl-C during a container stage removes the container', async (t) => {
   const dir = pkg({ Makefile: 'all:\n\t@echo started\n\t@sleep 120\n' });
-  const child = spawn(process.execPath, [bin, 'build', dir, '-o', join(tempDir(), 'x.iso'), '--builder', 'docker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'build', dir, '-o', join(tempDir(), 'x.iso'), '--builder', 'docker'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   const exited = new Promise<number | null>((res) => child.on('close', res));
   // Wait until the build command runs in its container.
   for (let i = 0; i < 240 && !/started/.test(stderr); i++) await new Promise((res) => setTimeout(res, 500));

@@ -19,7 +19,9 @@ const EPOCH = '1700000000';
 const LIBDIR = '/usr/lib/x86_64-linux-gnu';
 const hello = join(repo, 'examples/hello');
 
-test.before(() => { ensureBuilder(); });
+test.before(() => {
+  ensureBuilder();
+});
 
 /** A fresh cache that shares only the kernel stage (and its download) with the user's. */
 function freshCache(): string {
@@ -33,18 +35,30 @@ function freshCache(): string {
   return cache;
 }
 
-interface Stage { stage: string; ms: number; cached: boolean }
+interface Stage {
+  stage: string;
+  ms: number;
+  cached: boolean;
+}
 
-function report(t: import('ava').ExecutionContext, what: string, r: { status: number | null; stdout: string; stderr: string }, t0: number): Stage[] {
+function report(
+  t: import('ava').ExecutionContext,
+  what: string,
+  r: { status: number | null; stdout: string; stderr: string },
+  t0: number,
+): Stage[] {
   t.is(r.status, 0, `${r.stderr}\n${r.stdout}`.trim());
   const stages: Stage[] = JSON.parse(r.stdout).stages;
-  t.log(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s (${stages.map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}${s.cached ? ' cached' : ''}`).join(', ')})`);
+  t.log(
+    `${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s (${stages.map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}${s.cached ? ' cached' : ''}`).join(', ')})`,
+  );
   return stages;
 }
 
-test.serial('a docker build gives the same bytes with the host\'s libraries, loader, busybox and gcc hidden', (t) => {
+test.serial("a docker build gives the same bytes with the host's libraries, loader, busybox and gcc hidden", (t) => {
   const out = tempDir('mv-indep-');
-  const usual = join(out, 'usual.iso'), hidden = join(out, 'hidden.iso');
+  const usual = join(out, 'usual.iso'),
+    hidden = join(out, 'hidden.iso');
   const args = (iso: string) => ['build', hello, '-o', iso, '--builder', 'docker', '--json'];
 
   let t0 = Date.now();
@@ -64,8 +78,11 @@ test.serial('a docker build gives the same bytes with the host\'s libraries, loa
   // starts with the altered loader and libc.
   const script = `mount --bind /dev/null /usr/bin/busybox && mount --bind /dev/null "${gcc}" && mount --bind "$0" ${LIBDIR} && exec "$@"`;
   t0 = Date.now();
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, libs, process.execPath, bin, ...args(hidden)],
-    { env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH, XDG_CACHE_HOME: cache }, encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync(
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', script, libs, process.execPath, bin, ...args(hidden)],
+    { env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH, XDG_CACHE_HOME: cache }, encoding: 'utf8', timeout: 900_000 },
+  );
   const stages = report(t, 'docker build, host hidden', r, t0);
   for (const s of stages.filter((x) => x.stage !== 'kernel')) t.false(s.cached, `${s.stage} was a cache hit`);
 
@@ -76,6 +93,11 @@ test.serial('a docker build gives the same bytes with the host\'s libraries, loa
   const files: { dest: string; src: string }[] = JSON.parse(readFileSync(join(pkgDir, entry, 'package.json'), 'utf8'));
   const libc = files.find((f) => f.dest.endsWith('/libc.so.6'))!;
   const root = join(cache, 'mv-image', 'builder-root');
-  const builderLibc = join(root, readdirSync(root).find((d) => !d.includes('.'))!, 'root', 'usr/lib/x86_64-linux-gnu/libc.so.6');
+  const builderLibc = join(
+    root,
+    readdirSync(root).find((d) => !d.includes('.'))!,
+    'root',
+    'usr/lib/x86_64-linux-gnu/libc.so.6',
+  );
   t.true(readFileSync(join(pkgDir, entry, libc.src)).equals(readFileSync(builderLibc)));
 });

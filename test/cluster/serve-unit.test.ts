@@ -13,21 +13,45 @@ import { BODY_MAX, parseReport } from '../../src/serve/report';
 import { tempDir } from '../helpers/cli';
 
 const MAC = '52:54:00:77:00:01';
-const head = (o: Record<string, string> = {}) => Object.entries({
-  hostname: 'hello-1', mac: MAC, ip: '10.77.0.130', index: '1', status: '0', start: '6.65', exit: '7.63', ...o,
-}).map(([k, v]) => `${k}=${v}`).join('\n');
+const head = (o: Record<string, string> = {}) =>
+  Object.entries({
+    hostname: 'hello-1',
+    mac: MAC,
+    ip: '10.77.0.130',
+    index: '1',
+    status: '0',
+    start: '6.65',
+    exit: '7.63',
+    ...o,
+  })
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
 const report = (o: Record<string, string> = {}, console = 'hello\r\nMV-HRT vcpus=1 cpl=0\r\n') =>
-  Buffer.from(`mv-report 1\n${head(o)}\nconsole\nScript started on 2026-01-01 00:00:00+00:00 [COMMAND="x"]\n${console}\nScript done on 2026-01-01 00:00:01+00:00 [COMMAND_EXIT_CODE="0"]\n`);
+  Buffer.from(
+    `mv-report 1\n${head(o)}\nconsole\nScript started on 2026-01-01 00:00:00+00:00 [COMMAND="x"]\n${console}\nScript done on 2026-01-01 00:00:01+00:00 [COMMAND_EXIT_CODE="0"]\n`,
+  );
 
-test('a report is read field by field; the console loses the pty CRs and script\'s header and footer', (t) => {
+test("a report is read field by field; the console loses the pty CRs and script's header and footer", (t) => {
   const r = parseReport(report());
-  t.deepEqual(r, { hostname: 'hello-1', mac: MAC, ip: '10.77.0.130', index: 1, status: 0, startS: 6.65, exitS: 7.63, console: 'hello\nMV-HRT vcpus=1 cpl=0\n' });
+  t.deepEqual(r, {
+    hostname: 'hello-1',
+    mac: MAC,
+    ip: '10.77.0.130',
+    index: 1,
+    status: 0,
+    startS: 6.65,
+    exitS: 7.63,
+    console: 'hello\nMV-HRT vcpus=1 cpl=0\n',
+  });
   const noIndex = parseReport(report({ index: '' }));
   t.is(typeof noIndex === 'object' && noIndex.index, null);
 });
 
 test('a report that is not exactly what init sends is refused, with the reason', (t) => {
-  const why = (b: Buffer) => { const r = parseReport(b); return typeof r === 'string' ? r : 'accepted'; };
+  const why = (b: Buffer) => {
+    const r = parseReport(b);
+    return typeof r === 'string' ? r : 'accepted';
+  };
   t.is(why(Buffer.from(`mv-report 2\n${head()}\nconsole\n`)), 'it does not start with "mv-report 1"');
   t.is(why(Buffer.from(`mv-report 1\n${head()}\n`)), 'it has no console section');
   t.is(why(report({ status: '256' })), 'field status is over 255');
@@ -67,7 +91,10 @@ test('dnsmasq config: proxy-DHCP beside the site server, or a full DHCP server; 
   t.regex(full, /^dhcp-boot=tag:ipxe,http:\/\/10\.77\.0\.1:8080\/boot\.ipxe$/m);
   t.regex(full, /^enable-ra$/m);
   t.notRegex(proxy, /enable-ra/);
-  for (const [name, c] of [['proxy', proxy], ['full', full]]) {
+  for (const [name, c] of [
+    ['proxy', proxy],
+    ['full', full],
+  ]) {
     const f = join(dir, `${name}.conf`);
     writeFileSync(f, c);
     const r = spawnSync('dnsmasq', ['--test', `--conf-file=${f}`], { encoding: 'utf8' });
@@ -75,20 +102,39 @@ test('dnsmasq config: proxy-DHCP beside the site server, or a full DHCP server; 
   }
 });
 
-interface Served { url: string; events: NodeEvent[]; table: NodeTable; close: () => void }
+interface Served {
+  url: string;
+  events: NodeEvent[];
+  table: NodeTable;
+  close: () => void;
+}
 
 async function served(t: import('ava').ExecutionContext): Promise<Served> {
   const dir = tempDir('mv-http-');
-  const vmlinuz = join(dir, 'vmlinuz'), initrd = join(dir, 'initrd.img');
+  const vmlinuz = join(dir, 'vmlinuz'),
+    initrd = join(dir, 'initrd.img');
   writeFileSync(vmlinuz, Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251)));
   writeFileSync(initrd, Buffer.alloc(0));
   const events: NodeEvent[] = [];
   const table = new NodeTable([MAC], 3, (e) => events.push(e));
   // A free port first: the scripts name the server by its address and port.
-  const port = await new Promise<number>((done) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => done(p)); }); });
-  const server = await startHttp({ files: { name: 'hello', vmlinuz, initrd, params: ['console=ttyS0', '"mv.x=a b"'] }, address: '127.0.0.1', port, table });
+  const port = await new Promise<number>((done) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => done(p));
+    });
+  });
+  const server = await startHttp({
+    files: { name: 'hello', vmlinuz, initrd, params: ['console=ttyS0', '"mv.x=a b"'] },
+    address: '127.0.0.1',
+    port,
+    table,
+  });
   const url = `http://127.0.0.1:${port}`;
-  const close = () => { server.closeAllConnections(); server.close(); };
+  const close = () => {
+    server.closeAllConnections();
+    server.close();
+  };
   t.teardown(close);
   return { url, events, table, close };
 }
@@ -131,7 +177,13 @@ test('HTTP: an expected node gets its own script (identity on the kernel command
   const { url, events, table } = await served(t);
   t.regex(await (await fetch(`${url}/boot.ipxe`)).text(), /^chain http:\/\/127\.0\.0\.1:\d+\/node\.ipxe\?mac=\$\{netX\/mac:hexhyp\}$/m);
   const script = await (await fetch(`${url}/node.ipxe?mac=52-54-00-77-00-01`)).text();
-  t.regex(script, new RegExp(`^kernel ${url}/vmlinuz initrd=initrd\\.img console=ttyS0 "mv\\.x=a b" mv\\.server=${url} mv\\.mac=${MAC} mv\\.node=0 mv\\.nodes=3$`, 'm'));
+  t.regex(
+    script,
+    new RegExp(
+      `^kernel ${url}/vmlinuz initrd=initrd\\.img console=ttyS0 "mv\\.x=a b" mv\\.server=${url} mv\\.mac=${MAC} mv\\.node=0 mv\\.nodes=3$`,
+      'm',
+    ),
+  );
   t.regex(script, new RegExp(`^initrd ${url}/initrd\\.img$`, 'm'));
   t.regex(await (await fetch(`${url}/node.ipxe?mac=52:54:00:77:00:09`)).text(), /is not one of the nodes this server expects\nexit 1/);
   t.is((await fetch(`${url}/node.ipxe?mac=\${x}`)).status, 400);
@@ -145,5 +197,8 @@ test('HTTP: an expected node gets its own script (identity on the kernel command
   t.is((await fetch(`${url}/report`, { method: 'POST', body: report({ status: '3' }) })).status, 200);
   t.is(table.reported, 1);
   t.is(table.nodes[0].report?.status, 3);
-  t.deepEqual(events.map((e) => e.kind), ['boot', 'refused', 'refused', 'up', 'refused', 'refused', 'refused', 'refused', 'report']);
+  t.deepEqual(
+    events.map((e) => e.kind),
+    ['boot', 'refused', 'refused', 'up', 'refused', 'refused', 'refused', 'refused', 'report'],
+  );
 });

@@ -31,15 +31,27 @@ test('a missing package directory', (t) => {
 });
 
 test('a Debian package name outside the grammar, before anything runs', (t) => {
-  failsWith(t, [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['nodejs; touch /tmp/x'] }, entry: '/usr/bin/node' }) })], /^mv-image: manifest: .*install\.debian\.0 must match pattern/);
+  failsWith(
+    t,
+    [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['nodejs; touch /tmp/x'] }, entry: '/usr/bin/node' }) })],
+    /^mv-image: manifest: .*install\.debian\.0 must match pattern/,
+  );
 });
 
 test('a Debian package the archive does not have', (t) => {
-  failsWith(t, [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['no-such-package-mv'] }, entry: '/usr/bin/x' }) })], /^mv-image: install: Debian package "no-such-package-mv" \(named in "install"\) is not in the apt lists/);
+  failsWith(
+    t,
+    [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['no-such-package-mv'] }, entry: '/usr/bin/x' }) })],
+    /^mv-image: install: Debian package "no-such-package-mv" \(named in "install"\) is not in the apt lists/,
+  );
 });
 
 test('an absolute entry the installed packages do not provide', (t) => {
-  failsWith(t, [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['zlib1g'] }, entry: '/usr/bin/node' }) })], /^mv-image: install: entry "\/usr\/bin\/node" is not a regular file the installed packages provide \(gcc-12-base, libc6, libgcc-s1, zlib1g\)/);
+  failsWith(
+    t,
+    [pkg({ 'mv-image.json': JSON.stringify({ install: { debian: ['zlib1g'] }, entry: '/usr/bin/node' }) })],
+    /^mv-image: install: entry "\/usr\/bin\/node" is not a regular file the installed packages provide \(gcc-12-base, libc6, libgcc-s1, zlib1g\)/,
+  );
 });
 
 test('a file instead of a directory', (t) => {
@@ -55,33 +67,56 @@ test('an invalid manifest names the field', (t) => {
 });
 
 test('no Makefile and no build command', (t) => {
-  failsWith(t, [pkg({ 'README': 'nothing to build' })], /has no Makefile and its manifest names no "build" command/);
+  failsWith(t, [pkg({ README: 'nothing to build' })], /has no Makefile and its manifest names no "build" command/);
 });
 
 test('a failing build shows its output', (t) => {
-  const r = failsWith(t, [pkg({ Makefile: 'all:\n\t@echo "compiler says: syntax error in frob.c"\n\t@false\n' })], /build command "make" failed with status 2/);
+  const r = failsWith(
+    t,
+    [pkg({ Makefile: 'all:\n\t@echo "compiler says: syntax error in frob.c"\n\t@false\n' })],
+    /build command "make" failed with status 2/,
+  );
   t.regex(r.stderr, /compiler says: syntax error in frob.c/);
 });
 
 test('an entry binary the build did not make', (t) => {
-  failsWith(t, [pkg({ Makefile: 'all:\n\t@true\n', 'mv-image.json': '{"entry": "bin/prog"}' })], /entry binary bin\/prog was not produced by the build/);
+  failsWith(
+    t,
+    [pkg({ Makefile: 'all:\n\t@true\n', 'mv-image.json': '{"entry": "bin/prog"}' })],
+    /entry binary bin\/prog was not produced by the build/,
+  );
 });
 
 test('an entry that is a script, not an ELF', (t) => {
-  failsWith(t, [pkg({ Makefile: 'all:\n\tprintf "#!/bin/sh\\necho hi\\n" > prog; chmod +x prog\n', 'mv-image.json': '{"entry": "prog"}' })], /entry binary prog is not an x86-64 ELF executable \(no ELF magic\)/);
+  failsWith(
+    t,
+    [pkg({ Makefile: 'all:\n\tprintf "#!/bin/sh\\necho hi\\n" > prog; chmod +x prog\n', 'mv-image.json': '{"entry": "prog"}' })],
+    /entry binary prog is not an x86-64 ELF executable \(no ELF magic\)/,
+  );
 });
 
 test('an entry that is an object file, not an executable', (t) => {
-  failsWith(t, [pkg({ Makefile: 'all:\n\techo "int main(void){return 0;}" > p.c; cc -c -o prog p.c\n', 'mv-image.json': '{"entry": "prog"}' })], /ELF type rel, not an executable/);
+  failsWith(
+    t,
+    [pkg({ Makefile: 'all:\n\techo "int main(void){return 0;}" > p.c; cc -c -o prog p.c\n', 'mv-image.json': '{"entry": "prog"}' })],
+    /ELF type rel, not an executable/,
+  );
 });
 
 test('an extra file that does not exist', (t) => {
-  failsWith(t, [pkg({ Makefile: 'all:\n', 'mv-image.json': '{"files": ["missing.txt"]}' })], /files\[0\]\.src "missing\.txt" does not exist in the package directory/);
+  failsWith(
+    t,
+    [pkg({ Makefile: 'all:\n', 'mv-image.json': '{"files": ["missing.txt"]}' })],
+    /files\[0\]\.src "missing\.txt" does not exist in the package directory/,
+  );
 });
 
 test('an unknown override names the known ones, before anything is built', (t) => {
-  const r = failsWith(t, [pkg({ Makefile: 'all:\n\t@echo BUILD-RAN\n', 'mv-image.json': '{"overrides": ["clock_gettime", "frobnicate"]}' })],
-    /^mv-image: manifest: unknown override "frobnicate" in "overrides" \(known: clock_gettime, .*malloc.*\) \(fix: /);
+  const r = failsWith(
+    t,
+    [pkg({ Makefile: 'all:\n\t@echo BUILD-RAN\n', 'mv-image.json': '{"overrides": ["clock_gettime", "frobnicate"]}' })],
+    /^mv-image: manifest: unknown override "frobnicate" in "overrides" \(known: clock_gettime, .*malloc.*\) \(fix: /,
+  );
   t.notRegex(r.stdout + r.stderr, /BUILD-RAN/);
 });
 

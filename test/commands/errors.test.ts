@@ -33,8 +33,10 @@ test('inspect --json: a missing file is a JSON error on stdout with its exit sta
   const r = cli(['inspect', '/nonexistent/x.iso', '--json']);
   oneLine(t, r, 1);
   t.deepEqual(jsonError(t, r), {
-    stage: 'inspect', problem: '/nonexistent/x.iso does not exist or cannot be read',
-    fix: 'pass the path of an ISO built by mv-image, or of a program', exitCode: 1,
+    stage: 'inspect',
+    problem: '/nonexistent/x.iso does not exist or cannot be read',
+    fix: 'pass the path of an ISO built by mv-image, or of a program',
+    exitCode: 1,
   });
 });
 
@@ -51,31 +53,51 @@ test('without --json, stdout stays empty on a failure', (t) => {
   t.is(r.stdout, '');
 });
 
-test('an unknown flag is one usage line with status 2, not oclif\'s help box', (t) => {
+test("an unknown flag is one usage line with status 2, not oclif's help box", (t) => {
   const line = oneLine(t, cli(['build', '--bogus']), 2);
   t.is(line, "mv-image: usage: nonexistent flag: --bogus (fix: see 'mv-image build --help')");
 });
 
-test('a value not among a flag\'s choices is one usage line', (t) => {
-  t.is(oneLine(t, cli(['run', 'x.iso', '--accel', 'foo']), 2), "mv-image: usage: expected --accel=foo to be one of: auto, kvm, tcg (fix: see 'mv-image run --help')");
-  t.is(oneLine(t, cli(['flamegraph', 'f', '--width', 'abc']), 2), "mv-image: usage: --width: expected an integer but received: abc (fix: see 'mv-image flamegraph --help')");
+test("a value not among a flag's choices is one usage line", (t) => {
+  t.is(
+    oneLine(t, cli(['run', 'x.iso', '--accel', 'foo']), 2),
+    "mv-image: usage: expected --accel=foo to be one of: auto, kvm, tcg (fix: see 'mv-image run --help')",
+  );
+  t.is(
+    oneLine(t, cli(['flamegraph', 'f', '--width', 'abc']), 2),
+    "mv-image: usage: --width: expected an integer but received: abc (fix: see 'mv-image flamegraph --help')",
+  );
 });
 
 test('a missing or extra argument is one usage line naming it; with --json also the JSON error', (t) => {
-  t.is(oneLine(t, cli(['inspect', 'a.iso', 'b.iso']), 2), "mv-image: usage: unexpected argument: b.iso (fix: see 'mv-image inspect --help')");
+  t.is(
+    oneLine(t, cli(['inspect', 'a.iso', 'b.iso']), 2),
+    "mv-image: usage: unexpected argument: b.iso (fix: see 'mv-image inspect --help')",
+  );
   const m = cli(['inspect', '--json']);
-  t.is(oneLine(t, m, 2), "mv-image: usage: missing the required argument TARGET (an ISO built by mv-image, or an x86-64 program) (fix: see 'mv-image inspect --help')");
+  t.is(
+    oneLine(t, m, 2),
+    "mv-image: usage: missing the required argument TARGET (an ISO built by mv-image, or an x86-64 program) (fix: see 'mv-image inspect --help')",
+  );
   t.like(jsonError(t, m), { stage: 'usage', exitCode: 2 });
 });
 
 test('words that name no command are one usage line too, and JSON with --json', (t) => {
   const r = cli(['kernel', 'build', 'extra', '--json']);
-  t.is(oneLine(t, r, 2), `mv-image: usage: there is no command "kernel build extra" (fix: 'mv-image --help' lists the commands, 'mv-image COMMAND --help' their arguments)`);
+  t.is(
+    oneLine(t, r, 2),
+    `mv-image: usage: there is no command "kernel build extra" (fix: 'mv-image --help' lists the commands, 'mv-image COMMAND --help' their arguments)`,
+  );
   t.like(jsonError(t, r), { stage: 'usage', problem: 'there is no command "kernel build extra"', exitCode: 2 });
 });
 
 test('a bad flag with --json is a JSON usage error', (t) => {
   const r = cli(['build', '--format', 'bogus', '--json']);
   oneLine(t, r, 2);
-  t.deepEqual(jsonError(t, r), { stage: 'usage', problem: 'expected --format=bogus to be one of: iso, netboot', fix: "see 'mv-image build --help'", exitCode: 2 });
+  t.deepEqual(jsonError(t, r), {
+    stage: 'usage',
+    problem: 'expected --format=bogus to be one of: iso, netboot',
+    fix: "see 'mv-image build --help'",
+    exitCode: 2,
+  });
 });

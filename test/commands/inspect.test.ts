@@ -41,6 +41,9 @@ test.serial('inspect a binary: built with mv-cc it carries .mv_hrt, a plain one 
 test('inspect rejects what it cannot read, in one line', (t) => {
   const r = cli(['inspect', join(repo, 'package.json')]);
   t.is(r.status, 1);
-  t.regex(r.stderr.trim(), /^mv-image: inspect: .*package.json cannot be inspected: neither an ISO 9660 image nor an x86-64 ELF \(fix: .+\)$/);
+  t.regex(
+    r.stderr.trim(),
+    /^mv-image: inspect: .*package.json cannot be inspected: neither an ISO 9660 image nor an x86-64 ELF \(fix: .+\)$/,
+  );
   t.regex(cli(['inspect', '/nonexistent']).stderr, /does not exist or cannot be read/);
 });

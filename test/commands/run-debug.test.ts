@@ -24,7 +24,10 @@ test('a bad --gdb port is one line', (t) => {
 test('a bad --profile-hz is one line, and so is --profile-hz without --profile', (t) => {
   const dir = tempDir('mv-prof-');
   for (const v of ['0', '10001', '99.9']) {
-    t.regex(failure(t, run('--profile', dir, '--profile-hz', v)), /^mv-image: run: --profile-hz ".*" is not a rate from 1 to 10000 samples per second \(fix: /);
+    t.regex(
+      failure(t, run('--profile', dir, '--profile-hz', v)),
+      /^mv-image: run: --profile-hz ".*" is not a rate from 1 to 10000 samples per second \(fix: /,
+    );
   }
   t.regex(failure(t, run('--profile-hz', '100')), /^mv-image: run: --profile-hz needs --profile DIR \(fix: /);
   t.deepEqual(readdirSync(dir), []);
@@ -57,7 +60,10 @@ test('a --gdb port in use on the host is one line, before the boot', async (t) =
   const port = (busy.address() as { port: number }).port;
   try {
     const r = await new Promise<ReturnType<typeof run>>((done) => setImmediate(() => done(run('--gdb', String(port)))));
-    t.is(failure(t, r), `mv-image: run: cannot listen for gdb on 127.0.0.1:${port} (the port is in use) (fix: pick another --gdb port, or stop what listens there (ss -ltnp 'sport = :${port}'))`);
+    t.is(
+      failure(t, r),
+      `mv-image: run: cannot listen for gdb on 127.0.0.1:${port} (the port is in use) (fix: pick another --gdb port, or stop what listens there (ss -ltnp 'sport = :${port}'))`,
+    );
     t.notRegex(r.stdout, /BOOTED/);
   } finally {
     busy.close();
@@ -74,11 +80,14 @@ test('the program gdb needs is copied out of the image, under the hash of its by
     t.regex(out ?? '', new RegExp(`^${cache}/mv-image/gdb/[0-9a-f]{16}/prog$`));
     t.is(readFileSync(out!).toString(), '\x7fELF pretend');
     t.is(await programForGdb(mini), out, 'the same bytes, the same file');
-    const hostile = miniIso(join(tempDir('mv-rundebug-'), 'h.iso'), { record: Buffer.from(JSON.stringify({ name: 'h', program: '/app/..', args: [] })) });
+    const hostile = miniIso(join(tempDir('mv-rundebug-'), 'h.iso'), {
+      record: Buffer.from(JSON.stringify({ name: 'h', program: '/app/..', args: [] })),
+    });
     t.is(await programForGdb(hostile), undefined, 'no member /app/..: nothing, and nothing written outside');
     t.is(await programForGdb(iso), undefined, 'an image with no record');
   } finally {
-    if (before === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = before;
+    if (before === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = before;
   }
 });
 
@@ -86,15 +95,31 @@ test('after the run: each way the channel can fail is one line, and only a whole
   const dir = tempDir('mv-prof-');
   const line = async (p: Promise<unknown>) => ((await t.throwsAsync(p)) as MvError).line();
   const o = { profileDir: dir, profileHz: 999 };
-  t.regex(await line(debugResult({}, o, '/x/old.iso')), /^mv-image: run: the init of \/x\/old\.iso did not ask for --gdb\/--profile settings/);
-  t.regex(await line(debugResult({ ready: 'MV_PROFILE=/tmp/p' }, { gdbPort: 1234 }, 'x')), /init could not open the gdb channel in the guest \(it took only: MV_PROFILE=\/tmp\/p\)/);
-  t.regex(await line(debugResult({ ready: '', problem: 'the profile was cut short: 3 of 10 bytes came' }, o, 'x')), /no profile came back: the profile was cut short/);
+  t.regex(
+    await line(debugResult({}, o, '/x/old.iso')),
+    /^mv-image: run: the init of \/x\/old\.iso did not ask for --gdb\/--profile settings/,
+  );
+  t.regex(
+    await line(debugResult({ ready: 'MV_PROFILE=/tmp/p' }, { gdbPort: 1234 }, 'x')),
+    /init could not open the gdb channel in the guest \(it took only: MV_PROFILE=\/tmp\/p\)/,
+  );
+  t.regex(
+    await line(debugResult({ ready: '', problem: 'the profile was cut short: 3 of 10 bytes came' }, o, 'x')),
+    /no profile came back: the profile was cut short/,
+  );
   t.regex(await line(debugResult({ ready: '' }, o, 'x')), /no profile came back: init sent none/);
   t.regex(await line(debugResult({ ready: '', profile: null }, o, 'x')), /no profile came back: the program wrote none/);
-  t.regex(await line(debugResult({ ready: '', profile: Buffer.from('main;spin 3\nnot folded\n') }, o, 'x')), /^mv-image: flamegraph: line 2 of the profile that came back is not a folded stack/);
+  t.regex(
+    await line(debugResult({ ready: '', profile: Buffer.from('main;spin 3\nnot folded\n') }, o, 'x')),
+    /^mv-image: flamegraph: line 2 of the profile that came back is not a folded stack/,
+  );
   t.deepEqual(readdirSync(dir), [], 'nothing written for any of them');
   t.is(await debugResult({ ready: 'MV_GDB=1234' }, { gdbPort: 1234 }, 'x'), undefined);
-  const saved = await debugResult({ ready: 'MV_PROFILE=/tmp/p', profile: Buffer.from('main;spin 30\nmain;[syscall:write] 2\n') }, o, '/x/spin.iso');
+  const saved = await debugResult(
+    { ready: 'MV_PROFILE=/tmp/p', profile: Buffer.from('main;spin 30\nmain;[syscall:write] 2\n') },
+    o,
+    '/x/spin.iso',
+  );
   t.deepEqual(saved, { folded: join(dir, 'profile.folded'), svg: join(dir, 'profile.svg'), samples: 32 });
   t.deepEqual(readdirSync(dir).sort(), ['profile.folded', 'profile.svg']);
   t.is(readFileSync(join(dir, 'profile.folded'), 'utf8'), 'main;spin 30\nmain;[syscall:write] 2\n');

@@ -16,13 +16,27 @@ import { SMOKE, SMOKE_MATCH } from '../../bench/conformance/select';
 const SLOW = 30 * 60_000;
 
 let run: Promise<ConformanceResult> | undefined;
-const result = () => (run ??= conformance({ modules: SMOKE, match: SMOKE_MATCH, selection: 'the quick selection', timeoutS: 600, reruns: 2, ...GUEST, guests: 2 }).then((r) => r.result));
+const result = () =>
+  (run ??= conformance({
+    modules: SMOKE,
+    match: SMOKE_MATCH,
+    selection: 'the quick selection',
+    timeoutS: 600,
+    reruns: 2,
+    ...GUEST,
+    guests: 2,
+  }).then((r) => r.result));
 
 test.serial('the quick selection ran in the guest, every module natively and in the HRT', async (t) => {
   t.timeout(SLOW);
   const r = await result();
-  t.deepEqual(r.modules.map((m) => m.module), SMOKE);
-  t.log(`native ${r.total.native.passed}/${r.total.native.run} passed, HRT ${r.total.hrt.passed}/${r.total.hrt.run}; ${r.total.nativeSecs.toFixed(0)} s native, ${r.total.hrtSecs.toFixed(0)} s HRT`);
+  t.deepEqual(
+    r.modules.map((m) => m.module),
+    SMOKE,
+  );
+  t.log(
+    `native ${r.total.native.passed}/${r.total.native.run} passed, HRT ${r.total.hrt.passed}/${r.total.hrt.run}; ${r.total.nativeSecs.toFixed(0)} s native, ${r.total.hrtSecs.toFixed(0)} s HRT`,
+  );
 });
 
 for (const name of SMOKE) {
@@ -34,13 +48,21 @@ for (const name of SMOKE) {
     t.true(m.native!.counts.run > 0, `no test ran natively (${m.native!.verdict})`);
     t.notRegex(m.native!.verdict + m.hrt!.verdict, /KILLED|TIMEOUT|NO HRT/);
     const bad = m.hrtOnly.filter((d) => !d.exception && !d.flaky && !d.unstable);
-    t.deepEqual(bad.map((d) => `${d.id}: ${d.hrt}, ${d.why} (run again: ${d.rerun ?? 'no'})`), []);
+    t.deepEqual(
+      bad.map((d) => `${d.id}: ${d.hrt}, ${d.why} (run again: ${d.rerun ?? 'no'})`),
+      [],
+    );
     // The counts: HRT passes >= native passes less the documented exceptions and the
     // differences the reruns explained (more when a test passed only in the HRT).
     const explained = m.hrtOnly.length - bad.length;
-    t.true(m.hrt!.counts.passed >= m.native!.counts.passed - explained, `HRT ${m.hrt!.counts.passed}, native ${m.native!.counts.passed}, explained ${explained}`);
+    t.true(
+      m.hrt!.counts.passed >= m.native!.counts.passed - explained,
+      `HRT ${m.hrt!.counts.passed}, native ${m.native!.counts.passed}, explained ${explained}`,
+    );
     const documented = m.hrtOnly.filter((d) => d.exception).map((d) => d.id);
     t.true(documented.every((id) => EXCEPTIONS.some((e) => id.startsWith(e.id))));
-    t.log(`${name}: native ${m.native!.counts.passed}/${m.native!.counts.run}, HRT ${m.hrt!.counts.passed}/${m.hrt!.counts.run}, ${m.native!.secs.toFixed(0)} s / ${m.hrt!.secs.toFixed(0)} s`);
+    t.log(
+      `${name}: native ${m.native!.counts.passed}/${m.native!.counts.run}, HRT ${m.hrt!.counts.passed}/${m.hrt!.counts.run}, ${m.native!.secs.toFixed(0)} s / ${m.hrt!.secs.toFixed(0)} s`,
+    );
   });
 }

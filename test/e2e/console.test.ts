@@ -24,7 +24,7 @@ async function bootTyping(t: ExecutionContext, steps: Step[]): Promise<BootResul
   const r = await boot({ iso, accel: 'tcg', timeoutMs: 240_000, input, onOutput: typist(steps, (s) => input.write(s)) });
   t.regex(r.output, /^MV-TTY \/dev\/ttyS0$/m);
   t.regex(r.output, /^MV-HRT vcpus=1 cpl=0$/m, 'main ran in ring 0 of the HRT');
-  t.regex(r.output, /^echo: stdin=\/dev\/ttyS0 foreground=yes isig=on intr=\^C$/m, 'the console tty is the program\'s terminal');
+  t.regex(r.output, /^echo: stdin=\/dev\/ttyS0 foreground=yes isig=on intr=\^C$/m, "the console tty is the program's terminal");
   t.true(r.poweredOff, 'init powered off by itself after MV-EXIT');
   return r;
 }
@@ -35,7 +35,7 @@ test.serial('Ctrl-C at the console ends a program waiting for input with SIGINT:
   t.regex(r.output, /^\^C\nMV-EXIT 130$/m, 'the echoed ^C ends its line, MV-EXIT has its own');
 });
 
-test.serial('typed lines reach the program\'s stdin and Ctrl-D ends its input', async (t) => {
+test.serial("typed lines reach the program's stdin and Ctrl-D ends its input", async (t) => {
   const r = await bootTyping(t, [
     { after: READY, type: 'hello there\r' },
     { after: /^echo: read "hello there"$/m, type: 'second line\r' },
@@ -54,36 +54,47 @@ test.serial('Ctrl-\\ ends the program with SIGQUIT: MV-EXIT 131', async (t) => {
 
 test.serial('mv-image run forwards piped stdin: Ctrl-C stops a program computing in the HRT', async (t) => {
   t.timeout(300_000);
-  const r = await session(process.execPath, [bin, 'run', iso, '--accel', 'tcg', '--timeout', '240'], [
-    { after: READY, type: 'spin\r' },
-    { after: /^echo: spinning$/m, type: '\x03' },
-  ]);
+  const r = await session(
+    process.execPath,
+    [bin, 'run', iso, '--accel', 'tcg', '--timeout', '240'],
+    [
+      { after: READY, type: 'spin\r' },
+      { after: /^echo: spinning$/m, type: '\x03' },
+    ],
+  );
   t.is(r.status, 130, r.stderr);
   t.regex(r.stdout, /^echo: read "spin"$/m);
   t.regex(r.stdout, /^MV-EXIT 130$/m);
   t.regex(r.stderr, /^mv-image: program exited with status 130 /m);
 });
 
-test.serial('printf \'x\\003\' | mv-image run: input sent at once is held until the program owns the terminal', (t) => {
+test.serial("printf 'x\\003' | mv-image run: input sent at once is held until the program owns the terminal", (t) => {
   const r = cli(['run', iso, '--accel', 'tcg', '--timeout', '240'], {}, 300_000, 'x\x03');
   t.is(r.status, 130, r.stderr);
   t.regex(r.stdout, /^MV-TTY \/dev\/ttyS0$/m);
   t.regex(r.stdout, /^MV-EXIT 130$/m);
 });
 
-test.serial('on a terminal: keys go to the guest in raw mode, Ctrl-C is the program\'s, Ctrl-A x stops the VM (130), the terminal is restored', async (t) => {
-  t.timeout(600_000);
-  // script(1) runs two mv-image runs on a pty and copies its own stdin (our pipe) to it.
-  const run = `${process.execPath} ${bin} run ${iso} --accel tcg --timeout 240; echo "status $?"`;
-  const r = await session('script', ['-qefc', `${run}; ${run}; stty -a`, '/dev/null'], [
-    { after: READY, type: 'typed\r' },
-    { after: /^echo: read "typed"/m, type: '\x03' },
-    { after: /^status 130[^]*^echo: ready/m, type: '\x01x' },
-  ]);
-  t.is(r.status, 0, r.stderr);
-  const out = r.stdout.replace(/\r/g, '');
-  t.is(out.match(/^typed$/gm)?.length, 1, 'only the guest echoes keys: the host terminal was in raw mode');
-  t.regex(out, /^\^C\nMV-EXIT 130\n(.*\n)*status 130$/m, 'Ctrl-C reached the guest program, not mv-image');
-  t.regex(out, /^mv-image: run: the VM was stopped from the host \(Ctrl-A x\) before the program finished .*\nstatus 130$/m);
-  t.regex(out, /(^| )icanon .*echo /m, 'line mode and echo are back after the run');
-});
+test.serial(
+  "on a terminal: keys go to the guest in raw mode, Ctrl-C is the program's, Ctrl-A x stops the VM (130), the terminal is restored",
+  async (t) => {
+    t.timeout(600_000);
+    // script(1) runs two mv-image runs on a pty and copies its own stdin (our pipe) to it.
+    const run = `${process.execPath} ${bin} run ${iso} --accel tcg --timeout 240; echo "status $?"`;
+    const r = await session(
+      'script',
+      ['-qefc', `${run}; ${run}; stty -a`, '/dev/null'],
+      [
+        { after: READY, type: 'typed\r' },
+        { after: /^echo: read "typed"/m, type: '\x03' },
+        { after: /^status 130[^]*^echo: ready/m, type: '\x01x' },
+      ],
+    );
+    t.is(r.status, 0, r.stderr);
+    const out = r.stdout.replace(/\r/g, '');
+    t.is(out.match(/^typed$/gm)?.length, 1, 'only the guest echoes keys: the host terminal was in raw mode');
+    t.regex(out, /^\^C\nMV-EXIT 130\n(.*\n)*status 130$/m, 'Ctrl-C reached the guest program, not mv-image');
+    t.regex(out, /^mv-image: run: the VM was stopped from the host \(Ctrl-A x\) before the program finished .*\nstatus 130$/m);
+    t.regex(out, /(^| )icanon .*echo /m, 'line mode and echo are back after the run');
+  },
+);

@@ -16,7 +16,10 @@ test.serial('build --json gives the image path, size, sha256 and stage timings',
   t.is(j.image, iso);
   t.is(j.size, readFileSync(iso).length);
   t.regex(j.sha256, /^[0-9a-f]{64}$/);
-  t.deepEqual(j.stages.map((s: { stage: string }) => s.stage), ['toolchain', 'package', 'kernel', 'initramfs', 'iso']);
+  t.deepEqual(
+    j.stages.map((s: { stage: string }) => s.stage),
+    ['toolchain', 'package', 'kernel', 'initramfs', 'iso'],
+  );
   t.true(j.size < 40e6, `ISO is ${j.size} bytes`);
 });
 
@@ -44,15 +47,21 @@ function bootsHello(t: import('ava').ExecutionContext, extra: string[]) {
 test.serial('boots under SeaBIOS and runs the program', (t) => bootsHello(t, []));
 test.serial('boots under OVMF (UEFI) and runs the program', (t) => bootsHello(t, ['--uefi']));
 
-test.serial('a non-zero program status is mv-image run\'s exit status', (t) => {
-  const iso3 = helloVariant(t, 'hello3', (m) => { m.env.HELLO_STATUS = '3'; });
+test.serial("a non-zero program status is mv-image run's exit status", (t) => {
+  const iso3 = helloVariant(t, 'hello3', (m) => {
+    m.env.HELLO_STATUS = '3';
+  });
   const r = cli(['run', iso3, '--timeout', '240', '--quiet']);
   t.is(r.status, 3);
   t.is(r.stdout.trim(), 'MV-EXIT 3');
 });
 
 /** A copy of examples/hello with manifest changes, built into out/<name>.iso. */
-function helloVariant(t: import('ava').ExecutionContext, name: string, change: (m: { env: Record<string, string>; hrt?: { require?: boolean; cpus?: string } }) => void): string {
+function helloVariant(
+  t: import('ava').ExecutionContext,
+  name: string,
+  change: (m: { env: Record<string, string>; hrt?: { require?: boolean; cpus?: string } }) => void,
+): string {
   const dir = join(tempDir(), name);
   cpSync(join(repo, 'examples/hello'), dir, { recursive: true });
   const m = JSON.parse(readFileSync(join(dir, 'mv-image.json'), 'utf8'));
@@ -75,7 +84,9 @@ test.serial('without usable KVM the program falls back to native, with a warning
 });
 
 test.serial('an image that requires the HRT fails cleanly without KVM', (t) => {
-  const image = helloVariant(t, 'hello-req', (m) => { m.hrt = { require: true }; });
+  const image = helloVariant(t, 'hello-req', (m) => {
+    m.hrt = { require: true };
+  });
   const r = cli(['run', image, '--timeout', '240', '--no-nested']);
   t.not(r.status, 0);
   t.regex(r.stdout, /^MV-KVM absent: the program runs natively, but this image requires the HRT$/m);
@@ -86,7 +97,9 @@ test.serial('an image that requires the HRT fails cleanly without KVM', (t) => {
 });
 
 test.serial('explicit hrt.cpus are isolated by the kernel: isolcpus and nohz_full take effect', (t) => {
-  const image = helloVariant(t, 'hello-iso', (m) => { m.hrt = { cpus: '1' }; });
+  const image = helloVariant(t, 'hello-iso', (m) => {
+    m.hrt = { cpus: '1' };
+  });
   const r = cli(['run', image, '--timeout', '240']);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^MV-CPUS ros=0 hrt=1 isolated=1 nohz_full=1$/m);
@@ -107,7 +120,10 @@ test.serial('--format netboot gives vmlinuz, initrd and an iPXE script that iPXE
   t.is(b.status, 0, b.stderr);
   t.is(JSON.parse(b.stdout).format, 'netboot');
   t.deepEqual(readdirSync(dir).sort(), ['boot.ipxe', 'initrd.img', 'vmlinuz']);
-  t.regex(readFileSync(join(dir, 'boot.ipxe'), 'utf8'), /^#!ipxe\n[^]*^kernel vmlinuz console=tty0 console=ttyS0,115200 panic=10 quiet$\n^initrd initrd.img$\n^boot$/m);
+  t.regex(
+    readFileSync(join(dir, 'boot.ipxe'), 'utf8'),
+    /^#!ipxe\n[^]*^kernel vmlinuz console=tty0 console=ttyS0,115200 panic=10 quiet$\n^initrd initrd.img$\n^boot$/m,
+  );
   const r = cli(['run', dir, '--timeout', '240']);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^MV-HRT vcpus=1 cpl=0$/m);

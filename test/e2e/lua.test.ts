@@ -20,27 +20,38 @@ const PKG = join(repo, 'examples', 'lua');
 const PROGRAMS = ['nbody', 'spectralnorm', 'fannkuch', 'binarytrees', 'fasta', 'knucleotide', 'mandelbrot', 'filecopy', 'alloc'];
 
 let built: Promise<PackageArtifact> | undefined;
-const buildLua = () => (built ??= (async () => {
-  const progress = Progress.quiet();
-  const toolchain = await toolchainStage(progress);
-  return packageStage(progress, PKG, loadManifest(PKG), runnerToolchain(toolchain, hostRunner), hostRunner);
-})());
+const buildLua = () =>
+  (built ??= (async () => {
+    const progress = Progress.quiet();
+    const toolchain = await toolchainStage(progress);
+    return packageStage(progress, PKG, loadManifest(PKG), runnerToolchain(toolchain, hostRunner), hostRunner);
+  })());
 
 // A cold Lua build takes 2 min of CPU (Debian's Makefile compiles everything twice, for C and
 // C++); on a loaded 2-core machine that is well over ava's 10 min inactivity timeout.
 const SLOW = 40 * 60_000;
 
-test.serial('examples/lua builds Debian lua5.4 with mv-cc: the interpreter embeds the HRT and runs natively with MV_DISABLE=1', async (t) => {
-  t.timeout(SLOW);
-  const pkg = await buildLua();
-  t.is(pkg.program.dest, '/app/lua5.4');
-  const bin = readFileSync(pkg.program.src);
-  t.truthy(readElf(bin).sections.find((s) => s.name === '.mv_hrt'), 'the .mv_hrt section (Nautilus) is linked in');
-  t.true(bin.includes(Buffer.from('Lua 5.4')), 'it is the Lua 5.4 interpreter');
-  for (const p of ['run', 'digests', ...PROGRAMS]) t.truthy(pkg.files.find((f) => f.dest === `/app/bench/${p}.lua`), p);
-  const r = await exec(pkg.program.src, ['-e', 'print(_VERSION, 6 * 7)'], { env: { ...process.env, MV_DISABLE: '1' } });
-  t.is(r.stdout, 'Lua 5.4\t42\n', r.output);
-});
+test.serial(
+  'examples/lua builds Debian lua5.4 with mv-cc: the interpreter embeds the HRT and runs natively with MV_DISABLE=1',
+  async (t) => {
+    t.timeout(SLOW);
+    const pkg = await buildLua();
+    t.is(pkg.program.dest, '/app/lua5.4');
+    const bin = readFileSync(pkg.program.src);
+    t.truthy(
+      readElf(bin).sections.find((s) => s.name === '.mv_hrt'),
+      'the .mv_hrt section (Nautilus) is linked in',
+    );
+    t.true(bin.includes(Buffer.from('Lua 5.4')), 'it is the Lua 5.4 interpreter');
+    for (const p of ['run', 'digests', ...PROGRAMS])
+      t.truthy(
+        pkg.files.find((f) => f.dest === `/app/bench/${p}.lua`),
+        p,
+      );
+    const r = await exec(pkg.program.src, ['-e', 'print(_VERSION, 6 * 7)'], { env: { ...process.env, MV_DISABLE: '1' } });
+    t.is(r.stdout, 'Lua 5.4\t42\n', r.output);
+  },
+);
 
 // One guest boot: the suite in the HRT (MV_REQUIRE_HRT: no silent fallback to native), then
 // the A/B driver for one round, which runs each program natively and in the HRT.
@@ -49,10 +60,11 @@ echo "=== BEGIN hrt"; MV_REQUIRE_HRT=1 MV_ANNOUNCE=1 /app/lua5.4 /app/bench/run.
 echo "=== BEGIN ab"; MV_DISABLE=1 /app/lua5.4 /app/bench/run.lua ab small 1 2>&1; echo "=== END ab $?"
 `;
 let guest: Promise<GuestResult> | undefined;
-const guestRun = () => (guest ??= (async () => {
-  const pkg = await buildLua();
-  return runInGuest({ files: [pkg.program, ...pkg.files].filter((f) => f.dest.startsWith('/app/')), script: SCRIPT, timeoutMs: 900_000 });
-})());
+const guestRun = () =>
+  (guest ??= (async () => {
+    const pkg = await buildLua();
+    return runInGuest({ files: [pkg.program, ...pkg.files].filter((f) => f.dest.startsWith('/app/')), script: SCRIPT, timeoutMs: 900_000 });
+  })());
 
 function section(out: string, name: string): { text: string; status: number } | undefined {
   const m = out.match(new RegExp(`^=== BEGIN ${name}\\n([\\s\\S]*?)^=== END ${name} (\\d+)$`, 'm'));
@@ -80,12 +92,16 @@ for (const name of PROGRAMS) {
     t.is(line?.[2], 'ok', 'the HRT output matches the known-good digest');
     const ab = section(g.output, 'ab');
     t.truthy(ab, `the A/B driver did not run:\n${g.output.slice(-3000)}`);
-    const runs = [...(ab?.text ?? '').matchAll(new RegExp(`^MV-BENCH mode=(native|hrt) run=1 status=(\\d+) wall_s=\\S+ name=${name} .*digest=(\\w+) check=(\\w+)$`, 'gm'))];
+    const runs = [
+      ...(ab?.text ?? '').matchAll(
+        new RegExp(`^MV-BENCH mode=(native|hrt) run=1 status=(\\d+) wall_s=\\S+ name=${name} .*digest=(\\w+) check=(\\w+)$`, 'gm'),
+      ),
+    ];
     t.deepEqual(runs.map((m) => m[1]).sort(), ['hrt', 'native'], ab?.text);
     for (const m of runs) {
       t.is(m[2], '0', `${m[1]} status`);
       t.is(m[4], 'ok', `${m[1]} digest`);
-      t.is(m[3], line?.[1] ?? "", `${m[1]} output identical to the HRT suite run`);
+      t.is(m[3], line?.[1] ?? '', `${m[1]} output identical to the HRT suite run`);
     }
   });
 }

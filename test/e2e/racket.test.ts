@@ -22,34 +22,62 @@ const PKG = join(repo, 'examples', 'racket');
 const PROGRAMS = ['nbody', 'spectralnorm', 'fannkuch', 'binarytrees', 'fasta', 'mandelbrot', 'alloc', 'filecopy', 'parallel'];
 
 let built: Promise<PackageArtifact> | undefined;
-const buildRacket = () => (built ??= (async () => {
-  const progress = Progress.quiet();
-  const toolchain = await toolchainStage(progress);
-  return packageStage(progress, PKG, loadManifest(PKG), runnerToolchain(toolchain, hostRunner), hostRunner);
-})());
+const buildRacket = () =>
+  (built ??= (async () => {
+    const progress = Progress.quiet();
+    const toolchain = await toolchainStage(progress);
+    return packageStage(progress, PKG, loadManifest(PKG), runnerToolchain(toolchain, hostRunner), hostRunner);
+  })());
 
 // A cold Racket build is about 9 minutes of two cores (Chez bootstraps itself from its portable
 // boot files, then the expander and the collections compile); ava's default would end it.
 const SLOW = 60 * 60_000;
 
-test.serial('examples/racket builds Debian racket (Racket CS 8.7) with mv-cc: main is wrapped, Nautilus and the boot files are embedded', async (t) => {
-  t.timeout(SLOW);
-  const pkg = await buildRacket();
-  t.is(pkg.program.dest, '/app/racket');
-  const elf = readElf(readFileSync(pkg.program.src));
-  t.truthy(elf.sections.find((s) => s.name === '.mv_hrt'), 'the .mv_hrt section (Nautilus) is linked in');
-  t.truthy(elf.sections.find((s) => s.name === '.rackboot'), "Racket's boot files are in their .rackboot section");
-  const syms = await exec('nm', [pkg.program.src]);
-  t.regex(syms.stdout, / T __wrap_main$/m, "mv-cc's --wrap=main");
-  t.regex(syms.stdout, / T main$/m, "Racket's own main (cs/c/main.c), the one __wrap_main calls");
-  for (const f of ['/app/collects/racket/compiled/base_rkt.zo', '/app/collects/racket/compiled/future_rkt.zo', '/app/collects/racket/compiled/place_rkt.zo', '/app/etc/config.rktd', '/app/bench/run.rkt', '/app/bench/digests.rktd', ...PROGRAMS.map((p) => `/app/bench/${p}.rkt`)]) {
-    t.truthy(pkg.files.find((x) => x.dest === f), f);
-  }
-  t.falsy(pkg.files.find((x) => x.dest.endsWith('.rkt') && x.dest.startsWith('/app/collects/')), 'collections as .zo only');
-  // The collection path is relative to the executable, so the cached tree runs as it is.
-  const r = await exec(pkg.program.src, ['-l', 'racket/base', '-l', 'racket/flonum', '-e', '(printf "~a ~a\\n" (version) (fl* 6.0 7.0))'], { env: { ...process.env, MV_DISABLE: '1' } });
-  t.is(r.stdout, '8.7 42.0\n', r.output);
-});
+test.serial(
+  'examples/racket builds Debian racket (Racket CS 8.7) with mv-cc: main is wrapped, Nautilus and the boot files are embedded',
+  async (t) => {
+    t.timeout(SLOW);
+    const pkg = await buildRacket();
+    t.is(pkg.program.dest, '/app/racket');
+    const elf = readElf(readFileSync(pkg.program.src));
+    t.truthy(
+      elf.sections.find((s) => s.name === '.mv_hrt'),
+      'the .mv_hrt section (Nautilus) is linked in',
+    );
+    t.truthy(
+      elf.sections.find((s) => s.name === '.rackboot'),
+      "Racket's boot files are in their .rackboot section",
+    );
+    const syms = await exec('nm', [pkg.program.src]);
+    t.regex(syms.stdout, / T __wrap_main$/m, "mv-cc's --wrap=main");
+    t.regex(syms.stdout, / T main$/m, "Racket's own main (cs/c/main.c), the one __wrap_main calls");
+    for (const f of [
+      '/app/collects/racket/compiled/base_rkt.zo',
+      '/app/collects/racket/compiled/future_rkt.zo',
+      '/app/collects/racket/compiled/place_rkt.zo',
+      '/app/etc/config.rktd',
+      '/app/bench/run.rkt',
+      '/app/bench/digests.rktd',
+      ...PROGRAMS.map((p) => `/app/bench/${p}.rkt`),
+    ]) {
+      t.truthy(
+        pkg.files.find((x) => x.dest === f),
+        f,
+      );
+    }
+    t.falsy(
+      pkg.files.find((x) => x.dest.endsWith('.rkt') && x.dest.startsWith('/app/collects/')),
+      'collections as .zo only',
+    );
+    // The collection path is relative to the executable, so the cached tree runs as it is.
+    const r = await exec(
+      pkg.program.src,
+      ['-l', 'racket/base', '-l', 'racket/flonum', '-e', '(printf "~a ~a\\n" (version) (fl* 6.0 7.0))'],
+      { env: { ...process.env, MV_DISABLE: '1' } },
+    );
+    t.is(r.stdout, '8.7 42.0\n', r.output);
+  },
+);
 
 // One guest boot (2 CPUs, so futures and places have a second CPU): the suite in the HRT with
 // MV_STATS, the A/B driver for one round, places in the HRT, then a program killed by a signal.
@@ -79,10 +107,17 @@ i=0; while ! grep -q sleeping /tmp/break.out && [ $i -lt 600 ]; do sleep 0.1; i=
 echo "=== BEGIN threads"; MV_REQUIRE_HRT=1 /app/racket -l racket/base -e '(define c (make-channel)) (for ([i 4]) (thread (lambda () (sleep (* 0.01 i)) (channel-put c i)))) (printf "got ~a\n" (sort (for/list ([i 4]) (channel-get c)) <)) (printf "timeout ~a\n" (sync/timeout 0.05 (make-semaphore 0))) (define cu (make-custodian)) (define t (parameterize ([current-custodian cu]) (thread (lambda () (sleep 100))))) (custodian-shutdown-all cu) (void (sync t)) (printf "dead ~a\n" (thread-dead? t))' 2>&1; echo "=== END threads $?"
 `;
 let guest: Promise<GuestResult> | undefined;
-const guestRun = () => (guest ??= (async () => {
-  const pkg = await buildRacket();
-  return runInGuest({ files: [pkg.program, ...pkg.files].filter((f) => f.dest.startsWith('/app/')), script: SCRIPT, cpus: 2, memMiB: 3072, timeoutMs: 1800_000 });
-})());
+const guestRun = () =>
+  (guest ??= (async () => {
+    const pkg = await buildRacket();
+    return runInGuest({
+      files: [pkg.program, ...pkg.files].filter((f) => f.dest.startsWith('/app/')),
+      script: SCRIPT,
+      cpus: 2,
+      memMiB: 3072,
+      timeoutMs: 1800_000,
+    });
+  })());
 
 function section(out: string, name: string): { text: string; status: number } | undefined {
   const m = out.match(new RegExp(`^=== BEGIN ${name}\\n([\\s\\S]*?)^=== END ${name} (\\d+)$`, 'm'));
@@ -103,18 +138,31 @@ test.serial('in the guest, racket runs the whole suite in ring 0 of the HRT', as
   t.notRegex(s.text, /no usable KVM|cannot run/);
   t.regex(s.text, new RegExp(`^MV-BENCH-SUITE small programs=${PROGRAMS.length} bad=0$`, 'm'), s.text);
   t.is(s.status, 0, s.text);
-  t.regex(s.text, /^MV-BENCH name=parallel n=\d+ .* check=ok info=workers:1$/m, 'one future worker per HRT CPU (MV_HRT_CPUS=1 with 2 guest CPUs)');
+  t.regex(
+    s.text,
+    /^MV-BENCH name=parallel n=\d+ .* check=ok info=workers:1$/m,
+    'one future worker per HRT CPU (MV_HRT_CPUS=1 with 2 guest CPUs)',
+  );
 });
 
 for (const name of PROGRAMS) {
   test.serial(`${name}: right digest in the HRT, and the same output natively in the same guest`, async (t) => {
     t.timeout(SLOW);
     const hrt = (await sectionOf(t, 'hrt')).text;
-    const line = hrt.match(new RegExp(`^MV-BENCH name=${name} n=\\d+ real_s=[\\d.]+ cpu_s=[\\d.]+ gc_s=[\\d.]+ bytes=\\d+ digest=([0-9a-f]{16}) check=(\\w+)`, 'm'));
+    const line = hrt.match(
+      new RegExp(
+        `^MV-BENCH name=${name} n=\\d+ real_s=[\\d.]+ cpu_s=[\\d.]+ gc_s=[\\d.]+ bytes=\\d+ digest=([0-9a-f]{16}) check=(\\w+)`,
+        'm',
+      ),
+    );
     t.truthy(line, `no result for ${name} in the HRT run:\n${hrt}`);
     t.is(line?.[2], 'ok', 'the HRT output matches the known-good digest');
     const ab = await sectionOf(t, 'ab');
-    const runs = [...ab.text.matchAll(new RegExp(`^MV-BENCH mode=(native|hrt) run=1 status=(\\d+) wall_s=\\S+ name=${name} .*digest=(\\w+) check=(\\w+)`, 'gm'))];
+    const runs = [
+      ...ab.text.matchAll(
+        new RegExp(`^MV-BENCH mode=(native|hrt) run=1 status=(\\d+) wall_s=\\S+ name=${name} .*digest=(\\w+) check=(\\w+)`, 'gm'),
+      ),
+    ];
     t.deepEqual(runs.map((m) => m[1]).sort(), ['hrt', 'native'], ab.text);
     for (const m of runs) {
       t.is(m[2], '0', `${m[1]} status`);
@@ -130,16 +178,20 @@ for (const name of PROGRAMS) {
   });
 }
 
-test.serial('MV_STATS: the suite run forwarded its file I/O, mmap traffic and thread start-up, and counted its HRT page faults', async (t) => {
-  t.timeout(SLOW);
-  const text = (await sectionOf(t, 'stats')).text;
-  const s = JSON.parse(text.match(/^\{.*\}$/m)?.[0] ?? '{}');
-  t.true(s.hrt, text);
-  t.true(s.vcpus >= 2, 'the futures of parallel.rkt ran on vCPUs of their own');
-  t.true(s.syscalls.n + s.exitless.n > 1000 && s.exits.total >= s.syscalls.n);
-  t.true(s.faults.n > 0);
-  for (const call of ['read', 'write', 'mmap', 'munmap', 'openat', 'clone', 'futex']) t.true((s.syscalls.by_name[call]?.n ?? 0) + (s.exitless.by_name[call]?.n ?? 0) > 0, call);
-});
+test.serial(
+  'MV_STATS: the suite run forwarded its file I/O, mmap traffic and thread start-up, and counted its HRT page faults',
+  async (t) => {
+    t.timeout(SLOW);
+    const text = (await sectionOf(t, 'stats')).text;
+    const s = JSON.parse(text.match(/^\{.*\}$/m)?.[0] ?? '{}');
+    t.true(s.hrt, text);
+    t.true(s.vcpus >= 2, 'the futures of parallel.rkt ran on vCPUs of their own');
+    t.true(s.syscalls.n + s.exitless.n > 1000 && s.exits.total >= s.syscalls.n);
+    t.true(s.faults.n > 0);
+    for (const call of ['read', 'write', 'mmap', 'munmap', 'openat', 'clone', 'futex'])
+      t.true((s.syscalls.by_name[call]?.n ?? 0) + (s.exitless.by_name[call]?.n ?? 0) > 0, call);
+  },
+);
 
 test.serial('places: two places (OS threads, each a Racket instance of its own) run in the HRT and give the native results', async (t) => {
   t.timeout(SLOW);
@@ -150,10 +202,13 @@ test.serial('places: two places (OS threads, each a Racket instance of its own) 
   t.regex(native.text, /^places: \(\d+ \d+\)$/m, native.text);
   t.is(hrt.text.match(/^places: .*$/m)?.[0], native.text.match(/^places: .*$/m)?.[0]);
   t.regex(hrt.text, /^place exits: \(0 0\)$/m);
-  t.true(Number(hrt.text.match(/^mv-stats: main in the HRT, [\d.]+ ms wall, (\d+) vCPU/m)?.[1]) >= 3, 'main and each place on a vCPU of its own');
+  t.true(
+    Number(hrt.text.match(/^mv-stats: main in the HRT, [\d.]+ ms wall, (\d+) vCPU/m)?.[1]) >= 3,
+    'main and each place on a vCPU of its own',
+  );
 });
 
-test.serial("a Racket exception and exit status come back as on Linux", async (t) => {
+test.serial('a Racket exception and exit status come back as on Linux', async (t) => {
   t.timeout(SLOW);
   const s = await sectionOf(t, 'exit');
   t.is(s.status, 3, s.text);

@@ -54,10 +54,14 @@ test.before(() => {
   if (b.status !== 0) throw new Error(`building the spin package failed:\n${b.stderr}`);
 });
 
-const freePort = () => new Promise<number>((done) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => done(p)); });
-});
+const freePort = () =>
+  new Promise<number>((done) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => done(p));
+    });
+  });
 
 test.serial('run --profile DIR: the folded stacks come back from the guest into DIR/profile.folded, drawn as DIR/profile.svg', (t) => {
   t.timeout(600_000);
@@ -73,10 +77,18 @@ test.serial('run --profile DIR: the folded stacks come back from the guest into 
   t.deepEqual(readdirSync(out).sort(), ['profile.folded', 'profile.svg'], 'no temporary file left');
   const folded = readFileSync(join(out, 'profile.folded'), 'utf8');
   const lines = folded.trim().split('\n');
-  t.true(lines.every((l) => /^[^ ].* \d+$/.test(l)), folded.slice(0, 400));
+  t.true(
+    lines.every((l) => /^[^ ].* \d+$/.test(l)),
+    folded.slice(0, 400),
+  );
   const inSpin = lines.filter((l) => /(^|;)spin(;|\s)/.test(l)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
   const all = lines.reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-  t.log(`${all} samples, ${inSpin} in spin; heaviest: ${lines.sort((a, b) => Number(b.split(' ').pop()) - Number(a.split(' ').pop())).slice(0, 3).join(' | ')}`);
+  t.log(
+    `${all} samples, ${inSpin} in spin; heaviest: ${lines
+      .sort((a, b) => Number(b.split(' ').pop()) - Number(a.split(' ').pop()))
+      .slice(0, 3)
+      .join(' | ')}`,
+  );
   t.true(inSpin > all / 2, `spin holds most samples (${inSpin} of ${all})`);
   t.regex(folded, /(^|;)main;spin \d+$/m, 'whole stacks: main, then spin');
   const svg = readFileSync(join(out, 'profile.svg'), 'utf8');
@@ -85,43 +97,84 @@ test.serial('run --profile DIR: the folded stacks come back from the guest into 
   t.regex(r.stderr, new RegExp(`^mv-image: profile: ${all} samples in ${out}/profile\\.folded, flame graph ${out}/profile\\.svg$`, 'm'));
 });
 
-test.serial('run --gdb PORT: Debian\'s gdb on the host stops at a breakpoint in the HRT (CPL 0), backtraces through main, and the program exits with its status', async (t) => {
-  t.timeout(900_000);
-  const port = await freePort();
-  const t0 = Date.now();
-  const run = spawn(process.execPath, [bin, 'run', iso, '--accel', 'tcg', '--timeout', '600', '--gdb', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  const waiting = new Promise<string>((done, fail) => {
-    const check = () => {
-      const hint = stderr.match(/^mv-image: gdb: .* debug it with: gdb (\S+) -ex 'target remote 127\.0\.0\.1:(\d+)'$/m);
-      if (hint && /^mv: waiting for gdb on 127\.0\.0\.1:\d+/m.test(stdout)) done(hint[1]);
-    };
-    run.stdout.on('data', (b: Buffer) => { stdout += b.toString(); check(); });
-    run.stderr.on('data', (b: Buffer) => { stderr += b.toString(); check(); });
-    run.on('close', () => fail(new Error(`mv-image run ended before the stub waited:\n${stdout}\n${stderr}`)));
-  });
-  const ended = new Promise<number | null>((done) => run.on('close', (c) => done(c)));
-  const prog = await waiting;
-  t.log(`boot to "waiting for gdb": ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  t.regex(stdout, new RegExp(`^mv: waiting for gdb on 127\\.0\\.0\\.1:${port} `, 'm'), 'the stub listens on the same port number in the guest');
-  const g0 = Date.now();
-  const gdb = await new Promise<{ status: number | null; out: string }>((done) => {
-    const c = spawn('gdb', ['-nx', '-batch', '-ex', 'set remotetimeout 60', '-ex', `target remote :${port}`, '-ex', 'break target', '-ex', 'continue',
-      '-ex', 'bt', '-ex', 'p $cs', '-ex', 'continue', prog], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    c.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-    c.on('close', (status) => done({ status, out }));
-  });
-  t.log(`gdb session: ${((Date.now() - g0) / 1000).toFixed(1)} s\n${gdb.out}`);
-  const status = await ended;
-  t.log(`whole run: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  t.regex(gdb.out, /^main \(\) at .*spin\.c:\d+$/m, 'stopped at main before it ran');
-  t.regex(gdb.out, /Breakpoint 1, target \(v=[^)]*\) at .*spin\.c:\d+/);
-  t.regex(gdb.out, /^#1 +0x[0-9a-f]+ in main \(\) at .*spin\.c:\d+$/m, 'the backtrace reaches main');
-  t.regex(gdb.out, /^\$1 = 8$/m, 'CPL 0: the HRT\'s kernel code segment');
-  t.regex(gdb.out, /\[Inferior 1 \(.*\) exited with code 07\]/);
-  t.is(status, 7, stderr);
-  t.regex(stdout, /^spin: done$/m);
-  t.regex(stdout, /^MV-EXIT 7$/m);
-});
+test.serial(
+  "run --gdb PORT: Debian's gdb on the host stops at a breakpoint in the HRT (CPL 0), backtraces through main, and the program exits with its status",
+  async (t) => {
+    t.timeout(900_000);
+    const port = await freePort();
+    const t0 = Date.now();
+    const run = spawn(process.execPath, [bin, 'run', iso, '--accel', 'tcg', '--timeout', '600', '--gdb', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
+    const waiting = new Promise<string>((done, fail) => {
+      const check = () => {
+        const hint = stderr.match(/^mv-image: gdb: .* debug it with: gdb (\S+) -ex 'target remote 127\.0\.0\.1:(\d+)'$/m);
+        if (hint && /^mv: waiting for gdb on 127\.0\.0\.1:\d+/m.test(stdout)) done(hint[1]);
+      };
+      run.stdout.on('data', (b: Buffer) => {
+        stdout += b.toString();
+        check();
+      });
+      run.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        check();
+      });
+      run.on('close', () => fail(new Error(`mv-image run ended before the stub waited:\n${stdout}\n${stderr}`)));
+    });
+    const ended = new Promise<number | null>((done) => run.on('close', (c) => done(c)));
+    const prog = await waiting;
+    t.log(`boot to "waiting for gdb": ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    t.regex(
+      stdout,
+      new RegExp(`^mv: waiting for gdb on 127\\.0\\.0\\.1:${port} `, 'm'),
+      'the stub listens on the same port number in the guest',
+    );
+    const g0 = Date.now();
+    const gdb = await new Promise<{ status: number | null; out: string }>((done) => {
+      const c = spawn(
+        'gdb',
+        [
+          '-nx',
+          '-batch',
+          '-ex',
+          'set remotetimeout 60',
+          '-ex',
+          `target remote :${port}`,
+          '-ex',
+          'break target',
+          '-ex',
+          'continue',
+          '-ex',
+          'bt',
+          '-ex',
+          'p $cs',
+          '-ex',
+          'continue',
+          prog,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      c.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+      });
+      c.stderr.on('data', (b: Buffer) => {
+        out += b.toString();
+      });
+      c.on('close', (status) => done({ status, out }));
+    });
+    t.log(`gdb session: ${((Date.now() - g0) / 1000).toFixed(1)} s\n${gdb.out}`);
+    const status = await ended;
+    t.log(`whole run: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    t.regex(gdb.out, /^main \(\) at .*spin\.c:\d+$/m, 'stopped at main before it ran');
+    t.regex(gdb.out, /Breakpoint 1, target \(v=[^)]*\) at .*spin\.c:\d+/);
+    t.regex(gdb.out, /^#1 +0x[0-9a-f]+ in main \(\) at .*spin\.c:\d+$/m, 'the backtrace reaches main');
+    t.regex(gdb.out, /^\$1 = 8$/m, "CPL 0: the HRT's kernel code segment");
+    t.regex(gdb.out, /\[Inferior 1 \(.*\) exited with code 07\]/);
+    t.is(status, 7, stderr);
+    t.regex(stdout, /^spin: done$/m);
+    t.regex(stdout, /^MV-EXIT 7$/m);
+  },
+);

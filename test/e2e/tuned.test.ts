@@ -37,5 +37,8 @@ test.serial('inspect shows the tuned kernel and no kernel module in the initramf
   const j = JSON.parse(r.stdout);
   t.regex(j.kernelVersion, /-mv-tuned$/);
   t.true(j.initramfs.length > 0);
-  t.deepEqual(j.initramfs.filter((f: { path: string }) => f.path.endsWith('.ko')), []);
+  t.deepEqual(
+    j.initramfs.filter((f: { path: string }) => f.path.endsWith('.ko')),
+    [],
+  );
 });

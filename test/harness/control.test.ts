@@ -8,20 +8,29 @@ import { ControlChannel, ControlParser, settingsLine } from '../../src/harness/c
 import { qemuArgs } from '../../src/harness/qemu';
 import { MvError } from '../../src/lib/errors';
 
-const freePort = () => new Promise<number>((done) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => done(p)); });
-});
-const open = (path: string | number) => new Promise<Socket>((done, fail) => {
-  const s = typeof path === 'number' ? connect(path, '127.0.0.1') : connect(path);
-  s.once('connect', () => done(s)).once('error', fail);
-});
+const freePort = () =>
+  new Promise<number>((done) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => done(p));
+    });
+  });
+const open = (path: string | number) =>
+  new Promise<Socket>((done, fail) => {
+    const s = typeof path === 'number' ? connect(path, '127.0.0.1') : connect(path);
+    s.once('connect', () => done(s)).once('error', fail);
+  });
 /** Everything a socket receives, and a way to wait for it to contain something. */
 function collect(s: Socket): { text: () => string; until: (want: string) => Promise<void> } {
   let got = '';
   const waiters: (() => void)[] = [];
-  s.on('data', (b: Buffer) => { got += b.toString('latin1'); waiters.splice(0).forEach((w) => w()); });
-  const until = (want: string): Promise<void> => (got.includes(want) ? Promise.resolve() : new Promise((r) => waiters.push(() => r(until(want)))));
+  s.on('data', (b: Buffer) => {
+    got += b.toString('latin1');
+    waiters.splice(0).forEach((w) => w());
+  });
+  const until = (want: string): Promise<void> =>
+    got.includes(want) ? Promise.resolve() : new Promise((r) => waiters.push(() => r(until(want))));
   return { text: () => got, until };
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,7 +64,13 @@ test('the parser reads lines and a profile framed by its size, in chunks of any 
 });
 
 test('the parser takes nothing it cannot frame: cut short, too large, unknown lines, endless lines', (t) => {
-  const run = (s: string | Buffer, max = 1000) => { const p = new ControlParser(max); p.push(Buffer.from('MV-CTL 1\n')); p.push(Buffer.from(s)); p.end(); return p.result; };
+  const run = (s: string | Buffer, max = 1000) => {
+    const p = new ControlParser(max);
+    p.push(Buffer.from('MV-CTL 1\n'));
+    p.push(Buffer.from(s));
+    p.end();
+    return p.result;
+  };
   t.regex(run('MV-PROFILE 10\nabc').problem ?? '', /cut short: 3 of 10 bytes/);
   t.regex(run('MV-PROFILE 3\nabc').problem ?? '', /without its MV-PROFILE-END/);
   t.regex(run('MV-PROFILE 3\nabcXX\n').problem ?? '', /not followed by MV-PROFILE-END/);
@@ -67,7 +82,7 @@ test('the parser takes nothing it cannot frame: cut short, too large, unknown li
   t.is(run('').ready, undefined);
 });
 
-test('before init asks, what the card carries (a firmware\'s text) is skipped, however long', (t) => {
+test("before init asks, what the card carries (a firmware's text) is skipped, however long", (t) => {
   let asked = 0;
   const p = new ControlParser(1000, { request: () => asked++ });
   p.push(Buffer.from('\x1b[2J\x1b[01;01HBdsDxe: loading Boot0001\r\nMV-PROFILE 5\nrm -rf /\n'));
@@ -121,5 +136,8 @@ test('a gdb port in use is one line before anything boots', async (t) => {
   const e = await t.throwsAsync(ControlChannel.open({ gdbPort: port }, 1000));
   busy.close();
   t.true(e instanceof MvError);
-  t.is((e as MvError).line(), `mv-image: run: cannot listen for gdb on 127.0.0.1:${port} (the port is in use) (fix: pick another --gdb port, or stop what listens there (ss -ltnp 'sport = :${port}'))`);
+  t.is(
+    (e as MvError).line(),
+    `mv-image: run: cannot listen for gdb on 127.0.0.1:${port} (the port is in use) (fix: pick another --gdb port, or stop what listens there (ss -ltnp 'sport = :${port}'))`,
+  );
 });

@@ -7,7 +7,12 @@ import { join, resolve } from 'node:path';
 export const repo = resolve(__dirname, '..', '..', '..');
 export const bin = join(repo, 'bin', 'run.js');
 
-export interface CliResult { status: number | null; stdout: string; stderr: string; pid?: number }
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  pid?: number;
+}
 
 /** `input` is written to the CLI's stdin (default: none, an immediate end of input). */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000, input = ''): CliResult {
@@ -18,11 +23,15 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600
 export const tempDir = (prefix = 'mv-test-') => mkdtempSync(join(tmpdir(), prefix));
 
 /** One keystroke sequence to type once the output so far matches `after`. */
-export interface Step { after: RegExp; type: string }
+export interface Step {
+  after: RegExp;
+  type: string;
+}
 
 /** Returns an output handler that types each step, in order, once its pattern has appeared. */
 export function typist(steps: Step[], type: (s: string) => void): (text: string) => void {
-  let seen = '', next = 0;
+  let seen = '',
+    next = 0;
   return (text) => {
     seen += text;
     while (next < steps.length && steps[next].after.test(seen)) type(steps[next++].type);
@@ -32,9 +41,20 @@ export function typist(steps: Step[], type: (s: string) => void): (text: string)
 /** Runs a command with stdin a pipe, typing the steps into it as its stdout shows their patterns. */
 export function session(file: string, args: string[], steps: Step[], timeoutMs = 600_000): Promise<CliResult> {
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
-  let stdout = '', stderr = '';
+  let stdout = '',
+    stderr = '';
   const type = typist(steps, (s) => child.stdin.write(s));
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); type(b.toString()); });
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-  return new Promise((resolve) => child.on('close', (status) => { child.stdin.destroy(); resolve({ status, stdout, stderr }); }));
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+    type(b.toString());
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  return new Promise((resolve) =>
+    child.on('close', (status) => {
+      child.stdin.destroy();
+      resolve({ status, stdout, stderr });
+    }),
+  );
 }

@@ -51,7 +51,8 @@ export function leftovers(pid: number | undefined, tmp: string): string[] {
 
 /** `mv-image build DIR -o OUT/x.iso` with a private TMPDIR, expected to fail with one line. */
 export function buildFails(t: ExecutionContext, dir: string, line: RegExp, env: NodeJS.ProcessEnv = {}): CliResult {
-  const out = tempDir('mv-out-'), tmp = tempDir('mv-tmp-');
+  const out = tempDir('mv-out-'),
+    tmp = tempDir('mv-tmp-');
   const r = cli(['build', dir, '-o', join(out, 'x.iso')], { TMPDIR: tmp, ...env });
   t.is(r.status, 1, r.stderr);
   const last = r.stderr.trim().split('\n').pop() ?? '';
@@ -64,7 +65,8 @@ export function buildFails(t: ExecutionContext, dir: string, line: RegExp, env: 
 
 /** The same build, expected to succeed; returns the ISO's path. */
 export function buildOk(t: ExecutionContext, dir: string, env: NodeJS.ProcessEnv = {}): string {
-  const out = tempDir('mv-out-'), tmp = tempDir('mv-tmp-');
+  const out = tempDir('mv-out-'),
+    tmp = tempDir('mv-tmp-');
   const iso = join(out, 'x.iso');
   const r = cli(['build', dir, '-o', iso], { TMPDIR: tmp, ...env });
   t.is(r.status, 0, r.stderr);

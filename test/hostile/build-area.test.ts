@@ -9,14 +9,26 @@ import { tempDir } from '../helpers/cli';
 import { buildFails, buildOk, makePackage, manifest, TINY_C } from '../helpers/package';
 
 /** A package no earlier build made, so the build really runs in the build area (no cache hit). */
-const fresh = () => makePackage({ ...TINY_C, 'prog.c': `int main(void) { return 0; } /* ${Date.now()} ${Math.random()} */\n`, 'mv-image.json': manifest({}) });
+const fresh = () =>
+  makePackage({
+    ...TINY_C,
+    'prog.c': `int main(void) { return 0; } /* ${Date.now()} ${Math.random()} */\n`,
+    'mv-image.json': manifest({}),
+  });
 
 const uid = process.getuid!();
 
 test('a build area that is a symlink is refused', (t) => {
   const tmp = tempDir('mv-tmp-');
   symlinkSync(tempDir('mv-elsewhere-'), join(tmp, `mv-image-build-${uid}`));
-  buildFails(t, fresh(), new RegExp(`^mv-image: package: the build area ${tmp}/mv-image-build-${uid} is not private: it is a symlink \\(fix: remove ${tmp}/mv-image-build-${uid} `), { TMPDIR: tmp });
+  buildFails(
+    t,
+    fresh(),
+    new RegExp(
+      `^mv-image: package: the build area ${tmp}/mv-image-build-${uid} is not private: it is a symlink \\(fix: remove ${tmp}/mv-image-build-${uid} `,
+    ),
+    { TMPDIR: tmp },
+  );
 });
 
 test('a build area others can write is refused', (t) => {

@@ -27,11 +27,23 @@ test('a files dest of the program itself', (t) => {
 });
 
 test("a files dest of one of the program's libraries", (t) => {
-  const dir = makePackage({ ...TINY_C, 'f.txt': 'x', 'mv-image.json': manifest({ files: [{ src: 'f.txt', dest: '/lib/x86_64-linux-gnu/libc.so.6' }] }) });
-  buildFails(t, dir, /^mv-image: package: the library \/lib\/x86_64-linux-gnu\/libc\.so\.6 and files\[0\] both put a file at \/lib\/x86_64-linux-gnu\/libc\.so\.6 in the image/);
+  const dir = makePackage({
+    ...TINY_C,
+    'f.txt': 'x',
+    'mv-image.json': manifest({ files: [{ src: 'f.txt', dest: '/lib/x86_64-linux-gnu/libc.so.6' }] }),
+  });
+  buildFails(
+    t,
+    dir,
+    /^mv-image: package: the library \/lib\/x86_64-linux-gnu\/libc\.so\.6 and files\[0\] both put a file at \/lib\/x86_64-linux-gnu\/libc\.so\.6 in the image/,
+  );
 });
 
 test('a directory whose contents land on a reserved path', (t) => {
-  const dir = makePackage({ ...TINY_C, 'sbin/poweroff': '#!/bin/sh\necho fake\n', 'mv-image.json': manifest({ files: [{ src: 'sbin', dest: '/sbin' }] }) });
+  const dir = makePackage({
+    ...TINY_C,
+    'sbin/poweroff': '#!/bin/sh\necho fake\n',
+    'mv-image.json': manifest({ files: [{ src: 'sbin', dest: '/sbin' }] }),
+  });
   buildFails(t, dir, /^mv-image: package: files\[0\] would replace \/sbin\/poweroff in the image, which is busybox's poweroff applet/);
 });

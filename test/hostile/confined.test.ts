@@ -10,10 +10,13 @@ import { cli, tempDir } from '../helpers/cli';
 import { ensureBuilder } from '../builder/helpers';
 import { lastLine, leftoverDocker, leftovers, ONE_LINE, pkg, privateEnv } from './private-build';
 
-test.before(() => { ensureBuilder(); });
+test.before(() => {
+  ensureBuilder();
+});
 
 async function build(t: import('ava').ExecutionContext, files: Record<string, string>) {
-  const env = privateEnv(), out = tempDir('mv-out-');
+  const env = privateEnv(),
+    out = tempDir('mv-out-');
   const t0 = Date.now();
   const r = cli(['build', pkg(files), '--builder', 'docker', '-o', join(out, 'x.iso')], env);
   t.log(`build: ${((Date.now() - t0) / 1000).toFixed(1)} s, status ${r.status}`);
@@ -49,7 +52,8 @@ test.serial('the build command runs unprivileged, without capabilities or networ
   t.regex(log, /^NoNewPrivs:\s+1$/m);
   t.regex(log, /^lo$/m);
   t.notRegex(log, /^eth\d/m);
-  for (const line of ['root-read-only', 'home-writable', 'tmp-writable', 'build-dir-writable', 'toolchain-read-only']) t.regex(log, new RegExp(`^${line}$`, 'm'));
+  for (const line of ['root-read-only', 'home-writable', 'tmp-writable', 'build-dir-writable', 'toolchain-read-only'])
+    t.regex(log, new RegExp(`^${line}$`, 'm'));
   t.regex(log, /^200\n1073741824$/m, 'the limits from builderLimits');
   t.regex(lastLine(r), /^mv-image: package: build command "make" failed with status 2/);
 });
@@ -60,7 +64,10 @@ test.serial('a build over the memory limit fails naming the limit', async (t) =>
     'mv-image.json': JSON.stringify({ builderLimits: { memoryMiB: 128 } }),
   });
   t.is(r.status, 1);
-  t.is(lastLine(r), 'mv-image: package: the build command "make" ran out of memory: the builder\'s limit is 128 MiB (fix: raise "builderLimits": {"memoryMiB": N} in mv-image.json, or lower the build\'s parallelism)');
+  t.is(
+    lastLine(r),
+    'mv-image: package: the build command "make" ran out of memory: the builder\'s limit is 128 MiB (fix: raise "builderLimits": {"memoryMiB": N} in mv-image.json, or lower the build\'s parallelism)',
+  );
 });
 
 test.serial('a build over the PID limit fails naming the limit', async (t) => {
@@ -69,7 +76,10 @@ test.serial('a build over the PID limit fails naming the limit', async (t) => {
     'mv-image.json': JSON.stringify({ builderLimits: { pids: 32 } }),
   });
   t.is(r.status, 1);
-  t.is(lastLine(r), 'mv-image: package: the build command "make" hit the builder\'s limit of 32 processes and threads (fix: raise "builderLimits": {"pids": N} in mv-image.json, or lower the build\'s parallelism)');
+  t.is(
+    lastLine(r),
+    'mv-image: package: the build command "make" hit the builder\'s limit of 32 processes and threads (fix: raise "builderLimits": {"pids": N} in mv-image.json, or lower the build\'s parallelism)',
+  );
 });
 
 test.serial('a build over the time limit is stopped, naming the limit', async (t) => {
@@ -80,7 +90,10 @@ test.serial('a build over the time limit is stopped, naming the limit', async (t
   });
   t.is(r.status, 1);
   t.regex(r.stderr, /^waiting$/m);
-  t.is(lastLine(r), 'mv-image: package: the build command "make" ran longer than the builder\'s time limit of 5 s and was stopped (fix: raise "builderLimits": {"timeoutS": N} in mv-image.json, or find out why it hangs)');
+  t.is(
+    lastLine(r),
+    'mv-image: package: the build command "make" ran longer than the builder\'s time limit of 5 s and was stopped (fix: raise "builderLimits": {"timeoutS": N} in mv-image.json, or find out why it hangs)',
+  );
   t.true(Date.now() - t0 < 120_000);
 });
 
@@ -88,6 +101,9 @@ test('a limit out of range is refused before anything runs', (t) => {
   const dir = pkg({ Makefile: 'all:\n\t@echo BUILD-RAN\n', 'mv-image.json': JSON.stringify({ builderLimits: { pids: 1 } }) });
   const r = cli(['build', dir, '--builder', 'docker', '-o', join(tempDir(), 'x.iso')]);
   t.is(r.status, 1);
-  t.is(lastLine(r), `mv-image: manifest: ${join(dir, 'mv-image.json')}: builderLimits.pids must be >= 16 (fix: see the manifest reference in README.md)`);
+  t.is(
+    lastLine(r),
+    `mv-image: manifest: ${join(dir, 'mv-image.json')}: builderLimits.pids must be >= 16 (fix: see the manifest reference in README.md)`,
+  );
   t.notRegex(r.stderr, /BUILD-RAN/);
 });

@@ -38,7 +38,8 @@ export function buildFails(t: ExecutionContext, dir: string, line: string | RegE
   const out = tempDir('mv-out-');
   const r = cli(['build', dir, '-o', join(out, 'x.iso'), ...extra]);
   const last = failure(t, r);
-  if (typeof line === 'string') t.is(last, line); else t.regex(last, line);
+  if (typeof line === 'string') t.is(last, line);
+  else t.regex(last, line);
   t.deepEqual(readdirSync(out), [], 'nothing written');
   t.notRegex(r.stdout + r.stderr, /BUILD-RAN/, 'found before the build ran');
   return r;
@@ -83,7 +84,13 @@ export function withHrt(size = 8192): { path: string; header: number } {
   return { path, header: Number(buf.readBigUInt64LE(40)) + i * buf.readUInt16LE(58) };
 }
 
-export interface IsoParts { grubCfg?: string | Buffer; kernel?: Buffer; initrd?: Buffer; record?: Buffer; program?: Buffer }
+export interface IsoParts {
+  grubCfg?: string | Buffer;
+  kernel?: Buffer;
+  initrd?: Buffer;
+  record?: Buffer;
+  program?: Buffer;
+}
 
 /** A small ISO laid out like mv-image's: grub.cfg, a bzImage head, an initramfs with the record
  *  (etc/mv-image.json) and the program; `parts` replaces any of them. */
@@ -95,10 +102,15 @@ export function miniIso(path: string, parts: IsoParts = {}): string {
   const cpio = writeCpio([
     { path: 'init', type: 'file', data: Buffer.from('#!/bin/sh\n'), mode: 0o755 },
     { path: 'app/prog', type: 'file', data: parts.program ?? readFileSync('/bin/true'), mode: 0o755 },
-    { path: 'etc/mv-image.json', type: 'file', data: parts.record ?? Buffer.from(JSON.stringify({ name: 'mini', program: '/app/prog', args: ['a b'] })) },
+    {
+      path: 'etc/mv-image.json',
+      type: 'file',
+      data: parts.record ?? Buffer.from(JSON.stringify({ name: 'mini', program: '/app/prog', args: ['a b'] })),
+    },
   ]);
   return makeIso(path, {
-    'boot/grub/grub.cfg': parts.grubCfg ?? "menuentry 'mini (mv-image)' {\n  linux /boot/vmlinuz console=ttyS0 'x=a;b'\n  initrd /boot/initrd.img\n}\n",
+    'boot/grub/grub.cfg':
+      parts.grubCfg ?? "menuentry 'mini (mv-image)' {\n  linux /boot/vmlinuz console=ttyS0 'x=a;b'\n  initrd /boot/initrd.img\n}\n",
     'boot/vmlinuz': parts.kernel ?? kernel,
     'boot/initrd.img': parts.initrd ?? gzipSync(cpio),
   });

@@ -6,18 +6,35 @@ import { buildFails, buildOk, imageFiles, makePackage, manifest, TINY_C } from '
 
 test('a files src that climbs out of the package (../../../../etc/shadow)', (t) => {
   const dir = makePackage({ ...TINY_C, 'mv-image.json': manifest({ files: ['../../../../etc/shadow'] }) });
-  const r = buildFails(t, dir, /^mv-image: package: files\[0\]\.src "\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow" resolves to "\/etc\/shadow", outside the package directory \(fix: /);
+  const r = buildFails(
+    t,
+    dir,
+    /^mv-image: package: files\[0\]\.src "\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow" resolves to "\/etc\/shadow", outside the package directory \(fix: /,
+  );
   t.notRegex(r.stdout + r.stderr, /\$\(CC\)|mv-cc/, 'refused before anything was built');
 });
 
 test('a symlink in the package that points at a host file', (t) => {
-  const dir = makePackage({ ...TINY_C, secret: { symlink: '/etc/shadow' }, 'mv-image.json': manifest({ files: [{ src: 'secret', dest: '/app/secret' }] }) });
+  const dir = makePackage({
+    ...TINY_C,
+    secret: { symlink: '/etc/shadow' },
+    'mv-image.json': manifest({ files: [{ src: 'secret', dest: '/app/secret' }] }),
+  });
   buildFails(t, dir, /^mv-image: package: files\[0\]\.src "secret" resolves to "\/etc\/shadow", outside the package directory /);
 });
 
 test('a symlink inside a listed directory that points at a host file', (t) => {
-  const dir = makePackage({ ...TINY_C, 'data/ok.txt': 'fine\n', 'data/passwd': { symlink: '/etc/passwd' }, 'mv-image.json': manifest({ files: [{ src: 'data', dest: '/app/data' }] }) });
-  buildFails(t, dir, /^mv-image: package: files\[0\]\.src \(data\/passwd\) "data\/passwd" resolves to "\/etc\/passwd", outside the package directory /);
+  const dir = makePackage({
+    ...TINY_C,
+    'data/ok.txt': 'fine\n',
+    'data/passwd': { symlink: '/etc/passwd' },
+    'mv-image.json': manifest({ files: [{ src: 'data', dest: '/app/data' }] }),
+  });
+  buildFails(
+    t,
+    dir,
+    /^mv-image: package: files\[0\]\.src \(data\/passwd\) "data\/passwd" resolves to "\/etc\/passwd", outside the package directory /,
+  );
 });
 
 test('an entry that climbs out of the build tree (../../../../usr/bin/ls), refused before the build', (t) => {
@@ -32,15 +49,27 @@ test('an entry the build made a symlink to a host program', (t) => {
 });
 
 test('a "from": "build" src the build pointed at a host directory', (t) => {
-  const dir = makePackage({ ...TINY_C, Makefile: TINY_C.Makefile.replace('prog: prog.c', 'prog: prog.c\n\tln -sfn /etc out') , 'mv-image.json': manifest({ files: [{ src: 'out', dest: '/app/out', from: 'build' }] }) });
+  const dir = makePackage({
+    ...TINY_C,
+    Makefile: TINY_C.Makefile.replace('prog: prog.c', 'prog: prog.c\n\tln -sfn /etc out'),
+    'mv-image.json': manifest({ files: [{ src: 'out', dest: '/app/out', from: 'build' }] }),
+  });
   buildFails(t, dir, /^mv-image: package: files\[0\]\.src "out" resolves to "\/etc", outside the build tree /);
 });
 
-test('symlinks that stay inside the package are fine: the image holds the target\'s bytes', (t) => {
+test("symlinks that stay inside the package are fine: the image holds the target's bytes", (t) => {
   const text = 'inside the package\n';
   const dir = makePackage({
-    ...TINY_C, 'data/real.txt': text, 'data/alias.txt': { symlink: 'real.txt' }, 'link-to-data': { symlink: 'data' },
-    'mv-image.json': manifest({ files: [{ src: 'data/alias.txt', dest: '/app/alias.txt' }, { src: 'link-to-data', dest: '/app/data' }] }),
+    ...TINY_C,
+    'data/real.txt': text,
+    'data/alias.txt': { symlink: 'real.txt' },
+    'link-to-data': { symlink: 'data' },
+    'mv-image.json': manifest({
+      files: [
+        { src: 'data/alias.txt', dest: '/app/alias.txt' },
+        { src: 'link-to-data', dest: '/app/data' },
+      ],
+    }),
   });
   const files = imageFiles(t, buildOk(t, dir));
   t.is(files.get('/app/alias.txt'), text.length);

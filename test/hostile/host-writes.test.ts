@@ -11,7 +11,11 @@ test('a dest that climbs out of the image root writes nothing on the host', (t) 
   const target = join(tempDir('mv-target-'), 'x');
   const dest = '/..'.repeat(12) + target;
   const dir = makePackage({ ...TINY_C, 'f.txt': 'payload\n', 'mv-image.json': manifest({ files: [{ src: 'f.txt', dest }] }) });
-  buildFails(t, dir, /^mv-image: manifest: files\[0\]\.dest "(\/\.\.)+\/tmp\/mv-target-\w+\/x" is not a valid destination: it contains a "\." or "\.\." segment \(fix: /);
+  buildFails(
+    t,
+    dir,
+    /^mv-image: manifest: files\[0\]\.dest "(\/\.\.)+\/tmp\/mv-target-\w+\/x" is not a valid destination: it contains a "\." or "\.\." segment \(fix: /,
+  );
   t.false(existsSync(target));
 });
 
@@ -19,7 +23,11 @@ test('a dest with ".." in the middle, and one with a newline', (t) => {
   const dir = makePackage({ ...TINY_C, 'f.txt': 'x', 'mv-image.json': manifest({ files: [{ src: 'f.txt', dest: '/app/../../etc/x' }] }) });
   buildFails(t, dir, /files\[0\]\.dest "\/app\/\.\.\/\.\.\/etc\/x" is not a valid destination: it contains a "\." or "\.\." segment/);
   const nl = makePackage({ ...TINY_C, 'f.txt': 'x', 'mv-image.json': manifest({ files: [{ src: 'f.txt', dest: '/app/a\nb' }] }) });
-  buildFails(t, nl, /^mv-image: manifest: files\[0\]\.dest "\/app\/a\\nb" is not a valid destination: it contains a control character \(fix: /);
+  buildFails(
+    t,
+    nl,
+    /^mv-image: manifest: files\[0\]\.dest "\/app\/a\\nb" is not a valid destination: it contains a control character \(fix: /,
+  );
 });
 
 test('the image root itself is not a destination', (t) => {
@@ -29,5 +37,9 @@ test('the image root itself is not a destination', (t) => {
 
 test('a string files entry with ".." is refused as a path outside the package', (t) => {
   const dir = makePackage({ ...TINY_C, 'mv-image.json': manifest({ files: ['../outside.txt'] }) });
-  buildFails(t, dir, /^mv-image: package: files\[0\]\.src "\.\.\/outside\.txt" (does not exist|resolves to .*, outside the package directory)/);
+  buildFails(
+    t,
+    dir,
+    /^mv-image: package: files\[0\]\.src "\.\.\/outside\.txt" (does not exist|resolves to .*, outside the package directory)/,
+  );
 });

@@ -10,12 +10,30 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { repo, tempDir } from '../helpers/cli';
 import { docker, ensureBuilder } from '../builder/helpers';
-import { buildArea, deadPid, lastLine, leftoverDocker, leftovers, ONE_LINE, pidFrom, pkg, privateEnv, running, start } from './private-build';
+import {
+  buildArea,
+  deadPid,
+  lastLine,
+  leftoverDocker,
+  leftovers,
+  ONE_LINE,
+  pidFrom,
+  pkg,
+  privateEnv,
+  running,
+  start,
+} from './private-build';
 
 /** A package whose build command writes its shell's pid to $MARK, then waits. */
 const waiting = () => pkg({ Makefile: 'all:\n\t@echo started\n\t@sh -c \'echo $$$$ > "$$MARK"; exec sleep 600\'\n' });
 
-async function interrupt(t: import('ava').ExecutionContext, sig: NodeJS.Signals, wholeGroup: boolean, stage: string, setup: (env: NodeJS.ProcessEnv) => string[]) {
+async function interrupt(
+  t: import('ava').ExecutionContext,
+  sig: NodeJS.Signals,
+  wholeGroup: boolean,
+  stage: string,
+  setup: (env: NodeJS.ProcessEnv) => string[],
+) {
   const env = { ...privateEnv(), MARK: join(tempDir(), 'pid') };
   const out = tempDir('mv-out-');
   const run = start([...setup(env), '-o', join(out, 'x.iso')], env);
@@ -29,7 +47,10 @@ async function interrupt(t: import('ava').ExecutionContext, sig: NodeJS.Signals,
   const code = ({ SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as Record<string, number>)[sig];
   t.is(r.status, code, r.stderr);
   t.regex(lastLine(r), ONE_LINE);
-  t.is(lastLine(r), `mv-image: ${stage}: stopped by ${sig}: the build's commands were ended and its temporary files removed (fix: run the build again)`);
+  t.is(
+    lastLine(r),
+    `mv-image: ${stage}: stopped by ${sig}: the build's commands were ended and its temporary files removed (fix: run the build again)`,
+  );
   t.false(running(pid), 'the command it was running still runs');
   t.deepEqual(leftovers(env), []);
   t.deepEqual(readdirSync(out), []);
@@ -64,14 +85,20 @@ test.serial('Ctrl-C during a docker build removes the container, its volumes, th
   ensureBuilder();
   // The build runs in a container: its pid is not ours to watch, so MARK is only "it started".
   const env = privateEnv();
-  const run = start(['build', pkg({ Makefile: 'all:\n\t@echo started\n\t@sleep 600\n' }), '--builder', 'docker', '-o', join(tempDir(), 'x.iso')], env);
+  const run = start(
+    ['build', pkg({ Makefile: 'all:\n\t@echo started\n\t@sleep 600\n' }), '--builder', 'docker', '-o', join(tempDir(), 'x.iso')],
+    env,
+  );
   for (let i = 0; i < 600 && !/started/.test(run.stderr()); i++) await new Promise((r) => setTimeout(r, 500));
   t.regex(run.stderr(), /started/);
   t.true((await leftoverDocker()).length > 0);
   process.kill(-run.child.pid!, 'SIGINT');
   const r = await run.done;
   t.is(r.status, 130, r.stderr);
-  t.is(lastLine(r), "mv-image: package: stopped by SIGINT: the build's commands were ended and its temporary files removed (fix: run the build again)");
+  t.is(
+    lastLine(r),
+    "mv-image: package: stopped by SIGINT: the build's commands were ended and its temporary files removed (fix: run the build again)",
+  );
   t.deepEqual(await leftoverDocker(), []);
   t.deepEqual(leftovers(env), []);
 });
@@ -79,26 +106,46 @@ test.serial('Ctrl-C during a docker build removes the container, its volumes, th
 test.serial('the next build sweeps what a killed build left; what live processes own stays', async (t) => {
   ensureBuilder();
   const env = privateEnv();
-  const cache = join(env.XDG_CACHE_HOME, 'mv-image'), scratch = buildArea(env);
+  const cache = join(env.XDG_CACHE_HOME, 'mv-image'),
+    scratch = buildArea(env);
   mkdirSync(scratch, { mode: 0o700 });
   const dead = deadPid();
-  const mk = (p: string, pid?: number) => { mkdirSync(p, { recursive: true }); if (pid) writeFileSync(join(p, 'pid'), String(pid)); };
+  const mk = (p: string, pid?: number) => {
+    mkdirSync(p, { recursive: true });
+    if (pid) writeFileSync(join(p, 'pid'), String(pid));
+  };
   // Left by a dead process: a cache temp dir, a cache lock, a download dir, a scratch dir and its lock.
-  const stale = [join(cache, 'package', `k1.tmp-${dead}`), join(cache, 'iso', 'k2.lock'), join(cache, 'debs', `.dl-${dead}`),
-    join(scratch, 'package-0123456789abcdef'), join(scratch, 'package-0123456789abcdef.lock')];
+  const stale = [
+    join(cache, 'package', `k1.tmp-${dead}`),
+    join(cache, 'iso', 'k2.lock'),
+    join(cache, 'debs', `.dl-${dead}`),
+    join(scratch, 'package-0123456789abcdef'),
+    join(scratch, 'package-0123456789abcdef.lock'),
+  ];
   for (const p of stale) mk(p, p.endsWith('.lock') ? dead : undefined);
   writeFileSync(join(stale[3], 'big'), Buffer.alloc(1 << 20));
   // Owned by a live process (this test): kept.
   const live = [join(cache, 'package', `k3.tmp-${process.pid}`), join(cache, 'iso', 'k4.lock')];
   for (const p of live) mk(p, p.endsWith('.lock') ? process.pid : undefined);
   // A builder container whose mv-image died without removing it.
-  const c = await docker.createContainer({ Image: ensureBuilder(), Cmd: ['sleep', '600'], Labels: { 'mv-image': 'stage', 'mv-image.owner': `${hostname()}:${dead}` }, HostConfig: { NetworkMode: 'none' } });
+  const c = await docker.createContainer({
+    Image: ensureBuilder(),
+    Cmd: ['sleep', '600'],
+    Labels: { 'mv-image': 'stage', 'mv-image.owner': `${hostname()}:${dead}` },
+    HostConfig: { NetworkMode: 'none' },
+  });
   await c.start();
 
   const r = start(['build', pkg({ Makefile: 'all:\n\t@false\n' }), '--builder', 'docker', '-o', join(tempDir(), 'x.iso')], env);
   const res = await r.done;
   t.regex(lastLine(res), /^mv-image: package: build command "make" failed with status 2/);
-  t.deepEqual(stale.filter((p) => existsSync(p)), []);
-  t.deepEqual(live.filter((p) => !existsSync(p)), []);
+  t.deepEqual(
+    stale.filter((p) => existsSync(p)),
+    [],
+  );
+  t.deepEqual(
+    live.filter((p) => !existsSync(p)),
+    [],
+  );
   t.deepEqual(await leftoverDocker(), []);
 });

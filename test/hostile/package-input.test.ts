@@ -32,13 +32,22 @@ test('a file over 2 GiB: listed, one line before the build; unlisted, hashed in 
 });
 
 test('a directory as src is copied whole', (t) => {
-  const dir = makePackage({ ...TINY_C, 'lib/a.txt': 'a\n', 'lib/sub/b.txt': 'bb\n', 'mv-image.json': manifest({ files: [{ src: 'lib', dest: '/app/lib' }] }) });
+  const dir = makePackage({
+    ...TINY_C,
+    'lib/a.txt': 'a\n',
+    'lib/sub/b.txt': 'bb\n',
+    'mv-image.json': manifest({ files: [{ src: 'lib', dest: '/app/lib' }] }),
+  });
   const files = imageFiles(t, buildOk(t, dir));
   t.is(files.get('/app/lib/a.txt'), 2);
   t.is(files.get('/app/lib/sub/b.txt'), 3);
 });
 
 test('a truncated entry ELF', (t) => {
-  const dir = makePackage({ ...TINY_C, Makefile: 'prog: prog.c\n\t$(CC) -o full prog.c\n\thead -c 300 full > prog\n', 'mv-image.json': manifest({}) });
+  const dir = makePackage({
+    ...TINY_C,
+    Makefile: 'prog: prog.c\n\t$(CC) -o full prog.c\n\thead -c 300 full > prog\n',
+    'mv-image.json': manifest({}),
+  });
   buildFails(t, dir, /^mv-image: package: entry binary prog is a damaged ELF file: .+ lies past the end of the file \(300 bytes\) \(fix: /);
 });

@@ -20,7 +20,8 @@ const SHARED = ['kernel', 'toolchain', 'builder-root'];
 
 /** A private XDG_CACHE_HOME (with the shared stages linked in) and TMPDIR. */
 export function privateEnv(): { XDG_CACHE_HOME: string; TMPDIR: string } {
-  const cache = tempDir('mv-cache-'), tmp = tempDir('mv-tmp-');
+  const cache = tempDir('mv-cache-'),
+    tmp = tempDir('mv-tmp-');
   const shared = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mv-image');
   mkdirSync(join(cache, 'mv-image'));
   for (const s of SHARED) {
@@ -37,10 +38,21 @@ export const buildArea = (env: { TMPDIR: string }) => join(env.TMPDIR, `mv-image
  *  and any file grub-mkrescue or another tool left in TMPDIR. */
 export function leftovers(env: { XDG_CACHE_HOME: string; TMPDIR: string }): string[] {
   const root = join(env.XDG_CACHE_HOME, 'mv-image');
-  const own = [root, ...readdirSync(root).map((n) => join(root, n)).filter((p) => !lstatSync(p).isSymbolicLink() && lstatSync(p).isDirectory())];
-  const inCache = own.flatMap((d) => readdirSync(d).filter((n) => /\.tmp-\d+$|\.lock$|^\.dl-\d+$/.test(n)).map((n) => join(d, n)));
+  const own = [
+    root,
+    ...readdirSync(root)
+      .map((n) => join(root, n))
+      .filter((p) => !lstatSync(p).isSymbolicLink() && lstatSync(p).isDirectory()),
+  ];
+  const inCache = own.flatMap((d) =>
+    readdirSync(d)
+      .filter((n) => /\.tmp-\d+$|\.lock$|^\.dl-\d+$/.test(n))
+      .map((n) => join(d, n)),
+  );
   const build = buildArea(env);
-  const inTmp = readdirSync(env.TMPDIR).map((n) => join(env.TMPDIR, n)).filter((p) => p !== build);
+  const inTmp = readdirSync(env.TMPDIR)
+    .map((n) => join(env.TMPDIR, n))
+    .filter((p) => p !== build);
   return [...inCache, ...inTmp, ...(existsSync(build) ? readdirSync(build).map((n) => join(build, n)) : [])];
 }
 
@@ -61,11 +73,22 @@ export function deadPid(): number {
 
 /** The CLI as a user at a terminal starts it: the leader of its own process group. */
 export function start(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stderr = '', stdout = '';
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((res) => child.on('close', (status, signal) => res({ status, signal, stdout, stderr })));
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stderr = '',
+    stdout = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+  });
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((res) =>
+    child.on('close', (status, signal) => res({ status, signal, stdout, stderr })),
+  );
   return { child, done, stderr: () => stderr };
 }
 
@@ -81,6 +104,8 @@ export async function pidFrom(file: string, ms = 300_000): Promise<number> {
 /** Builder containers and their volumes a build left behind. */
 export async function leftoverDocker(): Promise<string[]> {
   const cs = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['mv-image=stage'] }) });
-  const vs = ((await docker.listVolumes({ filters: JSON.stringify({ label: ['mv-image=stage'] }) })) as { Volumes?: { Name: string }[] }).Volumes ?? [];
+  const vs =
+    ((await docker.listVolumes({ filters: JSON.stringify({ label: ['mv-image=stage'] }) })) as { Volumes?: { Name: string }[] }).Volumes ??
+    [];
   return [...cs.map((c) => `container ${c.Id}`), ...vs.map((v) => `volume ${v.Name}`)];
 }

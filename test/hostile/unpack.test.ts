@@ -21,7 +21,8 @@ function archive(entries: Entry[]): NodeJS.ReadableStream {
   const pack = tar.pack();
   for (const e of entries) {
     const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? 0o644 };
-    if (header.type === 'file') pack.entry(header, e.body ?? 'x'); else pack.entry(header);
+    if (header.type === 'file') pack.entry(header, e.body ?? 'x');
+    else pack.entry(header);
   }
   pack.finalize();
   return Readable.from(pack);
@@ -30,7 +31,8 @@ function archive(entries: Entry[]): NodeJS.ReadableStream {
 /** A target directory and, beside it, a victim directory nothing may write into. */
 function dirs() {
   const base = tempDir('mv-unpack-');
-  const into = join(base, 'into'), victim = join(base, 'victim');
+  const into = join(base, 'into'),
+    victim = join(base, 'victim');
   mkdirSync(into);
   mkdirSync(victim);
   writeFileSync(join(victim, 'precious'), 'keep me');
@@ -50,11 +52,18 @@ const untouched = (t: import('ava').ExecutionContext, victim: string) => {
 
 test('a symlink entry is recreated as a symlink, and a later entry through it is refused', async (t) => {
   const { into, victim } = dirs();
-  await refused(t, into, [
-    { name: 'pkg/', type: 'directory', mode: 0o755 },
-    { name: 'pkg/link', type: 'symlink', linkname: victim },
-    { name: 'pkg/link/pwned', body: 'owned' },
-  ], new RegExp(`^mv-image: builder: the builder container gave back an entry "pkg/link/pwned" that would be written through the symlink ${join(into, 'pkg', 'link')}; it was not unpacked \\(fix: .+\\)$`));
+  await refused(
+    t,
+    into,
+    [
+      { name: 'pkg/', type: 'directory', mode: 0o755 },
+      { name: 'pkg/link', type: 'symlink', linkname: victim },
+      { name: 'pkg/link/pwned', body: 'owned' },
+    ],
+    new RegExp(
+      `^mv-image: builder: the builder container gave back an entry "pkg/link/pwned" that would be written through the symlink ${join(into, 'pkg', 'link')}; it was not unpacked \\(fix: .+\\)$`,
+    ),
+  );
   t.is(readlinkSync(join(into, 'pkg', 'link')), victim);
   untouched(t, victim);
 });
@@ -68,9 +77,21 @@ test('absolute names and ".." segments are refused', async (t) => {
 
 test('a hard link must name a regular file of the archive', async (t) => {
   const { into, victim } = dirs();
-  await refused(t, into, [{ name: 'pkg/h', type: 'link', linkname: join(victim, 'precious') }], /entry "pkg\/h" that is a hard link that is an absolute path/);
-  await refused(t, into, [{ name: 'pkg/l', type: 'symlink', linkname: victim }, { name: 'pkg/h', type: 'link', linkname: 'pkg/l/precious' }],
-    /entry "pkg\/h" that is a hard link that would be written through the symlink/);
+  await refused(
+    t,
+    into,
+    [{ name: 'pkg/h', type: 'link', linkname: join(victim, 'precious') }],
+    /entry "pkg\/h" that is a hard link that is an absolute path/,
+  );
+  await refused(
+    t,
+    into,
+    [
+      { name: 'pkg/l', type: 'symlink', linkname: victim },
+      { name: 'pkg/h', type: 'link', linkname: 'pkg/l/precious' },
+    ],
+    /entry "pkg\/h" that is a hard link that would be written through the symlink/,
+  );
   untouched(t, victim);
 });
 
@@ -80,7 +101,14 @@ test('symlinks already in the target are replaced or refused, never written thro
   symlinkSync(join(victim, 'precious'), join(into, 'file'));
   // A directory entry where a symlink to an outside directory is: the link goes, a directory is made.
   symlinkSync(victim, join(into, 'dir'));
-  await unpackInto(into, archive([{ name: 'file', body: 'new' }, { name: 'dir/', type: 'directory', mode: 0o755 }, { name: 'dir/inside', body: 'in' }]));
+  await unpackInto(
+    into,
+    archive([
+      { name: 'file', body: 'new' },
+      { name: 'dir/', type: 'directory', mode: 0o755 },
+      { name: 'dir/inside', body: 'in' },
+    ]),
+  );
   t.true(lstatSync(join(into, 'file')).isFile());
   t.true(lstatSync(join(into, 'dir')).isDirectory());
   t.is(readFileSync(join(into, 'dir', 'inside'), 'utf8'), 'in');
@@ -116,7 +144,10 @@ test.serial('a build that turns a symlink to a host directory into a directory w
   const dir = pkg({ Makefile: 'all:\n\trm lnk && mkdir lnk && echo pwned > lnk/pwned\n' }, { lnk: victim });
   const r = build(dir);
   t.is(r.status, 1, r.stderr);
-  t.is(r.last, 'mv-image: package: entry binary pkg was not produced by the build (fix: set "entry" in mv-image.json to the program the build makes)');
+  t.is(
+    r.last,
+    'mv-image: package: entry binary pkg was not produced by the build (fix: set "entry" in mv-image.json to the program the build makes)',
+  );
   untouched(t, victim);
   t.deepEqual(r.written, []);
   t.deepEqual(await leftoverContainers(), []);
@@ -127,7 +158,10 @@ test.serial('an entry the build made a symlink to a host file is refused by the 
   const dir = pkg({ Makefile: 'all:\n\tln -s /etc/passwd prog\n', 'mv-image.json': '{"entry": "prog"}' });
   const r = build(dir);
   t.is(r.status, 1, r.stderr);
-  t.is(r.last, 'mv-image: package: entry "prog" resolves to "/etc/passwd", outside the build tree (fix: only files inside the build tree go into the image: copy the file into it (a symlink must stay inside it too))');
+  t.is(
+    r.last,
+    'mv-image: package: entry "prog" resolves to "/etc/passwd", outside the build tree (fix: only files inside the build tree go into the image: copy the file into it (a symlink must stay inside it too))',
+  );
   t.deepEqual(r.written, []);
   t.false(existsSync(join(dir, 'prog')));
 });

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 
 export const repo = join(__dirname, '..', '..', '..');
 
-export interface Case { output: string; status: number }
+export interface Case {
+  output: string;
+  status: number;
+}
 
 export function parseCases(output: string): Map<string, Case> {
   const cases = new Map<string, Case>();
@@ -16,8 +19,16 @@ export function parseCases(output: string): Map<string, Case> {
     const line = raw.replace(/\r$/, '');
     const b = line.match(/^=== BEGIN (\S+)$/);
     const e = line.match(/^=== END (\S+) (\d+)$/);
-    if (b) { name = b[1]; lines = []; continue; }
-    if (e && e[1] === name) { cases.set(name, { output: lines.join('\n'), status: Number(e[2]) }); name = undefined; continue; }
+    if (b) {
+      name = b[1];
+      lines = [];
+      continue;
+    }
+    if (e && e[1] === name) {
+      cases.set(name, { output: lines.join('\n'), status: Number(e[2]) });
+      name = undefined;
+      continue;
+    }
     if (name !== undefined) lines.push(line);
   }
   return cases;

@@ -11,7 +11,11 @@ import { Progress } from '../../src/lib/progress';
 
 const GCONV = '/usr/lib/x86_64-linux-gnu/gconv';
 
-export interface GuestFile { src: string; dest: string; mode: number }
+export interface GuestFile {
+  src: string;
+  dest: string;
+  mode: number;
+}
 
 /** gdb at `dest`, plus the gconv modules at their own paths. */
 export async function gdbFiles(dest: string): Promise<GuestFile[]> {
@@ -21,12 +25,17 @@ export async function gdbFiles(dest: string): Promise<GuestFile[]> {
   if (!existsSync(bin)) {
     const deb = await fetchDeb(pkg, Progress.quiet());
     mkdirSync(dir, { recursive: true });
-    await readDebData(deb, (p) => p === '/usr/bin/gdb', (f) => writeFileSync(`${bin}.tmp`, f.data, { mode: 0o755 }));
+    await readDebData(
+      deb,
+      (p) => p === '/usr/bin/gdb',
+      (f) => writeFileSync(`${bin}.tmp`, f.data, { mode: 0o755 }),
+    );
     renameSync(`${bin}.tmp`, bin);
   }
   return [
     { src: bin, dest, mode: 0o755 },
     ...['gconv-modules', 'gconv-modules.cache', 'UTF-32.so', 'UTF-16.so', 'UNICODE.so', 'ISO8859-1.so']
-      .filter((f) => existsSync(join(GCONV, f))).map((f) => ({ src: join(GCONV, f), dest: join(GCONV, f), mode: 0o644 })),
+      .filter((f) => existsSync(join(GCONV, f)))
+      .map((f) => ({ src: join(GCONV, f), dest: join(GCONV, f), mode: 0o644 })),
   ];
 }

@@ -14,15 +14,22 @@ import { gdbFiles } from './gdb-minimal';
 const tdir = join(repo, 'test', 'hvm');
 const bdir = join(tdir, 'build');
 
-
 async function guestFiles() {
   const hvm = join(repo, 'hvm', 'build');
-  return readdirSync(bdir).filter((f) => f.startsWith('t_')).map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
-    .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })))
-    // bash and Node.js (issue 15): the host's, and the script the guest runs with node.
-    .concat([{ src: '/bin/bash', dest: '/bin/bash', mode: 0o755 }, { src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 }, { src: join(tdir, 'node', 'check.js'), dest: '/mv/t/check.js', mode: 0o644 }])
-    .concat(readdirSync(join(tdir, 'gdb')).map((f) => ({ src: join(tdir, 'gdb', f), dest: `/mv/t/${f}`, mode: 0o644 })))
-    .concat(await gdbFiles('/mv/t/gdb'));
+  return (
+    readdirSync(bdir)
+      .filter((f) => f.startsWith('t_'))
+      .map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
+      .concat(['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })))
+      // bash and Node.js (issue 15): the host's, and the script the guest runs with node.
+      .concat([
+        { src: '/bin/bash', dest: '/bin/bash', mode: 0o755 },
+        { src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 },
+        { src: join(tdir, 'node', 'check.js'), dest: '/mv/t/check.js', mode: 0o644 },
+      ])
+      .concat(readdirSync(join(tdir, 'gdb')).map((f) => ({ src: join(tdir, 'gdb', f), dest: `/mv/t/${f}`, mode: 0o644 })))
+      .concat(await gdbFiles('/mv/t/gdb'))
+  );
 }
 
 let hrt: Promise<{ run: GuestResult; cases: Map<string, Case> }> | undefined;
@@ -33,7 +40,13 @@ function hrtRun() {
     // then before init held a VM open (hvm/README.md, "Known problems").
     // No la57: 4-level paging, as on most hardware, where the user half ends at 2^47 - 4 KiB
     // and KVM refuses a memslot that reaches past it (t_mmap maps the highest page).
-    const run = await runInGuest({ files: await guestFiles(), script: readFileSync(join(tdir, 'run-all.sh'), 'utf8'), cpus: 1, cpuFlags: '-la57', timeoutMs: 900_000 });
+    const run = await runInGuest({
+      files: await guestFiles(),
+      script: readFileSync(join(tdir, 'run-all.sh'), 'utf8'),
+      cpus: 1,
+      cpuFlags: '-la57',
+      timeoutMs: 900_000,
+    });
     return { run, cases: parseCases(run.output) };
   })();
   return hrt;
@@ -42,7 +55,8 @@ function hrtRun() {
 async function getCase(t: import('ava').ExecutionContext, name: string): Promise<Case> {
   const { run, cases } = await hrtRun();
   const c = cases.get(name);
-  if (!c) t.fail(`case ${name} did not run (guest status ${run.status}, serial log ${run.logPath || '(none)'}):\n${run.output.slice(-3000)}`);
+  if (!c)
+    t.fail(`case ${name} did not run (guest status ${run.status}, serial log ${run.logPath || '(none)'}):\n${run.output.slice(-3000)}`);
   return c ?? { output: '', status: -1 };
 }
 
@@ -63,24 +77,30 @@ test.serial('native-pkey: natively the guest CPU has protection keys (so the HRT
   t.regex(c.output, /^PASS t_pkey$/m);
 });
 
-test.serial('node: Debian\'s Node.js under mvrun runs JIT code, Buffer/crypto, fs and a worker thread in the HRT, with the native output', async (t) => {
-  const c = await getCase(t, 'node');
-  t.is(c.status, 0, c.output);
-  t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
-  t.regex(c.output, /^primes below 200000: 17984$/m);
-  t.regex(c.output, /^sha256 of 1 MiB: 06b7bbfb7824aa03382051691630eb26de85102d1b08a81e907ec0744cd8a286$/m);
-  t.regex(c.output, /^fs round trip: 1048576 same$/m);
-  t.regex(c.output, /^worker: 5133 60734f174b2035e5$/m);
-  t.regex(c.output, /^same as native: yes$/m);
-});
+test.serial(
+  "node: Debian's Node.js under mvrun runs JIT code, Buffer/crypto, fs and a worker thread in the HRT, with the native output",
+  async (t) => {
+    const c = await getCase(t, 'node');
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^MV-HRT vcpus=1 cpl=0$/m);
+    t.regex(c.output, /^primes below 200000: 17984$/m);
+    t.regex(c.output, /^sha256 of 1 MiB: 06b7bbfb7824aa03382051691630eb26de85102d1b08a81e907ec0744cd8a286$/m);
+    t.regex(c.output, /^fs round trip: 1048576 same$/m);
+    t.regex(c.output, /^worker: 5133 60734f174b2035e5$/m);
+    t.regex(c.output, /^same as native: yes$/m);
+  },
+);
 
-test.serial('mvrun-envchild: LD_PRELOAD is gone before main even when the program has its own unsetenv; its child starts natively', async (t) => {
-  const c = await getCase(t, 'mvrun-envchild');
-  t.is(c.status, 0, c.output);
-  t.regex(c.output, /^main: in the HRT$/m);
-  t.regex(c.output, /^child: LD_PRELOAD unset, native$/m);
-  t.regex(c.output, /^PASS t_envchild$/m);
-});
+test.serial(
+  'mvrun-envchild: LD_PRELOAD is gone before main even when the program has its own unsetenv; its child starts natively',
+  async (t) => {
+    const c = await getCase(t, 'mvrun-envchild');
+    t.is(c.status, 0, c.output);
+    t.regex(c.output, /^main: in the HRT$/m);
+    t.regex(c.output, /^child: LD_PRELOAD unset, native$/m);
+    t.regex(c.output, /^PASS t_envchild$/m);
+  },
+);
 
 test.serial('mvrun-bash: a child of bash under mvrun starts natively (bash exports its own unsetenv)', async (t) => {
   const c = await getCase(t, 'mvrun-bash');
@@ -89,7 +109,33 @@ test.serial('mvrun-bash: a child of bash under mvrun starts natively (bash expor
 });
 
 const VARIANTS = ['', '-static'];
-const SELF_CHECKING = ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stdin', 'cxx', 'stack', 'threads', 'spawn', 'fork', 'stress', 'signal', 'jit', 'gcmem', 'remap', 'pkey', 'maps', 'errno', 'getcpu', 'int80', 'rtsig', 'pio'];
+const SELF_CHECKING = [
+  'cpl',
+  'args',
+  'files',
+  'malloc',
+  'mmap',
+  'tls',
+  'time',
+  'stdin',
+  'cxx',
+  'stack',
+  'threads',
+  'spawn',
+  'fork',
+  'stress',
+  'signal',
+  'jit',
+  'gcmem',
+  'remap',
+  'pkey',
+  'maps',
+  'errno',
+  'getcpu',
+  'int80',
+  'rtsig',
+  'pio',
+];
 
 for (const v of VARIANTS) {
   for (const name of SELF_CHECKING) {
@@ -156,12 +202,15 @@ for (const v of VARIANTS) {
     t.log(c.output.match(/^signals that landed inside Nautilus: \d+$/m)?.[0] ?? '');
   });
 
-  test.serial(`remap${v}: a page mapped, written and unmapped at one address 1600 times is writable each time (no false fault loop)`, async (t) => {
-    const c = await getCase(t, `remap${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^remap: 1605 mappings, 0 bad$/m);
-    t.notRegex(c.output, /fault loop/);
-  });
+  test.serial(
+    `remap${v}: a page mapped, written and unmapped at one address 1600 times is writable each time (no false fault loop)`,
+    async (t) => {
+      const c = await getCase(t, `remap${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^remap: 1605 mappings, 0 bad$/m);
+      t.notRegex(c.output, /fault loop/);
+    },
+  );
 
   test.serial(`prof${v}: MV_PROFILE's folded stacks put the samples where t_prof spent its time`, async (t) => {
     const c = await getCase(t, `prof${v}`);
@@ -169,39 +218,54 @@ for (const v of VARIANTS) {
     checkProfile(t, c.output, 499);
   });
 
-  test.serial(`pkey${v}: no protection keys in the HRT: CPUID hides PKU and OSPKE, pkey_alloc fails with ENOSPC as on a CPU without them`, async (t) => {
-    const c = await getCase(t, `pkey${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^cpuid: pku 0 ospke 0$/m);
-    t.regex(c.output, /^pkey_alloc: No space left on device$/m);
-  });
+  test.serial(
+    `pkey${v}: no protection keys in the HRT: CPUID hides PKU and OSPKE, pkey_alloc fails with ENOSPC as on a CPU without them`,
+    async (t) => {
+      const c = await getCase(t, `pkey${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^cpuid: pku 0 ospke 0$/m);
+      t.regex(c.output, /^pkey_alloc: No space left on device$/m);
+    },
+  );
 
-  test.serial(`maps${v}: 20000 one-page mappings with alternating protections, each touched from the HRT, and a re-read of a /proc/self/maps over 1 MiB`, async (t) => {
-    const c = await getCase(t, `maps${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^maps: more than 20000 mappings$/m);
-    t.regex(c.output, /^maps: 20000 touched, 0 bad$/m);
-  });
+  test.serial(
+    `maps${v}: 20000 one-page mappings with alternating protections, each touched from the HRT, and a re-read of a /proc/self/maps over 1 MiB`,
+    async (t) => {
+      const c = await getCase(t, `maps${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^maps: more than 20000 mappings$/m);
+      t.regex(c.output, /^maps: 20000 touched, 0 bad$/m);
+    },
+  );
 
-  test.serial(`errno${v}: what libmv does for the program (timer signals, a new thread whose pinning fails, faults, fork) leaves its errno alone`, async (t) => {
-    const c = await getCase(t, `errno${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^errno after 20 timer signals: 1234$/m);
-    t.regex(c.output, /^errno when a new thread starts: 0$/m);
-  });
+  test.serial(
+    `errno${v}: what libmv does for the program (timer signals, a new thread whose pinning fails, faults, fork) leaves its errno alone`,
+    async (t) => {
+      const c = await getCase(t, `errno${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^errno after 20 timer signals: 1234$/m);
+      t.regex(c.output, /^errno when a new thread starts: 0$/m);
+    },
+  );
 
-  test.serial(`getcpu${v}: the vDSO's getcpu (lsl of GDT entry 15) and rdtscp's TSC_AUX give the partner's CPU, as the system call does`, async (t) => {
-    const c = await getCase(t, `getcpu${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^getcpu: syscall cpu 0 node 0, vdso cpu 0 node 0, lsl ok 0$/m);
-  });
+  test.serial(
+    `getcpu${v}: the vDSO's getcpu (lsl of GDT entry 15) and rdtscp's TSC_AUX give the partner's CPU, as the system call does`,
+    async (t) => {
+      const c = await getCase(t, `getcpu${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^getcpu: syscall cpu 0 node 0, vdso cpu 0 node 0, lsl ok 0$/m);
+    },
+  );
 
-  test.serial(`int80${v}: int $0x80 runs the i386 system call of that number (write, getpid, getppid, close; a read restarted after SA_RESTART handlers)`, async (t) => {
-    const c = await getCase(t, `int80${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^int80: written through the i386 gate$/m);
-    t.regex(c.output, /^int80: restarted read returned 1 'x'$/m);
-  });
+  test.serial(
+    `int80${v}: int $0x80 runs the i386 system call of that number (write, getpid, getppid, close; a read restarted after SA_RESTART handlers)`,
+    async (t) => {
+      const c = await getCase(t, `int80${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^int80: written through the i386 gate$/m);
+      t.regex(c.output, /^int80: restarted read returned 1 'x'$/m);
+    },
+  );
 
   test.serial(`int81${v}: an interrupt no one handles ends the program as SIGSEGV, and the report names the vector`, async (t) => {
     const c = await getCase(t, `int81${v}`);
@@ -209,11 +273,14 @@ for (const v of VARIANTS) {
     t.regex(c.output, /^mv: {3}vector 129 \(int \$0x81, a software interrupt\)$/m);
   });
 
-  test.serial(`rtsig${v}: three sigqueue(SIGRTMIN+1) sent while blocked are three deliveries, in order, with their values; three SIGUSR1 are one`, async (t) => {
-    const c = await getCase(t, `rtsig${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^rtsig: 3 delivered: 1 2 3; SIGUSR1 1$/m);
-  });
+  test.serial(
+    `rtsig${v}: three sigqueue(SIGRTMIN+1) sent while blocked are three deliveries, in order, with their values; three SIGUSR1 are one`,
+    async (t) => {
+      const c = await getCase(t, `rtsig${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^rtsig: 3 delivered: 1 2 3; SIGUSR1 1$/m);
+    },
+  );
 
   test.serial(`pio${v}: in/out after ioperm and after iopl reach the host's ports (a CMOS RAM byte written and read back)`, async (t) => {
     const c = await getCase(t, `pio${v}`);
@@ -256,16 +323,22 @@ for (const v of VARIANTS) {
     t.notRegex(c.output, /^FAIL/m);
   });
 
-  test.serial(`jit${v}: code written into RWX pages, rewritten, remapped, mprotected W^X and moved by mremap, while 4 threads call it`, async (t) => {
-    const c = await getCase(t, `jit${v}`);
-    t.regex(c.output, /^jit: 4 threads, 200 rewrites of 64 functions, wrong results 0$/m, c.output);
-  });
+  test.serial(
+    `jit${v}: code written into RWX pages, rewritten, remapped, mprotected W^X and moved by mremap, while 4 threads call it`,
+    async (t) => {
+      const c = await getCase(t, `jit${v}`);
+      t.regex(c.output, /^jit: 4 threads, 200 rewrites of 64 functions, wrong results 0$/m, c.output);
+    },
+  );
 
-  test.serial(`gcmem${v}: semispace copying with MAP_FIXED reuse, MADV_DONTNEED, a 1 GiB reservation and a write barrier by mprotect`, async (t) => {
-    const c = await getCase(t, `gcmem${v}`);
-    t.regex(c.output, /^gcmem: 3 mutators, 40 collections of 8 segments, bad reads 0$/m, c.output);
-    t.regex(c.output, /^barrier: 8 faults for 8 writes into 8 pages, sum 36$/m);
-  });
+  test.serial(
+    `gcmem${v}: semispace copying with MAP_FIXED reuse, MADV_DONTNEED, a 1 GiB reservation and a write barrier by mprotect`,
+    async (t) => {
+      const c = await getCase(t, `gcmem${v}`);
+      t.regex(c.output, /^gcmem: 3 mutators, 40 collections of 8 segments, bad reads 0$/m, c.output);
+      t.regex(c.output, /^barrier: 8 faults for 8 writes into 8 pages, sum 36$/m);
+    },
+  );
 
   /** The JSON summary a case printed as "stats: {...}" (MV_STATS=/path). */
   const statsOf = (t: import('ava').ExecutionContext, out: string) => {
@@ -275,24 +348,27 @@ for (const v of VARIANTS) {
   };
 
   for (const mode of ['ret', 'exit']) {
-    test.serial(`stats${v}: MV_STATS counts every forwarded call of every vCPU by name (summary at ${mode === 'ret' ? "main's return" : 'exit_group'})`, async (t) => {
-      const c = await getCase(t, `stats-${mode}${v}`);
-      t.is(c.status, 0, c.output);
-      t.regex(c.output, /^PASS t_stats$/m);
-      const s = statsOf(t, c.output);
-      t.true(s.hrt);
-      t.is(s.vcpus, 2, 'main and the thread each had a vCPU');
-      t.true(s.syscalls.n >= 150 + 3 && s.exits.total >= s.syscalls.n, 'every forwarded call is an exit');
-      // Each is a syscall exit; the two that never return (the thread's exit, and exit_group, whose
-      // summary is written before it is made) are counted as exits only.
-      t.true(s.exits.syscall >= s.syscalls.n && s.exits.syscall <= s.syscalls.n + 2, JSON.stringify(s.exits));
-      t.true(s.exits.page_fault === s.faults.n && s.guest_us > 0);
-      t.deepEqual(s.syscalls.by_name.getppid.n, 150, '100 from main, 50 from the thread');
-      t.is(s.syscalls.by_name.clone.n, 1);
-      t.is(s.exitless.n, 0);
-      t.true(s.start_us.total >= s.start_us.boot && s.start_us.vm > 0);
-      t.is((c.output.match(/^stats: /gm) ?? []).length, 1, 'one summary');
-    });
+    test.serial(
+      `stats${v}: MV_STATS counts every forwarded call of every vCPU by name (summary at ${mode === 'ret' ? "main's return" : 'exit_group'})`,
+      async (t) => {
+        const c = await getCase(t, `stats-${mode}${v}`);
+        t.is(c.status, 0, c.output);
+        t.regex(c.output, /^PASS t_stats$/m);
+        const s = statsOf(t, c.output);
+        t.true(s.hrt);
+        t.is(s.vcpus, 2, 'main and the thread each had a vCPU');
+        t.true(s.syscalls.n >= 150 + 3 && s.exits.total >= s.syscalls.n, 'every forwarded call is an exit');
+        // Each is a syscall exit; the two that never return (the thread's exit, and exit_group, whose
+        // summary is written before it is made) are counted as exits only.
+        t.true(s.exits.syscall >= s.syscalls.n && s.exits.syscall <= s.syscalls.n + 2, JSON.stringify(s.exits));
+        t.true(s.exits.page_fault === s.faults.n && s.guest_us > 0);
+        t.deepEqual(s.syscalls.by_name.getppid.n, 150, '100 from main, 50 from the thread');
+        t.is(s.syscalls.by_name.clone.n, 1);
+        t.is(s.exitless.n, 0);
+        t.true(s.start_us.total >= s.start_us.boot && s.start_us.vm > 0);
+        t.is((c.output.match(/^stats: /gm) ?? []).length, 1, 'one summary');
+      },
+    );
   }
 
   test.serial(`stats${v}: MV_STATS=1 is a table on stderr; natively (MV_DISABLE=1) the same summary, all zero`, async (t) => {
@@ -309,20 +385,23 @@ for (const v of VARIANTS) {
     t.deepEqual(s.syscalls.by_name, {});
   });
 
-  test.serial(`poll${v}: exitless calls from 8 threads, racing a timer signal, a blocking read handed back and interrupted, the server idle and woken; the same output with MV_POLL=0`, async (t) => {
-    const c = await getCase(t, `poll${v}`);
-    t.is(c.status, 0, c.output);
-    t.regex(c.output, /^PASS t_poll$/m);
-    t.regex(c.output, /^threads: 8 x 200 rounds, bad results 0, pipe bytes 1600$/m);
-    t.regex(c.output, /^signals: 20\+ timer ticks while making calls, wrong results 0$/m);
-    t.regex(c.output, /^blocking read: returned -1, errno EINTR$/m);
-    t.regex(c.output, /^same output without exitless calls: yes$/m);
-    const s = statsOf(t, c.output);
-    t.true(s.exitless.n > 1000, 'the server performed most calls');
-    t.true(s.exitless.declined >= 1, 'the blocking read was handed back');
-    t.true(s.exitless.sleeps >= 1, 'the server slept through the idle time and was woken');
-    for (const call of ['getppid', 'pread64', 'write', 'newfstatat']) t.true(s.exitless.by_name[call]?.n > 0, call);
-  });
+  test.serial(
+    `poll${v}: exitless calls from 8 threads, racing a timer signal, a blocking read handed back and interrupted, the server idle and woken; the same output with MV_POLL=0`,
+    async (t) => {
+      const c = await getCase(t, `poll${v}`);
+      t.is(c.status, 0, c.output);
+      t.regex(c.output, /^PASS t_poll$/m);
+      t.regex(c.output, /^threads: 8 x 200 rounds, bad results 0, pipe bytes 1600$/m);
+      t.regex(c.output, /^signals: 20\+ timer ticks while making calls, wrong results 0$/m);
+      t.regex(c.output, /^blocking read: returned -1, errno EINTR$/m);
+      t.regex(c.output, /^same output without exitless calls: yes$/m);
+      const s = statsOf(t, c.output);
+      t.true(s.exitless.n > 1000, 'the server performed most calls');
+      t.true(s.exitless.declined >= 1, 'the blocking read was handed back');
+      t.true(s.exitless.sleeps >= 1, 'the server slept through the idle time and was woken');
+      for (const call of ['getppid', 'pread64', 'write', 'newfstatat']) t.true(s.exitless.by_name[call]?.n > 0, call);
+    },
+  );
 
   const FAULTS: [string, number, RegExp][] = [
     ['ud2', 132, /vector 6 \(#UD invalid opcode\)[\s\S]*<main\+0x[0-9a-f]+> in [\s\S]*as SIGILL would/],
@@ -340,7 +419,11 @@ for (const v of VARIANTS) {
     });
   }
 
-  for (const [mode, why] of [['ro-write', 'mapped, but not for a write'], ['text-write', 'mapped, but not for a write'], ['unmapped', 'no mapping in the process']]) {
+  for (const [mode, why] of [
+    ['ro-write', 'mapped, but not for a write'],
+    ['text-write', 'mapped, but not for a write'],
+    ['unmapped', 'no mapping in the process'],
+  ]) {
     test.serial(`mmap${v}: ${mode} dies with SIGSEGV semantics (139)`, async (t) => {
       const c = await getCase(t, `mmap-${mode}${v}`);
       t.is(c.status, 139, c.output);
@@ -378,10 +461,19 @@ function checkProfile(t: import('ava').ExecutionContext, output: string, hz: num
   const total = [...stacks.values()].reduce((a, b) => a + b, 0);
   const share = (f: (s: string) => boolean) => [...stacks].filter(([s]) => f(s)).reduce((a, [, n]) => a + n, 0) / total;
   // The shares depend on how the host schedules the guest; the bounds are loose on purpose.
-  t.log(`${total} samples; ${[...stacks].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([s, n]) => `${s} ${n}`).join(', ')}`);
+  t.log(
+    `${total} samples; ${[...stacks]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}`,
+  );
   t.true(total > 300, `${total} samples`);
   t.true(share((s) => /^main;(spin_here;)?spin_inner$/.test(s)) > 0.05, 'main computing in spin_inner');
-  t.true(share((s) => s === 'main;call_heavy;[syscall:getppid]') > 0.01, "call_heavy's forwarded getppid calls, with the call as the leaf frame");
+  t.true(
+    share((s) => s === 'main;call_heavy;[syscall:getppid]') > 0.01,
+    "call_heavy's forwarded getppid calls, with the call as the leaf frame",
+  );
   t.true(share((s) => /;thread_spin$/.test(s)) > 0.05, 'the second thread, on a vCPU of its own');
   t.true(share((s) => /\[syscall:futex\]$/.test(s)) > 0.05, 'main waiting in pthread_join meanwhile');
 }
@@ -396,7 +488,10 @@ test.serial('prof: an unwritable MV_PROFILE path and a bad MV_PROFILE_HZ are one
   const c = await getCase(t, 'prof-badpath');
   t.is(c.status, 0, c.output);
   t.regex(c.output, /^mv: MV_PROFILE_HZ=99x: not a rate from 1 to 10000 \(samples per second\); using 999$/m);
-  t.regex(c.output, /^mv: MV_PROFILE=\/nonexistent\/dir\/p\.folded: cannot write there \(No such file or directory\); running without the profiler$/m);
+  t.regex(
+    c.output,
+    /^mv: MV_PROFILE=\/nonexistent\/dir\/p\.folded: cannot write there \(No such file or directory\); running without the profiler$/m,
+  );
   t.regex(c.output, /^PASS$/m);
 });
 
@@ -404,22 +499,25 @@ test.serial('prof: an unwritable MV_PROFILE path and a bad MV_PROFILE_HZ are one
 // under mvrun (test/hvm/gdb/*.gdb, run by run-all.sh).
 for (const v of ['', '-static', 'mvrun']) {
   const name = v === 'mvrun' ? 'mvrun' : `main${v}`;
-  test.serial(`gdb ${v || 'dynamic'}: stops at main at CPL 0, breakpoint + backtrace + arguments, next + a local, threads, a watchpoint, exit status`, async (t) => {
-    const c = await getCase(t, `gdb-${name}`);
-    t.is(c.status, 7, c.output);
-    t.regex(c.output, /^program: mv: waiting for gdb on 127\.0\.0\.1:\d+/m);
-    t.regex(c.output, /^main \(.*\) at t_gdb\.c:\d+$/m, 'stopped at main before it ran');
-    t.regex(c.output, /^\$1 = 8$/m, 'p $cs: the kernel code selector, CPL 0');
-    t.regex(c.output, /hit Breakpoint 1(\.1)?, add \(a=(a@entry=)?2, b=(b@entry=)?3\) at t_gdb\.c:\d+/);
-    t.regex(c.output, /^#1 +0x[0-9a-f]+ in main \(.*\) at t_gdb\.c:\d+$/m, 'the backtrace reaches main');
-    t.regex(c.output, /^a = 2\nb = 3$/m);
-    t.regex(c.output, /^\$2 = 5$/m, 'p sum after next');
-    t.regex(c.output, /^\* 1 +Thread 1 +add /m);
-    t.regex(c.output, /^ {2}3 +Thread 3 +.*pthread_barrier_wait/m, 'three threads, one per vCPU, the others waiting in the barrier');
-    t.regex(c.output, /Watchpoint 2: watched\n\nOld value = 0\nNew value = 5/);
-    t.regex(c.output, /^\[Inferior 1 \(Remote target\) exited with code 07\]$/m);
-    t.regex(c.output, /^program: result 10$/m);
-  });
+  test.serial(
+    `gdb ${v || 'dynamic'}: stops at main at CPL 0, breakpoint + backtrace + arguments, next + a local, threads, a watchpoint, exit status`,
+    async (t) => {
+      const c = await getCase(t, `gdb-${name}`);
+      t.is(c.status, 7, c.output);
+      t.regex(c.output, /^program: mv: waiting for gdb on 127\.0\.0\.1:\d+/m);
+      t.regex(c.output, /^main \(.*\) at t_gdb\.c:\d+$/m, 'stopped at main before it ran');
+      t.regex(c.output, /^\$1 = 8$/m, 'p $cs: the kernel code selector, CPL 0');
+      t.regex(c.output, /hit Breakpoint 1(\.1)?, add \(a=(a@entry=)?2, b=(b@entry=)?3\) at t_gdb\.c:\d+/);
+      t.regex(c.output, /^#1 +0x[0-9a-f]+ in main \(.*\) at t_gdb\.c:\d+$/m, 'the backtrace reaches main');
+      t.regex(c.output, /^a = 2\nb = 3$/m);
+      t.regex(c.output, /^\$2 = 5$/m, 'p sum after next');
+      t.regex(c.output, /^\* 1 +Thread 1 +add /m);
+      t.regex(c.output, /^ {2}3 +Thread 3 +.*pthread_barrier_wait/m, 'three threads, one per vCPU, the others waiting in the barrier');
+      t.regex(c.output, /Watchpoint 2: watched\n\nOld value = 0\nNew value = 5/);
+      t.regex(c.output, /^\[Inferior 1 \(Remote target\) exited with code 07\]$/m);
+      t.regex(c.output, /^program: result 10$/m);
+    },
+  );
 }
 
 for (const v of ['', '-static']) {
@@ -450,17 +548,20 @@ test.serial('gdb: a breakpoint at an unmapped address is refused; gdb detaches a
   t.regex(c.output, /^program: result 10$/m);
 });
 
-test.serial('gdb: bad clients (a wrong checksum, a packet cut off by a disconnect) and a port in use: one line each, and the program runs on', async (t) => {
-  const bad = await getCase(t, 'gdb-badclient');
-  t.is(bad.status, 7, bad.output);
-  t.regex(bad.output, /^mv: gdb: the debugger went away \(.*\); the program runs on$/m);
-  t.regex(bad.output, /^result 10$/m);
-  t.regex(bad.output, /^replies: -/m, 'the packet with the wrong checksum was refused');
-  const busy = await getCase(t, 'gdb-portinuse');
-  t.is(busy.status, 7, busy.output);
-  t.regex(busy.output, /^mv: MV_GDB=12450: cannot listen \(Address already in use\); running without the debugger$/m);
-  t.regex(busy.output, /^result 10$/m);
-});
+test.serial(
+  'gdb: bad clients (a wrong checksum, a packet cut off by a disconnect) and a port in use: one line each, and the program runs on',
+  async (t) => {
+    const bad = await getCase(t, 'gdb-badclient');
+    t.is(bad.status, 7, bad.output);
+    t.regex(bad.output, /^mv: gdb: the debugger went away \(.*\); the program runs on$/m);
+    t.regex(bad.output, /^result 10$/m);
+    t.regex(bad.output, /^replies: -/m, 'the packet with the wrong checksum was refused');
+    const busy = await getCase(t, 'gdb-portinuse');
+    t.is(busy.status, 7, busy.output);
+    t.regex(busy.output, /^mv: MV_GDB=12450: cannot listen \(Address already in use\); running without the debugger$/m);
+    t.regex(busy.output, /^result 10$/m);
+  },
+);
 
 test.serial('mvrun: an unmodified dynamic program runs its main (and its threads) in the HRT, with its own status', async (t) => {
   const c = await getCase(t, 'mvrun');
@@ -486,8 +587,18 @@ test.serial('mvrun: a static program is refused with one clear line', async (t) 
   t.notRegex(c.output, /t_plain: main/);
 });
 
-const NATIVE: [string, number][] = [['args', 0], ['files', 0], ['tls', 0], ['mmap', 0], ['stdin', 0], ['cxx', 0],
-  ['exit-exit-3', 3], ['exit-ret-255', 255], ['args-static', 0], ['files-static', 0]];
+const NATIVE: [string, number][] = [
+  ['args', 0],
+  ['files', 0],
+  ['tls', 0],
+  ['mmap', 0],
+  ['stdin', 0],
+  ['cxx', 0],
+  ['exit-exit-3', 3],
+  ['exit-ret-255', 255],
+  ['args-static', 0],
+  ['files-static', 0],
+];
 for (const [name, status] of NATIVE) {
   test.serial(`MV_DISABLE=1: ${name} gives identical output and status natively`, async (t) => {
     const c = await getCase(t, `native-${name}`);
@@ -553,7 +664,11 @@ test.serial('on the build host: HRT where KVM is usable, else native after one w
   for (const name of ['cpl', 'args', 'files', 'malloc', 'mmap', 'tls', 'time', 'stack', 'cxx']) {
     for (const v of ['', '-static']) {
       const args = name === 'cpl' && native ? ['--native'] : name === 'args' ? ['one', 'two words'] : [];
-      const r = spawnSync(join(bdir, `t_${name}${v}`), args, { encoding: 'utf8', cwd: '/tmp', env: { ...process.env, MV_TEST_VAR: 'hello' } });
+      const r = spawnSync(join(bdir, `t_${name}${v}`), args, {
+        encoding: 'utf8',
+        cwd: '/tmp',
+        env: { ...process.env, MV_TEST_VAR: 'hello' },
+      });
       t.is(r.status, 0, `t_${name}${v}: ${r.stdout}${r.stderr}`);
       t.regex(r.stdout, new RegExp(`^PASS t_${name}$`, 'm'));
       const warnings = r.stderr.split('\n').filter((l) => l.startsWith('mv:'));

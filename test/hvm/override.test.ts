@@ -15,14 +15,19 @@ const tdir = join(repo, 'test', 'hvm');
 const bdir = join(tdir, 'build');
 const mvcc = join(repo, 'hvm', 'toolchain', 'mv-cc');
 /** The override names, from the one list (hvm/src/override/overrides.list). */
-const KNOWN = readFileSync(join(repo, 'hvm', 'src', 'override', 'overrides.list'), 'utf8').split('\n').filter((l) => /^[a-z_]/.test(l)).map((l) => l.split('|')[0]);
-
+const KNOWN = readFileSync(join(repo, 'hvm', 'src', 'override', 'overrides.list'), 'utf8')
+  .split('\n')
+  .filter((l) => /^[a-z_]/.test(l))
+  .map((l) => l.split('|')[0]);
 
 test.before(build);
 
 test('mv-cc --mv-list-overrides prints one line per known override', (t) => {
   const out = execFileSync(mvcc, ['--mv-list-overrides'], { encoding: 'utf8' }).trimEnd().split('\n');
-  t.deepEqual(out.map((l) => l.split(/\s+/)[0]), KNOWN);
+  t.deepEqual(
+    out.map((l) => l.split(/\s+/)[0]),
+    KNOWN,
+  );
   for (const l of out) t.regex(l, /^\S+\s+\S.*/);
 });
 
@@ -30,10 +35,15 @@ test('an unknown override fails the link with one line listing the known ones (f
   const dir = mkdtempSync(join(tmpdir(), 'mv-ov-'));
   writeFileSync(join(dir, 'a.c'), 'int main(void) { return 0; }\n');
   const want = `mv-cc: unknown override 'foo' (known: ${KNOWN.join(', ')})\n`;
-  const a = spawnSync(mvcc, ['--mv-override=clock_gettime', '--mv-override=foo', '-o', join(dir, 'a'), join(dir, 'a.c')], { encoding: 'utf8' });
+  const a = spawnSync(mvcc, ['--mv-override=clock_gettime', '--mv-override=foo', '-o', join(dir, 'a'), join(dir, 'a.c')], {
+    encoding: 'utf8',
+  });
   t.is(a.status, 2);
   t.is(a.stderr, want);
-  const b = spawnSync(mvcc, ['-o', join(dir, 'a'), join(dir, 'a.c')], { encoding: 'utf8', env: { ...process.env, MV_OVERRIDES: 'malloc,foo' } });
+  const b = spawnSync(mvcc, ['-o', join(dir, 'a'), join(dir, 'a.c')], {
+    encoding: 'utf8',
+    env: { ...process.env, MV_OVERRIDES: 'malloc,foo' },
+  });
   t.is(b.status, 2);
   t.is(b.stderr, want);
   const c = spawnSync(mvcc, ['--mv-user-override=1bad', '-o', join(dir, 'a'), join(dir, 'a.c')], { encoding: 'utf8' });
@@ -43,12 +53,18 @@ test('an unknown override fails the link with one line listing the known ones (f
 
 test('each override wraps its symbols; a member name (free) selects its whole family', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mv-ov-'));
-  writeFileSync(join(dir, 'a.c'), '#include <stdlib.h>\n#include <time.h>\nint main(void) { struct timespec t; void *p = malloc(3); free(p); return clock_gettime(CLOCK_MONOTONIC, &t); }\n');
+  writeFileSync(
+    join(dir, 'a.c'),
+    '#include <stdlib.h>\n#include <time.h>\nint main(void) { struct timespec t; void *p = malloc(3); free(p); return clock_gettime(CLOCK_MONOTONIC, &t); }\n',
+  );
   for (const v of [[], ['-static']]) {
-    const r = spawnSync(mvcc, ['--mv-override=free', '--mv-override=clock_gettime', ...v, '-o', join(dir, 'a'), join(dir, 'a.c')], { encoding: 'utf8' });
+    const r = spawnSync(mvcc, ['--mv-override=free', '--mv-override=clock_gettime', ...v, '-o', join(dir, 'a'), join(dir, 'a.c')], {
+      encoding: 'utf8',
+    });
     t.is(r.status, 0, r.stderr);
     const syms = execFileSync('nm', [join(dir, 'a')], { encoding: 'utf8' });
-    for (const s of ['malloc', 'free', 'calloc', 'realloc', 'posix_memalign', 'aligned_alloc', 'clock_gettime']) t.regex(syms, new RegExp(` T __wrap_${s}$`, 'm'));
+    for (const s of ['malloc', 'free', 'calloc', 'realloc', 'posix_memalign', 'aligned_alloc', 'clock_gettime'])
+      t.regex(syms, new RegExp(` T __wrap_${s}$`, 'm'));
     t.notRegex(syms, /__wrap_getpid/);
   }
   // Without overrides nothing is wrapped but main.
@@ -60,11 +76,21 @@ test('each override wraps its symbols; a member name (free) selects its whole fa
 let guest: Promise<{ run: GuestResult; cases: Map<string, Case> }> | undefined;
 function guestRun() {
   guest ??= (async () => {
-    const files = readdirOv().map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
-      .concat(AGAIN.flatMap((n) => [`t_${n}`, `t_${n}-static`]).map((f) => ({ src: join(bdir, 'ov', f), dest: `/mv/t/ov/${f}`, mode: 0o755 })))
+    const files = readdirOv()
+      .map((f) => ({ src: join(bdir, f), dest: `/mv/t/${f}`, mode: 0o755 }))
+      .concat(
+        AGAIN.flatMap((n) => [`t_${n}`, `t_${n}-static`]).map((f) => ({ src: join(bdir, 'ov', f), dest: `/mv/t/ov/${f}`, mode: 0o755 })),
+      )
       .concat([{ src: LIBGCC_S, dest: LIBGCC_S, mode: 0o644 }]);
     // One guest CPU, as hrt.test.ts (nested KVM under TCG -smp 2 can freeze the guest).
-    const run = await runInGuest({ files, script: readFileSync(join(tdir, 'run-overrides.sh'), 'utf8').replace(/^D=.*$/m, 'D=/mv/t').replace(/^S=.*$/m, 'S=10'), cpus: 1, timeoutMs: 600_000 });
+    const run = await runInGuest({
+      files,
+      script: readFileSync(join(tdir, 'run-overrides.sh'), 'utf8')
+        .replace(/^D=.*$/m, 'D=/mv/t')
+        .replace(/^S=.*$/m, 'S=10'),
+      cpus: 1,
+      timeoutMs: 600_000,
+    });
     return { run, cases: parseCases(run.output) };
   })();
   return guest;
@@ -80,17 +106,23 @@ const LIBGCC_S = '/lib/x86_64-linux-gnu/libgcc_s.so.1';
 async function getCase(t: import('ava').ExecutionContext, name: string): Promise<Case> {
   const { run, cases } = await guestRun();
   const c = cases.get(name);
-  if (!c) t.fail(`case ${name} did not run (guest status ${run.status}, serial log ${run.logPath || '(none)'}):\n${run.output.slice(-3000)}`);
+  if (!c)
+    t.fail(`case ${name} did not run (guest status ${run.status}, serial log ${run.logPath || '(none)'}):\n${run.output.slice(-3000)}`);
   return c ?? { output: '', status: -1 };
 }
 
 const AGAIN = ['time', 'malloc', 'stress', 'threads', 'signal', 'fork', 'spawn', 'files', 'tls'];
 
-const okLines = (s: string) => s.split('\n').filter((l) => /^(ok|FAIL|PASS|atexit|clock:)/.test(l)).join('\n');
+const okLines = (s: string) =>
+  s
+    .split('\n')
+    .filter((l) => /^(ok|FAIL|PASS|atexit|clock:)/.test(l))
+    .join('\n');
 
 const COUNTS: Record<string, RegExp> = {
   clock: /^mode: hrt, clock_gettime served in the HRT: [1-9]\d*$/m,
-  ident: /^mode: hrt, served in the HRT: getpid [1-9]\d*, gettid [1-9]\d*, getuid & co [1-9]\d*, sched_yield [1-9]\d*, nanosleep [1-9]\d*$/m,
+  ident:
+    /^mode: hrt, served in the HRT: getpid [1-9]\d*, gettid [1-9]\d*, getuid & co [1-9]\d*, sched_yield [1-9]\d*, nanosleep [1-9]\d*$/m,
   malloc: /^mode: hrt, served in the HRT: malloc [1-9]\d*, free [1-9]\d*$/m,
   user: /^mode: hrt, getppid served by mv_hrt_getppid: 100$/m,
 };

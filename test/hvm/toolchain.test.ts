@@ -67,17 +67,26 @@ test('CC=mv-cc ./configure && make builds an HRT program', (t) => {
 
 test('make CC=mv-cc: compile and link steps, static and dynamic, C and C++', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mv-mk-'));
-  writeFileSync(join(dir, 'a.c'), '#include <stdio.h>\n#include <mv/hrt.h>\nint f(void);\nint main(void) { printf("sum %d hrt %d\\n", f(), mv_in_hrt()); return 0; }\n');
+  writeFileSync(
+    join(dir, 'a.c'),
+    '#include <stdio.h>\n#include <mv/hrt.h>\nint f(void);\nint main(void) { printf("sum %d hrt %d\\n", f(), mv_in_hrt()); return 0; }\n',
+  );
   writeFileSync(join(dir, 'b.c'), 'int f(void) { return 42; }\n');
-  writeFileSync(join(dir, 'c.cc'), '#include <iostream>\nint main() { try { throw 7; } catch (int e) { std::cout << "caught " << e << std::endl; } return 0; }\n');
-  writeFileSync(join(dir, 'Makefile'), [
-    'all: dyn stat cxx',
-    'dyn: a.o b.o\n\t$(CC) -o $@ a.o b.o',
-    'stat: a.o b.o\n\t$(CC) -static -o $@ a.o b.o',
-    'cxx: c.cc\n\t$(CXX) -o $@ c.cc',
-    '%.o: %.c\n\t$(CC) -c -O2 -Wall -Werror -o $@ $<',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'c.cc'),
+    '#include <iostream>\nint main() { try { throw 7; } catch (int e) { std::cout << "caught " << e << std::endl; } return 0; }\n',
+  );
+  writeFileSync(
+    join(dir, 'Makefile'),
+    [
+      'all: dyn stat cxx',
+      'dyn: a.o b.o\n\t$(CC) -o $@ a.o b.o',
+      'stat: a.o b.o\n\t$(CC) -static -o $@ a.o b.o',
+      'cxx: c.cc\n\t$(CXX) -o $@ c.cc',
+      '%.o: %.c\n\t$(CC) -c -O2 -Wall -Werror -o $@ $<',
+      '',
+    ].join('\n'),
+  );
   const mk = sh(`make CC=${mvcc} CXX=${mvcxx}`, dir);
   t.is(mk.status, 0, mk.stdout + mk.stderr);
   t.notRegex(sections(join(dir, 'a.o')), /\.mv_hrt/, 'compile steps pass through');

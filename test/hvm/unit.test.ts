@@ -12,7 +12,11 @@ import { join } from 'node:path';
 const repo = join(__dirname, '..', '..', '..');
 const hvm = join(repo, 'hvm');
 /** The units, as hvm/Makefile lists them (its UNIT_TESTS line: one list, not two). */
-const UNITS = /^UNIT_TESTS\s*:=\s*(.+)$/m.exec(readFileSync(join(hvm, 'Makefile'), 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+const UNITS =
+  /^UNIT_TESTS\s*:=\s*(.+)$/m
+    .exec(readFileSync(join(hvm, 'Makefile'), 'utf8'))?.[1]
+    .trim()
+    .split(/\s+/) ?? [];
 
 /** One reported case: `ok NAME` or `not ok NAME: why`. */
 interface UnitCase {

@@ -20,9 +20,14 @@ test.serial('a key is produced once; concurrent callers wait and share the resul
   t.true((await cached('t', 'k1', produce)).hit);
 });
 
-test.serial('a failed producer leaves nothing, and a dead owner\'s lock is taken over', async (t) => {
+test.serial("a failed producer leaves nothing, and a dead owner's lock is taken over", async (t) => {
   process.env.XDG_CACHE_HOME = tempDir();
-  await t.throwsAsync(cached('t', 'k2', async () => { throw new Error('boom'); }), { message: 'boom' });
+  await t.throwsAsync(
+    cached('t', 'k2', async () => {
+      throw new Error('boom');
+    }),
+    { message: 'boom' },
+  );
   const lockDir = join(process.env.XDG_CACHE_HOME, 'mv-image', 't', 'k2.lock');
   mkdirSync(lockDir);
   writeFileSync(join(lockDir, 'pid'), '999999999');

@@ -13,7 +13,10 @@ const entries = () => [
 ];
 
 test('cpio -t lists every entry, parents first and sorted', (t) => {
-  const list = execFileSync('cpio', ['-t', '--quiet'], { input: writeCpio(entries()) }).toString().trim().split('\n');
+  const list = execFileSync('cpio', ['-t', '--quiet'], { input: writeCpio(entries()) })
+    .toString()
+    .trim()
+    .split('\n');
   t.deepEqual(list, ['bin', 'bin/sh', 'dev', 'dev/console', 'etc', 'etc/motd', 'usr', 'usr/bin', 'usr/bin/tool']);
 });
 

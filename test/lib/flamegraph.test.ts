@@ -14,7 +14,13 @@ test('parseFolded sums each frame over the stacks that pass through it', (t) => 
   t.is(root.value, 100);
   const main = root.children[0];
   t.is(main.name, 'main');
-  t.deepEqual(main.children.map((c) => [c.name, c.value]), [['run', 80], ['load', 20]]);
+  t.deepEqual(
+    main.children.map((c) => [c.name, c.value]),
+    [
+      ['run', 80],
+      ['load', 20],
+    ],
+  );
   t.is(main.children[0].children[0].children[0].name, '[syscall:read]');
 });
 
@@ -29,7 +35,8 @@ test('the SVG has a box per frame, each as wide as its share of the samples', as
   const svg = await renderFlameGraph(parseFolded(FOLDED), { title: 'demo', width: 1000 });
   t.regex(svg, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   t.regex(svg, /<style>\.d3-flame-graph rect/, 'the stylesheet is inside, so the file stands alone');
-  const width = (name: string) => Number(svg.match(new RegExp(`<g [^>]*name="${name.replace(/[[\]]/g, '\\$&')}"[^>]*><rect [^>]*width="([\\d.]+)"`))?.[1]);
+  const width = (name: string) =>
+    Number(svg.match(new RegExp(`<g [^>]*name="${name.replace(/[[\]]/g, '\\$&')}"[^>]*><rect [^>]*width="([\\d.]+)"`))?.[1]);
   t.is(width('all'), 1000);
   t.is(Math.round(width('run')), 800);
   t.is(Math.round(width('load')), 200);

@@ -15,9 +15,22 @@ function pkg(manifest?: unknown, makefile = true): string {
 
 test('a directory with only a Makefile gets every default', (t) => {
   t.deepEqual(loadManifest(pkg()), {
-    name: 'my-pkg', build: 'make', entry: 'my-pkg', args: [], env: {}, files: [], cmdline: '',
-    kernel: 'debian', onExit: 'poweroff', builder: 'host', hrt: { require: false, cpus: '' }, source: null, overrides: [],
-    builderLimits: { memoryMiB: 4096, pids: 512, timeoutS: 3600 }, install: null, mvrun: false,
+    name: 'my-pkg',
+    build: 'make',
+    entry: 'my-pkg',
+    args: [],
+    env: {},
+    files: [],
+    cmdline: '',
+    kernel: 'debian',
+    onExit: 'poweroff',
+    builder: 'host',
+    hrt: { require: false, cpus: '' },
+    source: null,
+    overrides: [],
+    builderLimits: { memoryMiB: 4096, pids: 512, timeoutS: 3600 },
+    install: null,
+    mvrun: false,
   });
 });
 
@@ -28,10 +41,14 @@ test('install and mvrun: Debian packages for the image, and an absolute entry th
   t.true(m.mvrun);
 });
 
-test('install: a name outside Debian\'s package-name grammar is one line naming it', (t) => {
+test("install: a name outside Debian's package-name grammar is one line naming it", (t) => {
   for (const bad of ['Nodejs', 'node js', '-o', 'x', '../x', 'a;rm -rf /', 'nodejs=18', '']) {
     const e = t.throws(() => loadManifest(pkg({ install: { debian: [bad] } })), { instanceOf: MvError }, bad);
-    t.regex(e!.line(), /^mv-image: manifest: .*mv-image\.json: install\.debian\.0 must (match pattern|NOT have fewer) .*\(fix: [^\n]*\)$/, bad);
+    t.regex(
+      e!.line(),
+      /^mv-image: manifest: .*mv-image\.json: install\.debian\.0 must (match pattern|NOT have fewer) .*\(fix: [^\n]*\)$/,
+      bad,
+    );
   }
   t.regex(t.throws(() => loadManifest(pkg({ install: { debian: [] } })))!.message, /install\.debian must NOT have fewer than 1 items/);
   t.regex(t.throws(() => loadManifest(pkg({ install: { ubuntu: ['x'] } })))!.message, /unknown field "install\.ubuntu"/);
@@ -39,8 +56,14 @@ test('install: a name outside Debian\'s package-name grammar is one line naming 
 });
 
 test('an absolute entry needs "install" (a package that provides it), and no "=" in its path', (t) => {
-  t.regex(t.throws(() => loadManifest(pkg({ entry: '/usr/bin/node' })), { instanceOf: MvError })!.line(), /entry "\/usr\/bin\/node" is an absolute path, but "install" names no Debian package/);
-  t.regex(t.throws(() => loadManifest(pkg({ entry: '/usr/a=b/node', install: { debian: ['nodejs'] } })), { instanceOf: MvError })!.line(), /has "=" in its path/);
+  t.regex(
+    t.throws(() => loadManifest(pkg({ entry: '/usr/bin/node' })), { instanceOf: MvError })!.line(),
+    /entry "\/usr\/bin\/node" is an absolute path, but "install" names no Debian package/,
+  );
+  t.regex(
+    t.throws(() => loadManifest(pkg({ entry: '/usr/a=b/node', install: { debian: ['nodejs'] } })), { instanceOf: MvError })!.line(),
+    /has "=" in its path/,
+  );
 });
 
 test('builderLimits: each limit given replaces its default; a bad one names itself', (t) => {
@@ -51,9 +74,22 @@ test('builderLimits: each limit given replaces its default; a bad one names itse
 });
 
 test('fields given are kept; string files map to the same path in the image', (t) => {
-  const m = loadManifest(pkg({ name: 'x', entry: 'bin/x', args: ['a'], env: { A: 'b' }, files: ['data/f.txt', { src: 'g', dest: '/etc/g' }, { src: 'out', dest: '/o', from: 'build' }], onExit: 'shell' }));
+  const m = loadManifest(
+    pkg({
+      name: 'x',
+      entry: 'bin/x',
+      args: ['a'],
+      env: { A: 'b' },
+      files: ['data/f.txt', { src: 'g', dest: '/etc/g' }, { src: 'out', dest: '/o', from: 'build' }],
+      onExit: 'shell',
+    }),
+  );
   t.is(m.entry, 'bin/x');
-  t.deepEqual(m.files, [{ src: 'data/f.txt', dest: '/data/f.txt', from: 'package' }, { src: 'g', dest: '/etc/g', from: 'package' }, { src: 'out', dest: '/o', from: 'build' }]);
+  t.deepEqual(m.files, [
+    { src: 'data/f.txt', dest: '/data/f.txt', from: 'package' },
+    { src: 'g', dest: '/etc/g', from: 'package' },
+    { src: 'out', dest: '/o', from: 'build' },
+  ]);
   t.is(m.onExit, 'shell');
 });
 

@@ -27,7 +27,13 @@ test('the initramfs holds init, busybox, the tools init uses, the modules, the s
   t.regex(listing, /^crw------- .* dev\/console$/m);
   for (const m of kernel.modules) t.true(listing.includes(m.imagePath.slice(1)), m.imagePath);
   t.false(listing.includes('README.md'));
-  t.true(listing.split('\n').filter(Boolean).every((l) => / 0 +0 /.test(l)), 'owned by root:root');
+  t.true(
+    listing
+      .split('\n')
+      .filter(Boolean)
+      .every((l) => / 0 +0 /.test(l)),
+    'owned by root:root',
+  );
   t.is(execFileSync('cpio', ['-i', '--to-stdout', 'init', '--quiet'], { input: cpio }).toString(), init);
   const b = await initramfsStage(inputs);
   t.true(b.cached);

@@ -4,7 +4,7 @@ import { modinfo } from '../../src/lib/elf';
 import { Progress } from '../../src/lib/progress';
 import { kernelStage, loadOrder } from '../../src/stages/kernel';
 
-test('fetches Debian\'s kernel and keeps vmlinuz and the KVM modules in load order', async (t) => {
+test("fetches Debian's kernel and keeps vmlinuz and the KVM modules in load order", async (t) => {
   const k = await kernelStage(Progress.quiet());
   t.regex(k.version, /^\d+\.\d+\.\d+-\d+-amd64$/);
   const vmlinuz = readFileSync(k.vmlinuz);
@@ -13,7 +13,10 @@ test('fetches Debian\'s kernel and keeps vmlinuz and the KVM modules in load ord
   for (const m of ['kvm', 'kvm_amd', 'kvm_intel', 'irqbypass', 'ccp', 'virtio_pci']) t.true(names.includes(m), m);
   // Every module comes after each of its dependencies, and the dependencies are the .modinfo's.
   for (const [i, m] of k.modules.entries()) {
-    const deps = (modinfo(readFileSync(m.file)).get('depends')?.[0] ?? '').split(',').filter(Boolean).map((d) => d.replace(/-/g, '_'));
+    const deps = (modinfo(readFileSync(m.file)).get('depends')?.[0] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((d) => d.replace(/-/g, '_'));
     t.deepEqual(m.depends, deps);
     for (const d of deps) t.true(names.indexOf(d) < i, `${d} before ${m.name}`);
     t.true(m.imagePath.startsWith(`/lib/modules/${k.version}/`));
@@ -26,7 +29,11 @@ test('fetches Debian\'s kernel and keeps vmlinuz and the KVM modules in load ord
 });
 
 test('load order puts dependencies first and names a missing module', (t) => {
-  const deps = new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]]);
+  const deps = new Map([
+    ['a', ['b', 'c']],
+    ['b', ['c']],
+    ['c', []],
+  ]);
   t.deepEqual(loadOrder(['a'], deps, 'v'), ['c', 'b', 'a']);
   t.throws(() => loadOrder(['zz'], deps, '6.1'), { message: /kernel module zz is not in Debian's 6.1 kernel/ });
 });

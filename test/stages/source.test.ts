@@ -11,16 +11,29 @@ import { Progress } from '../../src/lib/progress';
 import { sourceStage } from '../../src/stages/source';
 import { tempDir } from '../helpers/cli';
 
-const hostAptState = () => ['/etc/apt/sources.list.d', '/var/lib/apt/lists']
-  .map((d) => readdirSync(d).sort().map((f) => `${f}:${statSync(join(d, f)).mtimeMs}`).join(',')).join('|');
+const hostAptState = () =>
+  ['/etc/apt/sources.list.d', '/var/lib/apt/lists']
+    .map((d) =>
+      readdirSync(d)
+        .sort()
+        .map((f) => `${f}:${statSync(join(d, f)).mtimeMs}`)
+        .join(','),
+    )
+    .join('|');
 
 test.serial('fetches lua5.4 from Debian, verifies the .dsc checksums and unpacks it with the patches applied', async (t) => {
   const before = hostAptState();
   const s = await sourceStage(Progress.quiet(), { debian: 'lua5.4' });
   t.is(s.pkg, 'lua5.4');
   t.regex(s.version, /^5\.4\.\d+-/);
-  t.true(s.files.some((f) => /\.orig\.tar\./.test(f.name)), 'the upstream orig tarball is listed');
-  t.true(s.files.some((f) => /\.debian\.tar\./.test(f.name)), "Debian's tarball is listed");
+  t.true(
+    s.files.some((f) => /\.orig\.tar\./.test(f.name)),
+    'the upstream orig tarball is listed',
+  );
+  t.true(
+    s.files.some((f) => /\.debian\.tar\./.test(f.name)),
+    "Debian's tarball is listed",
+  );
   for (const f of s.files) {
     t.regex(f.sha256, /^[0-9a-f]{64}$/);
     t.is(sha256File(join(aptSrcRoot(), 'downloads', f.name)), f.sha256, f.name);
@@ -56,7 +69,10 @@ test('a file that differs from the .dsc checksum is caught, naming the file', (t
   } else {
     // Without the fetched package (this test ran alone), a hand-made .dsc does the same job.
     writeFileSync(join(dir, 'x_1.orig.tar.gz'), 'upstream');
-    writeFileSync(join(dir, dscName), `Format: 3.0 (quilt)\nChecksums-Sha256:\n ${sha256File(join(dir, 'x_1.orig.tar.gz'))} 8 x_1.orig.tar.gz\n`);
+    writeFileSync(
+      join(dir, dscName),
+      `Format: 3.0 (quilt)\nChecksums-Sha256:\n ${sha256File(join(dir, 'x_1.orig.tar.gz'))} 8 x_1.orig.tar.gz\n`,
+    );
   }
   t.notThrows(() => verifySourceFiles(dir, dscName));
   const victim = dscChecksums(readFileSync(join(dir, dscName), 'utf8'))[0].name;
@@ -64,12 +80,17 @@ test('a file that differs from the .dsc checksum is caught, naming the file', (t
   bytes[bytes.length >> 1] ^= 1;
   writeFileSync(join(dir, victim), bytes);
   const e = t.throws(() => verifySourceFiles(dir, dscName), { instanceOf: MvError });
-  t.regex(e!.line(), new RegExp(`^mv-image: source: ${victim.replace(/[.+]/g, '\\$&')} does not match the checksum in the \\.dsc: sha256 `));
+  t.regex(
+    e!.line(),
+    new RegExp(`^mv-image: source: ${victim.replace(/[.+]/g, '\\$&')} does not match the checksum in the \\.dsc: sha256 `),
+  );
 });
 
 test('the private list takes the host entries as deb-src only, and skips disabled ones', (t) => {
   const { sources, list } = deriveSourceEntries(
-    ['Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n\nTypes: deb\nURIs: http://x\nSuites: y\nComponents: main\nEnabled: no\n'],
+    [
+      'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n\nTypes: deb\nURIs: http://x\nSuites: y\nComponents: main\nEnabled: no\n',
+    ],
     ['deb http://deb.debian.org/debian bookworm main\n# deb http://commented out\ndeb-src http://already src\n'],
   );
   t.is(sources, 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n');

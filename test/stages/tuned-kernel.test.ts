@@ -27,16 +27,33 @@ test('kernel-configs holds the five fragments, each option under a why-comment',
 });
 
 test('parse reads =y, strings and "is not set", and rejects a malformed line with its place', (t) => {
-  t.deepEqual(parseFragment('f', '# why\nCONFIG_A=y\nCONFIG_B="x y"\n# CONFIG_C is not set\n').map((o) => [o.name, o.value, o.line]),
-    [['CONFIG_A', 'y', 2], ['CONFIG_B', '"x y"', 3], ['CONFIG_C', 'n', 4]]);
+  t.deepEqual(
+    parseFragment('f', '# why\nCONFIG_A=y\nCONFIG_B="x y"\n# CONFIG_C is not set\n').map((o) => [o.name, o.value, o.line]),
+    [
+      ['CONFIG_A', 'y', 2],
+      ['CONFIG_B', '"x y"', 3],
+      ['CONFIG_C', 'n', 4],
+    ],
+  );
   t.throws(() => parseFragment('f', 'CONFIG_A=y\nKVM=y\n'), { message: /^kernel: kernel-configs\/f:2: "KVM=y" is neither/ });
   t.throws(() => parseFragment('f', '# CONFIG_A=y\n'), { message: /kernel-configs\/f:1/ });
 });
 
 test('merging fragments keeps agreeing duplicates and names both sides of a conflict', (t) => {
-  const m = mergeFragments([{ name: 'a', text: 'CONFIG_X=y\nCONFIG_Y=y\n' }, { name: 'b', text: 'CONFIG_Y=y\nCONFIG_Z=m\n' }]);
-  t.deepEqual(m.map((o) => `${o.name}=${o.value}@${o.fragment}`), ['CONFIG_X=y@a', 'CONFIG_Y=y@a', 'CONFIG_Z=m@b']);
-  const e = t.throws(() => mergeFragments([{ name: 'base', text: 'CONFIG_KVM=y\n' }, { name: 'small', text: '# CONFIG_KVM is not set\n' }]));
+  const m = mergeFragments([
+    { name: 'a', text: 'CONFIG_X=y\nCONFIG_Y=y\n' },
+    { name: 'b', text: 'CONFIG_Y=y\nCONFIG_Z=m\n' },
+  ]);
+  t.deepEqual(
+    m.map((o) => `${o.name}=${o.value}@${o.fragment}`),
+    ['CONFIG_X=y@a', 'CONFIG_Y=y@a', 'CONFIG_Z=m@b'],
+  );
+  const e = t.throws(() =>
+    mergeFragments([
+      { name: 'base', text: 'CONFIG_KVM=y\n' },
+      { name: 'small', text: '# CONFIG_KVM is not set\n' },
+    ]),
+  );
   t.is(e?.message, 'kernel: CONFIG_KVM is y in kernel-configs/base but n in kernel-configs/small');
   t.throws(() => readFragment('nope'), { message: /no Kconfig fragment named "nope".*/ });
   // virt and metal both ask for the block layer and networking, and agree.
@@ -65,18 +82,23 @@ test.serial('on the real tree, .config holds every option of every fragment with
 test('mv-image kernel build names an unknown fragment in one line, before any download', (t) => {
   const r = cli(['kernel', 'build', '--fragments', 'base,nope']);
   t.is(r.status, 1);
-  t.is(r.stderr.trim().split('\n').pop(), 'mv-image: kernel: no Kconfig fragment named "nope" in kernel-configs/ (fix: use some of: base, hrt-partition, kvm-host, metal, virt)');
+  t.is(
+    r.stderr.trim().split('\n').pop(),
+    'mv-image: kernel: no Kconfig fragment named "nope" in kernel-configs/ (fix: use some of: base, hrt-partition, kvm-host, metal, virt)',
+  );
 });
 
 test.serial('on the real tree, an unknown option and an unmet dependency are one-line errors', async (t) => {
   t.timeout(5 * 60_000);
   const { src, source } = await realTree();
   const opt = (name: string, value: string, fragment: string): KOption => ({ name, value, fragment, line: 1 });
-  await t.throwsAsync(configure(src, scratch, [opt('CONFIG_KVM_TURBO', 'y', 'mine')], source),
-    { message: `kernel: CONFIG_KVM_TURBO (kernel-configs/mine) is not a Kconfig option of ${source}` });
+  await t.throwsAsync(configure(src, scratch, [opt('CONFIG_KVM_TURBO', 'y', 'mine')], source), {
+    message: `kernel: CONFIG_KVM_TURBO (kernel-configs/mine) is not a Kconfig option of ${source}`,
+  });
   // KVM_AMD depends on KVM, which tinyconfig leaves off: olddefconfig silently drops it.
-  await t.throwsAsync(configure(src, scratch, [opt('CONFIG_KVM_AMD', 'y', 'mine')], source),
-    { message: 'kernel: CONFIG_KVM_AMD=y (kernel-configs/mine) did not survive make olddefconfig: it ended up not set' });
+  await t.throwsAsync(configure(src, scratch, [opt('CONFIG_KVM_AMD', 'y', 'mine')], source), {
+    message: 'kernel: CONFIG_KVM_AMD=y (kernel-configs/mine) did not survive make olddefconfig: it ended up not set',
+  });
 });
 
 test.serial('the tuned kernel builds once, is cached on the second build, and has KVM built in', async (t) => {
@@ -97,5 +119,9 @@ test.serial('the tuned kernel builds once, is cached on the second build, and ha
   // mv-image kernel list shows it.
   const list = cli(['kernel', 'list', '--json']);
   t.is(list.status, 0, list.stderr);
-  t.true(JSON.parse(list.stdout).some((k: { dir: string; fragments: string[] }) => k.dir === dirname(again.vmlinuz) && k.fragments.join() === DEFAULT_FRAGMENTS.join()));
+  t.true(
+    JSON.parse(list.stdout).some(
+      (k: { dir: string; fragments: string[] }) => k.dir === dirname(again.vmlinuz) && k.fragments.join() === DEFAULT_FRAGMENTS.join(),
+    ),
+  );
 });

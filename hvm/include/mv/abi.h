@@ -55,60 +55,60 @@
  * Version 4: exitless calls (the poll slot in each call page, text shrunk to 2 KiB).
  * Version 5: MV_CALL_CPUNODE and the call page's cpunode (the vDSO's getcpu). */
 #define MV_ABI_VERSION 5
-#define MV_ABI_NAME "mv abi 5" /* keep in step with MV_ABI_VERSION: shown by both sides */
-#define MV_BOOT_MAGIC MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
+#define MV_ABI_NAME    "mv abi 5"		  /* keep in step with MV_ABI_VERSION: shown by both sides */
+#define MV_BOOT_MAGIC  MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
 
 /* Hypercall: fill the vCPU's call page, then `outb %al, $MV_HC_PORT`. */
 #define MV_HC_PORT 0x4d
 
 /* Hypercall op codes (call page `op`). */
-#define MV_OP_NOP          0u /* round trip only (benchmarks) */
-#define MV_OP_SYSCALL      1u /* arg[0]=nr, arg[1..6]=args; ret = result or -errno */
+#define MV_OP_NOP	   0u /* round trip only (benchmarks) */
+#define MV_OP_SYSCALL	   1u /* arg[0]=nr, arg[1..6]=args; ret = result or -errno */
 #define MV_OP_PAGE_FAULT   2u /* arg[0]=cr2, arg[1]=error code; regs filled; ret 0 = retry */
-#define MV_OP_EXIT         3u /* main returned; arg[0]=status. Never resumes. */
-#define MV_OP_CONSOLE      4u /* arg[0]=GVA of text, arg[1]=length */
-#define MV_OP_PANIC        5u /* exception or kernel panic; regs filled; arg[0]=GVA msg */
-#define MV_OP_READY        6u /* boot + SIMD probe done; arg[0]=CPL main will run at */
+#define MV_OP_EXIT	   3u /* main returned; arg[0]=status. Never resumes. */
+#define MV_OP_CONSOLE	   4u /* arg[0]=GVA of text, arg[1]=length */
+#define MV_OP_PANIC	   5u /* exception or kernel panic; regs filled; arg[0]=GVA msg */
+#define MV_OP_READY	   6u /* boot + SIMD probe done; arg[0]=CPL main will run at */
 #define MV_OP_THREAD_START 7u /* reserved (threads start through a boot-info block, see below) */
 #define MV_OP_THREAD_EXIT  8u /* reserved (a thread ends with a forwarded exit(2)) */
-#define MV_OP_COUNT        9u
+#define MV_OP_COUNT	   9u
 
 /* Call page `flags`, set by the VMM before it resumes the vCPU. */
-#define MV_CALL_FLUSH_TLB  0x1u /* VMM changed live PTEs: reload CR3 before resuming */
+#define MV_CALL_FLUSH_TLB 0x1u /* VMM changed live PTEs: reload CR3 before resuming */
 /* Do not return to the caller of the hypercall: resume the program at the
  * context in the call page's `regs` (all GPRs, rip, rsp, rflags; CPL 0). The
  * VMM uses it to enter a signal handler and for rt_sigreturn. */
-#define MV_CALL_RESUME     0x2u
+#define MV_CALL_RESUME	  0x2u
 /* The partner runs on another CPU now: `cpunode` holds (node << 12) | cpu,
  * which Nautilus puts where Linux does for the vDSO's getcpu (GDT entry 15's
  * limit, read by lsl) and in TSC_AUX (rdtscp, rdpid). */
-#define MV_CALL_CPUNODE    0x4u
+#define MV_CALL_CPUNODE	  0x4u
 
 /* Boot-info `flags`. */
-#define MV_BOOT_PROBE_AVX  0x1u /* host CPU has AVX: the boot probe must run it */
-#define MV_BOOT_VERBOSE    0x2u /* print the Nautilus banner on the console */
+#define MV_BOOT_PROBE_AVX 0x1u /* host CPU has AVX: the boot probe must run it */
+#define MV_BOOT_VERBOSE	  0x2u /* print the Nautilus banner on the console */
 
 /* Guest physical layout (see the map above). */
-#define MV_BOOTINFO_GPA    MV_U64(0x1000)
-#define MV_CALLPAGE_GPA    MV_U64(0x2000)
-#define MV_MAX_VCPUS       128 /* a power of two (Nautilus masks ids with it) */
+#define MV_BOOTINFO_GPA	   MV_U64(0x1000)
+#define MV_CALLPAGE_GPA	   MV_U64(0x2000)
+#define MV_MAX_VCPUS	   128 /* a power of two (Nautilus masks ids with it) */
 /* A thread vCPU's boot-info block lives at this offset in its call page. */
 #define MV_CP_BOOTINFO_OFF 0xe00
 /* The exitless-call slot (struct mv_poll) lives at this offset in each call page. */
-#define MV_CP_POLL_OFF     0xc00
-#define MV_KERNEL_GPA      MV_U64(0x100000)
-#define MV_HEAP_GPA        MV_U64(0x800000)
-#define MV_HEAP_SIZE       MV_U64(0x1800000)
-#define MV_PTPOOL_GPA      MV_U64(0x2000000)
-#define MV_PTPOOL_SIZE     MV_U64(0x2000000)
-#define MV_HRT_MEM_SIZE    MV_U64(0x4000000)
+#define MV_CP_POLL_OFF	   0xc00
+#define MV_KERNEL_GPA	   MV_U64(0x100000)
+#define MV_HEAP_GPA	   MV_U64(0x800000)
+#define MV_HEAP_SIZE	   MV_U64(0x1800000)
+#define MV_PTPOOL_GPA	   MV_U64(0x2000000)
+#define MV_PTPOOL_SIZE	   MV_U64(0x2000000)
+#define MV_HRT_MEM_SIZE	   MV_U64(0x4000000)
 #define MV_USER_GPA_BASE   MV_U64(0x40000000)
-#define MV_CHUNK_SHIFT     30
-#define MV_CHUNK_SIZE      (MV_U64(1) << MV_CHUNK_SHIFT)
+#define MV_CHUNK_SHIFT	   30
+#define MV_CHUNK_SIZE	   (MV_U64(1) << MV_CHUNK_SHIFT)
 
 /* Guest virtual layout. */
-#define MV_KERNEL_VBASE    MV_U64(0xffffffff80000000)
-#define MV_USER_TOP        MV_U64(0x0000800000000000)
+#define MV_KERNEL_VBASE MV_U64(0xffffffff80000000)
+#define MV_USER_TOP	MV_U64(0x0000800000000000)
 
 /* Segment selectors Nautilus loads (the VMM enters with the same ones). */
 #define MV_SEL_KCODE 0x08
@@ -148,7 +148,7 @@ struct mv_call_page {
 	int64_t ret;
 	uint64_t seq; /* incremented by Nautilus per hypercall (debugging aid) */
 	struct mv_regs regs;
-	char text[2048]; /* PANIC message / scratch */
+	char text[2048];  /* PANIC message / scratch */
 	uint32_t cpunode; /* see MV_CALL_CPUNODE; also read at boot */
 };
 
@@ -162,10 +162,10 @@ struct mv_call_page {
  * ordinary way, with one `out`; so does a DECLINED one. Only the vCPU writes IDLE/POSTED, only
  * the server writes TAKEN/DONE/DECLINED (except the vCPU's own cancel, a compare-and-swap).
  */
-#define MV_POLL_IDLE     0u
-#define MV_POLL_POSTED   1u
-#define MV_POLL_TAKEN    2u
-#define MV_POLL_DONE     3u
+#define MV_POLL_IDLE	 0u
+#define MV_POLL_POSTED	 1u
+#define MV_POLL_TAKEN	 2u
+#define MV_POLL_DONE	 3u
 #define MV_POLL_DECLINED 4u
 
 struct mv_poll {
@@ -191,15 +191,15 @@ struct mv_boot_info {
 	uint32_t nr_vcpus;
 	uint64_t hrt_mem_size;
 	uint64_t kernel_vbase;
-	uint64_t call_pages;  /* GVA of vCPU 0's call page; vCPU n at +n*4096 */
-	uint64_t heap_start;  /* GVA */
+	uint64_t call_pages; /* GVA of vCPU 0's call page; vCPU n at +n*4096 */
+	uint64_t heap_start; /* GVA */
 	uint64_t heap_size;
 	/* What Nautilus runs: main_fn(argc, argv, envp) on stack_top, FS = fs_base. */
 	uint64_t main_fn;
 	uint64_t argc;
 	uint64_t argv;
 	uint64_t envp;
-	uint64_t stack_top;   /* 16-byte aligned; the call pushes the return address */
+	uint64_t stack_top; /* 16-byte aligned; the call pushes the return address */
 	uint64_t fs_base;
 	char vmm_version[64];
 	/* Thread vCPUs (main_fn == 0): start at thread_rip with %rax = 0 on
@@ -219,22 +219,22 @@ struct mv_boot_info {
  * does not know this page leaves magic (or fn[]) zero, and every override
  * then takes the original (forwarded) path.
  */
-#define MV_SVC_GPA   MV_U64(0x90000)
-#define MV_SVC_MAGIC MV_U64(0x3143565356544d4d) /* "MMTVSVC1" */
-#define MV_SVC_CLOCKS 4 /* anchors: REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME */
+#define MV_SVC_GPA    MV_U64(0x90000)
+#define MV_SVC_MAGIC  MV_U64(0x3143565356544d4d) /* "MMTVSVC1" */
+#define MV_SVC_CLOCKS 4				 /* anchors: REALTIME, MONOTONIC, MONOTONIC_RAW, BOOTTIME */
 
 /* fn[] slots (Nautilus entry points, SysV ABI, callable at CPL 0 only). */
 enum mv_svc_fn {
 	MV_SVC_CLOCK_GETTIME, /* int (int clk, struct timespec *) ; -1 = not served */
 	MV_SVC_GETTIMEOFDAY,  /* int (struct timeval *) */
-	MV_SVC_TIME,          /* int64 (void) */
+	MV_SVC_TIME,	      /* int64 (void) */
 	MV_SVC_NANOSLEEP,     /* int (const struct timespec *) ; -1 = too long, forward */
 	MV_SVC_SCHED_YIELD,   /* int (void) */
-	MV_SVC_MALLOC,        /* void *(size_t) */
-	MV_SVC_FREE,          /* void (void *) */
+	MV_SVC_MALLOC,	      /* void *(size_t) */
+	MV_SVC_FREE,	      /* void (void *) */
 	MV_SVC_MEMALIGN,      /* void *(size_t align, size_t size) */
 	MV_SVC_USABLE_SIZE,   /* size_t (void *) */
-	MV_SVC_PRINTK,        /* void (const char *, size_t) : console */
+	MV_SVC_PRINTK,	      /* void (const char *, size_t) : console */
 	MV_SVC_NFN = 16
 };
 
@@ -245,7 +245,7 @@ struct mv_svc_page {
 	 * + (min(d, period) * corr[c]) >> 32. The VMM sets the first anchor;
 	 * Nautilus re-anchors about once a period (svc_clock.c) under seq. */
 	uint64_t tsc_khz;
-	uint64_t mult;   /* nominal ns per cycle << 32, from tsc_khz; 0 = no TSC clock */
+	uint64_t mult;	 /* nominal ns per cycle << 32, from tsc_khz; 0 = no TSC clock */
 	uint64_t period; /* re-anchor period in cycles (~1 s); 0 = never */
 	uint32_t seq, lock;
 	uint64_t base_tsc[MV_SVC_CLOCKS], base_ns[MV_SVC_CLOCKS], cmult[MV_SVC_CLOCKS];
@@ -281,11 +281,14 @@ _Static_assert(__builtin_offsetof(struct mv_call_page, arg) == MV_CP_ARG, "call 
 _Static_assert(__builtin_offsetof(struct mv_call_page, ret) == MV_CP_RET, "call page layout");
 _Static_assert(sizeof(struct mv_call_page) <= 4096, "call page fits a page");
 _Static_assert(sizeof(struct mv_boot_info) <= 4096, "boot info fits a page");
-_Static_assert(sizeof(struct mv_call_page) <= MV_CP_POLL_OFF && MV_CP_POLL_OFF + sizeof(struct mv_poll) <= MV_CP_BOOTINFO_OFF &&
-	       MV_CP_BOOTINFO_OFF + sizeof(struct mv_boot_info) <= 4096, "poll slot and thread boot info fit the call page");
+_Static_assert(sizeof(struct mv_call_page) <= MV_CP_POLL_OFF &&
+		       MV_CP_POLL_OFF + sizeof(struct mv_poll) <= MV_CP_BOOTINFO_OFF &&
+		       MV_CP_BOOTINFO_OFF + sizeof(struct mv_boot_info) <= 4096,
+	       "poll slot and thread boot info fit the call page");
 _Static_assert(MV_CALLPAGE_GPA + MV_MAX_VCPUS * 4096 <= MV_KERNEL_GPA, "call pages below the kernel");
 _Static_assert(MV_CALLPAGE_GPA + MV_MAX_VCPUS * 4096 <= MV_SVC_GPA && MV_SVC_GPA + 4096 <= MV_KERNEL_GPA &&
-	       sizeof(struct mv_svc_page) <= 4096, "service page in the gap below the kernel");
+		       sizeof(struct mv_svc_page) <= 4096,
+	       "service page in the gap below the kernel");
 #endif
 
 #endif /* !__ASSEMBLER__ */

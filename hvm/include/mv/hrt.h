@@ -63,7 +63,7 @@ int mv_hrt_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*
 /* 1 when the caller is an HRT-native thread, else 0. */
 int mv_hrt_thread_native(void);
 /* Calls that took mv_hrt_NAME: MV_USER_OVERRIDE_COUNT(NAME). */
-#define MV_USER_OVERRIDE_COUNT(name) (__mv_ov_calls_##name + 0)
+#define MV_USER_OVERRIDE_COUNT(name)   (__mv_ov_calls_##name + 0)
 #define MV_DECLARE_USER_OVERRIDE(name) extern uint64_t __mv_ov_calls_##name
 
 #ifdef __cplusplus

@@ -32,7 +32,8 @@ static int mvrun__is_dynamic(const char *path, char *why, size_t n)
 		return -1;
 	}
 	for (int i = 0; i < eh.e_phnum; i++)
-		if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) == (ssize_t)sizeof ph &&
+		if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) ==
+			    (ssize_t)sizeof ph &&
 		    ph.p_type == PT_INTERP)
 			dyn = 1;
 	close(fd);
@@ -68,7 +69,8 @@ int main(int argc, char **argv)
 	int dyn;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fprintf(stderr, "usage: mvrun PROGRAM [ARGS...]  (run a dynamically linked program's main in the HRT)\n");
+		fprintf(stderr,
+			"usage: mvrun PROGRAM [ARGS...]  (run a dynamically linked program's main in the HRT)\n");
 		return argc < 2 ? 2 : 0;
 	}
 	prog = argv[1];
@@ -95,7 +97,10 @@ int main(int argc, char **argv)
 		return errno == ENOENT ? 127 : 126;
 	}
 	if (!dyn) {
-		fprintf(stderr, "mvrun: %s is statically linked: mvrun needs a dynamically linked program (rebuild it with mv-cc instead)\n", prog);
+		fprintf(stderr,
+			"mvrun: %s is statically linked: mvrun needs a dynamically linked program (rebuild it with "
+			"mv-cc instead)\n",
+			prog);
 		return 126;
 	}
 	if (mvrun__find_lib(lib, sizeof lib) < 0) {

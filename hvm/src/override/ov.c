@@ -16,7 +16,7 @@
 #include <nk/arena.h>
 #include "override.h"
 
-#define OV_API __attribute__((visibility("default")))
+#define OV_API		__attribute__((visibility("default")))
 #define SVC_FN(i, type) ((type)mv__ov_fn(i))
 
 #ifdef OV_clock_gettime
@@ -50,7 +50,7 @@ time_t __real_time(time_t *t);
 OV_API time_t __wrap_time(time_t *t)
 {
 	int64_t (*f)(void);
-	if (mv__ov_in_hrt() && (f = SVC_FN(MV_SVC_TIME, int64_t (*)(void)))) {
+	if (mv__ov_in_hrt() && (f = SVC_FN(MV_SVC_TIME, int64_t(*)(void)))) {
 		time_t v = (time_t)f();
 		mv__ov_count(MV_OV_TIME);
 		if (t)
@@ -63,15 +63,15 @@ OV_API time_t __wrap_time(time_t *t)
 
 /* A value captured in the service page when the VM starts (getpid, getuid & co): served from
  * there in the HRT, the original elsewhere. */
-#define OV_FIELD(type, fn, field, counter)                                \
-	type __real_##fn(void);                                           \
-	OV_API type __wrap_##fn(void)                                     \
-	{                                                                 \
-		if (mv__ov_in_hrt() && MV_OV_SVC->magic == MV_SVC_MAGIC) {\
-			mv__ov_count(counter);                            \
-			return (type)MV_OV_SVC->field;                    \
-		}                                                         \
-		return __real_##fn();                                     \
+#define OV_FIELD(type, fn, field, counter)                                 \
+	type __real_##fn(void);                                            \
+	OV_API type __wrap_##fn(void)                                      \
+	{                                                                  \
+		if (mv__ov_in_hrt() && MV_OV_SVC->magic == MV_SVC_MAGIC) { \
+			mv__ov_count(counter);                             \
+			return (type)MV_OV_SVC->field;                     \
+		}                                                          \
+		return __real_##fn();                                      \
 	}
 
 #ifdef OV_getpid

@@ -43,9 +43,9 @@ static int preload__main(int argc, char **argv, char **envp)
 	return mv__run_main(preload_main, argc, argv, envp);
 }
 
-__attribute__((visibility("default"))) int
-__libc_start_main(main_fn_t main_fn, int argc, char **argv, void (*init)(void), void (*fini)(void),
-		  void (*rtld_fini)(void), void *stack_end)
+__attribute__((visibility("default"))) int __libc_start_main(main_fn_t main_fn, int argc, char **argv,
+							     void (*init)(void), void (*fini)(void),
+							     void (*rtld_fini)(void), void *stack_end)
 {
 	start_fn_t real = (start_fn_t)dlsym(RTLD_NEXT, "__libc_start_main");
 

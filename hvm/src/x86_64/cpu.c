@@ -9,21 +9,21 @@
 #include <sys/syscall.h>
 #include "../mv.h"
 
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_WP (1ULL << 16)
-#define CR0_AM (1ULL << 18)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
-#define CR4_OSFXSR (1ULL << 9)
+#define CR0_PE	       (1ULL << 0)
+#define CR0_MP	       (1ULL << 1)
+#define CR0_ET	       (1ULL << 4)
+#define CR0_NE	       (1ULL << 5)
+#define CR0_WP	       (1ULL << 16)
+#define CR0_AM	       (1ULL << 18)
+#define CR0_PG	       (1ULL << 31)
+#define CR4_PAE	       (1ULL << 5)
+#define CR4_OSFXSR     (1ULL << 9)
 #define CR4_OSXMMEXCPT (1ULL << 10)
-#define CR4_OSXSAVE (1ULL << 18)
-#define EFER_SCE (1ULL << 0)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-#define EFER_NXE (1ULL << 11)
+#define CR4_OSXSAVE    (1ULL << 18)
+#define EFER_SCE       (1ULL << 0)
+#define EFER_LME       (1ULL << 8)
+#define EFER_LMA       (1ULL << 10)
+#define EFER_NXE       (1ULL << 11)
 
 static struct kvm_cpuid_entry2 *cpu__leaf(struct mv_vm *vm, uint32_t fn, uint32_t idx)
 {
@@ -33,7 +33,7 @@ static struct kvm_cpuid_entry2 *cpu__leaf(struct mv_vm *vm, uint32_t fn, uint32_
 	return NULL;
 }
 
-#define CPUID_MAX 256
+#define CPUID_MAX  256
 #define CPUID_SIZE (sizeof(struct kvm_cpuid2) + CPUID_MAX * sizeof(struct kvm_cpuid_entry2))
 
 void cpu__free_cpuid(struct mv_vm *vm)
@@ -98,8 +98,16 @@ static int cpu__set_sregs(struct mv_vcpu *v, uint64_t fs_base)
 {
 	struct kvm_sregs s;
 	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = MV_SEL_KCODE, .present = 1,
-		.type = 11, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = MV_SEL_KCODE,
+		.present = 1,
+		.type = 11,
+		.dpl = 0,
+		.db = 0,
+		.s = 1,
+		.l = 1,
+		.g = 1,
 	};
 	struct kvm_segment data = code;
 
@@ -114,8 +122,7 @@ static int cpu__set_sregs(struct mv_vcpu *v, uint64_t fs_base)
 	s.fs = data;
 	s.fs.base = fs_base;
 	/* Nautilus loads its own GDT/TSS/IDT; until then no descriptor is read. */
-	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = MV_SEL_TSS,
-				     .type = 11, .present = 1 };
+	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = MV_SEL_TSS, .type = 11, .present = 1 };
 	s.gdt.base = 0;
 	s.gdt.limit = 0;
 	s.idt.base = 0;
@@ -134,8 +141,7 @@ static int cpu__set_sregs(struct mv_vcpu *v, uint64_t fs_base)
 static void cpu__sync_tsc(struct mv_vcpu *v)
 {
 	uint64_t off = 0;
-	struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
-				     .addr = (uint64_t)&off };
+	struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uint64_t)&off };
 	if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &a) == 0)
 		ioctl(v->fd, KVM_SET_DEVICE_ATTR, &a);
 }
@@ -213,11 +219,31 @@ int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *o)
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	*o = (struct mv_regs){
-		.rax = r.rax, .rbx = r.rbx, .rcx = r.rcx, .rdx = r.rdx, .rsi = r.rsi, .rdi = r.rdi,
-		.rbp = r.rbp, .rsp = r.rsp, .r8 = r.r8, .r9 = r.r9, .r10 = r.r10, .r11 = r.r11,
-		.r12 = r.r12, .r13 = r.r13, .r14 = r.r14, .r15 = r.r15, .rip = r.rip,
-		.rflags = r.rflags, .cs = s.cs.selector, .ss = s.ss.selector, .vector = ~0ULL,
-		.cr2 = s.cr2, .cr3 = s.cr3, .fs_base = s.fs.base, .gs_base = s.gs.base,
+		.rax = r.rax,
+		.rbx = r.rbx,
+		.rcx = r.rcx,
+		.rdx = r.rdx,
+		.rsi = r.rsi,
+		.rdi = r.rdi,
+		.rbp = r.rbp,
+		.rsp = r.rsp,
+		.r8 = r.r8,
+		.r9 = r.r9,
+		.r10 = r.r10,
+		.r11 = r.r11,
+		.r12 = r.r12,
+		.r13 = r.r13,
+		.r14 = r.r14,
+		.r15 = r.r15,
+		.rip = r.rip,
+		.rflags = r.rflags,
+		.cs = s.cs.selector,
+		.ss = s.ss.selector,
+		.vector = ~0ULL,
+		.cr2 = s.cr2,
+		.cr3 = s.cr3,
+		.fs_base = s.fs.base,
+		.gs_base = s.gs.base,
 	};
 	return 0;
 }

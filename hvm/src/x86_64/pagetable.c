@@ -9,12 +9,12 @@
 #include <string.h>
 #include "../mv.h"
 
-#define PTE_P  (1ULL << 0)
-#define PTE_W  (1ULL << 1)
-#define PTE_A  (1ULL << 5)
-#define PTE_D  (1ULL << 6)
-#define PTE_PS (1ULL << 7)
-#define PTE_NX (1ULL << 63)
+#define PTE_P	 (1ULL << 0)
+#define PTE_W	 (1ULL << 1)
+#define PTE_A	 (1ULL << 5)
+#define PTE_D	 (1ULL << 6)
+#define PTE_PS	 (1ULL << 7)
+#define PTE_NX	 (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
 
 static uint64_t *pt__host(struct mv_vm *vm, uint64_t gpa)
@@ -103,8 +103,8 @@ int pt__map_range(struct mv_vm *vm, uint64_t start, uint64_t end, uint32_t prot)
 	return 0;
 }
 
-static int pt__protect_level(struct mv_vm *vm, uint64_t *t, int shift, uint64_t base,
-			     uint64_t start, uint64_t end, uint32_t prot)
+static int pt__protect_level(struct mv_vm *vm, uint64_t *t, int shift, uint64_t base, uint64_t start, uint64_t end,
+			     uint32_t prot)
 {
 	uint64_t span = 1ULL << shift;
 	int changed = 0;
@@ -121,8 +121,7 @@ static int pt__protect_level(struct mv_vm *vm, uint64_t *t, int shift, uint64_t 
 				changed++;
 			}
 		} else {
-			changed += pt__protect_level(vm, pt__host(vm, *e & PTE_ADDR), shift - 9, lo,
-						     start, end, prot);
+			changed += pt__protect_level(vm, pt__host(vm, *e & PTE_ADDR), shift - 9, lo, start, end, prot);
 		}
 	}
 	return changed;

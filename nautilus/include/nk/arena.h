@@ -11,17 +11,17 @@
 
 /* Every block starts with this header, 16 bytes before the payload. */
 struct mv_arena_hdr {
-	uint32_t bin;  /* size class, or MV_ARENA_ALIGNED for an aligned alias */
-	uint32_t off;  /* aligned alias: payload - off is the real payload */
-	uint64_t cap;  /* usable bytes from this payload on */
+	uint32_t bin; /* size class, or MV_ARENA_ALIGNED for an aligned alias */
+	uint32_t off; /* aligned alias: payload - off is the real payload */
+	uint64_t cap; /* usable bytes from this payload on */
 };
 #define MV_ARENA_ALIGNED 0xffffffffu
-#define MV_ARENA_BINS 176
+#define MV_ARENA_BINS	 176
 
 struct mv_arena {
 	uint32_t lock;
 	uint32_t magic;
-	uint64_t next, end;       /* bump region */
+	uint64_t next, end;	      /* bump region */
 	uint64_t bins[MV_ARENA_BINS]; /* free-list heads (payload addresses) */
 	uint64_t nr_malloc, nr_free;
 };

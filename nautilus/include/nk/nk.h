@@ -9,9 +9,9 @@
 #endif
 
 /* Offsets used by entry.S; checked against the struct in percpu.c. */
-#define NK_PCPU_SELF      0
-#define NK_PCPU_USER_RSP  8
-#define NK_PCPU_KSTACK    16
+#define NK_PCPU_SELF	 0
+#define NK_PCPU_USER_RSP 8
+#define NK_PCPU_KSTACK	 16
 
 #ifndef __ASSEMBLER__
 
@@ -56,10 +56,28 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
-static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline uint64_t read_dr6(void) { uint64_t v; __asm__ volatile("mov %%dr6, %0" : "=r"(v)); return v; }
-static inline void write_dr6(uint64_t v) { __asm__ volatile("mov %0, %%dr6" ::"r"(v)); }
+static inline uint64_t read_cr2(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+static inline uint64_t read_cr3(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+static inline uint64_t read_dr6(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+static inline void write_dr6(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%dr6" ::"r"(v));
+}
 
 /* Reloading CR3 drops every non-global TLB entry: what the VMM asks for after
  * it downgraded or removed live user-half PTEs (munmap, mprotect). */
@@ -68,13 +86,13 @@ static inline void tlb__flush_all(void)
 	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
 }
 
-#define MSR_EFER         0xc0000080u
-#define MSR_STAR         0xc0000081u
-#define MSR_LSTAR        0xc0000082u
-#define MSR_SFMASK       0xc0000084u
-#define MSR_FS_BASE      0xc0000100u
-#define MSR_GS_BASE      0xc0000101u
-#define MSR_KERNEL_GS    0xc0000102u
+#define MSR_EFER      0xc0000080u
+#define MSR_STAR      0xc0000081u
+#define MSR_LSTAR     0xc0000082u
+#define MSR_SFMASK    0xc0000084u
+#define MSR_FS_BASE   0xc0000100u
+#define MSR_GS_BASE   0xc0000101u
+#define MSR_KERNEL_GS 0xc0000102u
 
 /* lib.c */
 void *memset(void *d, int c, size_t n);
@@ -127,8 +145,8 @@ static inline void svc__regs_in_kernel(struct mv_call_page *cp)
 /* entry.S */
 extern char nk_syscall_entry[];
 extern uint64_t nk_vectors[256];
-__attribute__((noreturn)) void nk_enter_main(uint64_t fn, uint64_t argc, uint64_t argv,
-					     uint64_t envp, uint64_t stack_top);
+__attribute__((noreturn)) void nk_enter_main(uint64_t fn, uint64_t argc, uint64_t argv, uint64_t envp,
+					     uint64_t stack_top);
 void nk_probe_simd(uint32_t avx);
 __attribute__((noreturn)) void nk_enter_thread(uint64_t rip, uint64_t rsp, uint64_t rflags);
 /* Load every GPR, rsp, rflags and rip from r and continue there at CPL 0. */

@@ -11,7 +11,9 @@ export default class KernelList extends MvCommand {
     if (!this.jsonEnabled()) {
       if (!kernels.length) this.log("No tuned kernel is cached yet; build one with 'mv-image kernel build'.");
       for (const k of kernels) {
-        this.log(`${k.version.padEnd(24)} ${(k.size / 1e6).toFixed(2).padStart(6)} MB  built in ${(k.buildMs / 1000).toFixed(0).padStart(4)} s  ${k.builtAt.slice(0, 16)}  ${k.fragments.join(',')}`);
+        this.log(
+          `${k.version.padEnd(24)} ${(k.size / 1e6).toFixed(2).padStart(6)} MB  built in ${(k.buildMs / 1000).toFixed(0).padStart(4)} s  ${k.builtAt.slice(0, 16)}  ${k.fragments.join(',')}`,
+        );
         this.log(`  ${k.dir}`);
       }
     }
