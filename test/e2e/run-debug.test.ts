@@ -6,9 +6,8 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { bin, cli, tempDir } from '../helpers/cli';
+import { bin, cli, freePort, tempDir } from '../helpers/cli';
 
 const SPIN_C = `#include <stdio.h>
 #include <time.h>
@@ -53,15 +52,6 @@ test.before(() => {
   const b = cli(['build', dir, '-o', iso]);
   if (b.status !== 0) throw new Error(`building the spin package failed:\n${b.stderr}`);
 });
-
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => done(p));
-    });
-  });
 
 test.serial('run --profile DIR: the folded stacks come back from the guest into DIR/profile.folded, drawn as DIR/profile.svg', (t) => {
   t.timeout(600_000);

@@ -7,15 +7,8 @@ import { connect, createServer, Socket } from 'node:net';
 import { ControlChannel, ControlParser, settingsLine } from '../../src/harness/control';
 import { qemuArgs } from '../../src/harness/qemu';
 import { MvError } from '../../src/lib/errors';
+import { freePort } from '../helpers/cli';
 
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => done(p));
-    });
-  });
 const open = (path: string | number) =>
   new Promise<Socket>((done, fail) => {
     const s = typeof path === 'number' ? connect(path, '127.0.0.1') : connect(path);

@@ -1,6 +1,7 @@
 // Runs the real CLI (bin/run.js) as a child process, as a user would.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -19,6 +20,16 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600
   const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeoutMs, input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, pid: r.pid };
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it). */
+export const freePort = () =>
+  new Promise<number>((done) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => done(p));
+    });
+  });
 
 export const tempDir = (prefix = 'mv-test-') => mkdtempSync(join(tmpdir(), prefix));
 
