@@ -240,28 +240,11 @@ static int regs_of(struct mv_vcpu *v, struct mv_regs *r, int *live)
 	struct kvm_sregs sr;
 	if (v->gdb_parked == CTX_LIVE && ioctl(v->fd, KVM_GET_REGS, &kr) == 0 && kr.rip < MV_USER_TOP &&
 	    ioctl(v->fd, KVM_GET_SREGS, &sr) == 0) {
-		*r = (struct mv_regs){ .rax = kr.rax,
-				       .rbx = kr.rbx,
-				       .rcx = kr.rcx,
-				       .rdx = kr.rdx,
-				       .rsi = kr.rsi,
-				       .rdi = kr.rdi,
-				       .rbp = kr.rbp,
-				       .rsp = kr.rsp,
-				       .r8 = kr.r8,
-				       .r9 = kr.r9,
-				       .r10 = kr.r10,
-				       .r11 = kr.r11,
-				       .r12 = kr.r12,
-				       .r13 = kr.r13,
-				       .r14 = kr.r14,
-				       .r15 = kr.r15,
-				       .rip = kr.rip,
-				       .rflags = kr.rflags,
-				       .cs = sr.cs.selector,
-				       .ss = sr.ss.selector,
-				       .fs_base = sr.fs.base,
-				       .gs_base = sr.gs.base };
+		cpu__regs_from_kvm(r, &kr);
+		r->cs = sr.cs.selector;
+		r->ss = sr.ss.selector;
+		r->fs_base = sr.fs.base;
+		r->gs_base = sr.gs.base;
 		*live = CTX_LIVE;
 		return 0;
 	}

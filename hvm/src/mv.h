@@ -287,6 +287,7 @@ int mem__maps_line(const char *p, const char *nl, struct mv_vma *out);
 int cpu__setup(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base, char *err, size_t errlen);
 int cpu__reset(struct mv_vcpu *v, uint64_t rip, uint64_t rdi, uint64_t fs_base);
 int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *r);
+void cpu__regs_from_kvm(struct mv_regs *r, const struct kvm_regs *kr);
 int cpu__new_thread(struct mv_vcpu *v, uint64_t fs_base);
 int cpu__supported_cpuid(struct mv_vm *vm);
 void cpu__free_cpuid(struct mv_vm *vm);

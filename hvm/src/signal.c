@@ -473,27 +473,8 @@ void signal__after_run(struct mv_vcpu *v)
 		signal__kick(v, sig);
 		return;
 	}
-	r = (struct mv_regs){
-		.rax = kr.rax,
-		.rbx = kr.rbx,
-		.rcx = kr.rcx,
-		.rdx = kr.rdx,
-		.rsi = kr.rsi,
-		.rdi = kr.rdi,
-		.rbp = kr.rbp,
-		.rsp = kr.rsp,
-		.r8 = kr.r8,
-		.r9 = kr.r9,
-		.r10 = kr.r10,
-		.r11 = kr.r11,
-		.r12 = kr.r12,
-		.r13 = kr.r13,
-		.r14 = kr.r14,
-		.r15 = kr.r15,
-		.rip = kr.rip,
-		.rflags = kr.rflags,
-		.vector = ~0ULL,
-	};
+	cpu__regs_from_kvm(&r, &kr);
+	r.vector = ~0ULL;
 	signal__unkick(v);
 	if (!sig__deliver(v, &r, 0))
 		return;

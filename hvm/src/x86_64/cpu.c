@@ -211,6 +211,31 @@ int cpu__new_thread(struct mv_vcpu *v, uint64_t fs_base)
 	return (int)mv__raw_syscall(SYS_ioctl, v->fd, KVM_SET_FPU, (long)&f, 0, 0, 0);
 }
 
+/* The general registers, rip and rflags from KVM's; every other field of *o is zeroed. */
+void cpu__regs_from_kvm(struct mv_regs *o, const struct kvm_regs *r)
+{
+	*o = (struct mv_regs){
+		.rax = r->rax,
+		.rbx = r->rbx,
+		.rcx = r->rcx,
+		.rdx = r->rdx,
+		.rsi = r->rsi,
+		.rdi = r->rdi,
+		.rbp = r->rbp,
+		.rsp = r->rsp,
+		.r8 = r->r8,
+		.r9 = r->r9,
+		.r10 = r->r10,
+		.r11 = r->r11,
+		.r12 = r->r12,
+		.r13 = r->r13,
+		.r14 = r->r14,
+		.r15 = r->r15,
+		.rip = r->rip,
+		.rflags = r->rflags,
+	};
+}
+
 int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *o)
 {
 	struct kvm_regs r;
@@ -218,32 +243,13 @@ int cpu__get_regs(struct mv_vcpu *v, struct mv_regs *o)
 
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
-	*o = (struct mv_regs){
-		.rax = r.rax,
-		.rbx = r.rbx,
-		.rcx = r.rcx,
-		.rdx = r.rdx,
-		.rsi = r.rsi,
-		.rdi = r.rdi,
-		.rbp = r.rbp,
-		.rsp = r.rsp,
-		.r8 = r.r8,
-		.r9 = r.r9,
-		.r10 = r.r10,
-		.r11 = r.r11,
-		.r12 = r.r12,
-		.r13 = r.r13,
-		.r14 = r.r14,
-		.r15 = r.r15,
-		.rip = r.rip,
-		.rflags = r.rflags,
-		.cs = s.cs.selector,
-		.ss = s.ss.selector,
-		.vector = ~0ULL,
-		.cr2 = s.cr2,
-		.cr3 = s.cr3,
-		.fs_base = s.fs.base,
-		.gs_base = s.gs.base,
-	};
+	cpu__regs_from_kvm(o, &r);
+	o->cs = s.cs.selector;
+	o->ss = s.ss.selector;
+	o->vector = ~0ULL;
+	o->cr2 = s.cr2;
+	o->cr3 = s.cr3;
+	o->fs_base = s.fs.base;
+	o->gs_base = s.gs.base;
 	return 0;
 }
