@@ -345,7 +345,7 @@ struct mv_stats;
 const char *stats__option(void);
 uint64_t stats__now(void);
 void stats__vcpu_init(struct mv_vcpu *v);
-size_t stats__size(void);
+void stats__vcpu_free(struct mv_vcpu *v);
 void stats__syscall(struct mv_vcpu *v, uint64_t nr, uint64_t ns);
 void stats__fault(struct mv_vcpu *v, uint64_t ns);
 void stats__run(struct mv_vcpu *v, uint64_t ns, enum mv_exit_kind why);

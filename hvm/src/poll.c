@@ -431,13 +431,15 @@ void poll__start(struct mv_vm *vm)
 	sigset_t all, old;
 	pthread_t t;
 
-	if ((on && strcmp(on, "0") == 0) || (!(on && strcmp(on, "1") == 0) && nros == 0))
+	int forced = on && strcmp(on, "1") == 0;
+
+	if ((on && strcmp(on, "0") == 0) || (!forced && nros == 0))
 		return;
 	if (svc->magic != MV_SVC_MAGIC || !svc->tsc_khz)
 		return; /* the spin budget is counted in TSC cycles */
 	uint64_t budget_ns = ns && *ns ? strtoull(ns, NULL, 10) : 50000;
 	svc->poll_cycles = budget_ns * svc->tsc_khz / 1000000;
-	svc->poll_adapt = !(on && strcmp(on, "1") == 0);
+	svc->poll_adapt = !forced;
 	for (int nr = 0; nr < 512; nr++)
 		if (rules[nr])
 			svc->poll_nr[nr >> 6] |= 1ULL << (nr & 63);

@@ -60,9 +60,12 @@ const char *stats__option(void)
 	return s[0] == '/' ? s : "";
 }
 
-size_t stats__size(void)
+/* Undo stats__vcpu_init (vcpu__destroy). */
+void stats__vcpu_free(struct mv_vcpu *v)
 {
-	return sizeof(struct mv_stats);
+	if (v->stats)
+		munmap(v->stats, sizeof(struct mv_stats));
+	v->stats = NULL;
 }
 
 void stats__vcpu_init(struct mv_vcpu *v)

@@ -121,8 +121,7 @@ void vcpu__destroy(struct mv_vcpu *v)
 		munmap(v->run, (size_t)v->vm->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
-	if (v->stats)
-		munmap(v->stats, stats__size());
+	stats__vcpu_free(v);
 	munmap(v, sizeof *v);
 }
 
