@@ -3,7 +3,6 @@
 // .mv_hrt section (the embedded Nautilus) with version and size.
 // Any file may be handed to it, so it reads with limits: only regular files, the first bytes to
 // tell the format, at most what each part may need (LIMITS), and a damaged part is one error line.
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,6 +13,7 @@ import { isMvError, MvError } from './lib/errors';
 import { grubLinuxCmdline } from './lib/cmdline';
 import { requireTools } from './lib/hosttools';
 import { isoVolume, readAt } from './lib/iso9660';
+import { readIsoMember } from './lib/bsdtar';
 import { msg } from './lib/messages';
 
 export interface HrtInfo {
@@ -97,53 +97,12 @@ function inspectBinary(path: string, size: number, limits: InspectLimits): Binar
 
 /** One file of the ISO, through bsdtar, at most `max` bytes (`head`: the first `max` bytes are
  *  enough; otherwise a larger file is an error). */
-export function isoMember(iso: string, member: string, max: number, head = false): Promise<Buffer> {
-  return new Promise((done, fail) => {
-    const child = spawn('bsdtar', ['-xOf', resolve(iso), member], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let got = 0,
-      stderr = '',
-      over = false,
-      late = false;
-    const timer = setTimeout(() => {
-      late = true;
-      child.kill('SIGKILL');
-    }, LIMITS.timeoutMs);
-    child.stdout.on('data', (b: Buffer) => {
-      if (over) return;
-      chunks.push(b);
-      got += b.length;
-      if (got >= max) {
-        over = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      if (stderr.length < 4096) stderr += b.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      const data = Buffer.concat(chunks);
-      if (late) return fail(msg.imageDamaged(iso, `reading ${member} took over ${LIMITS.timeoutMs / 1000} s`));
-      if (over && head) return done(data.subarray(0, max));
-      if (over) return fail(msg.imageDamaged(iso, `${member} is over ${max} bytes`));
-      if (status !== 0)
-        return fail(
-          msg.notAnImage(
-            iso,
-            `${member}: ${
-              stderr
-                .trim()
-                .split('\n')
-                .pop()
-                ?.replace(/^bsdtar: /, '') ?? `bsdtar failed with status ${status}`
-            }`,
-          ),
-        );
-      done(data);
-    });
-  });
+export async function isoMember(iso: string, member: string, max: number, head = false, timeoutMs = LIMITS.timeoutMs): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const problem = await readIsoMember(iso, member, { max, head, timeoutMs, onData: (b) => chunks.push(b) });
+  if (problem?.kind === 'failed') throw msg.notAnImage(iso, problem.detail);
+  if (problem) throw msg.imageDamaged(iso, problem.detail);
+  return Buffer.concat(chunks);
 }
 
 /** Lists the gzip'd newc initramfs as it unpacks, keeping the data of the members `keep` picks. */
@@ -188,10 +147,10 @@ function imageInfo(iso: string, data: Buffer): { program: string; args: string[]
 
 async function inspectIso(path: string, limits: InspectLimits): Promise<IsoReport> {
   requireTools('inspect');
-  const grub = (await isoMember(path, 'boot/grub/grub.cfg', limits.grubCfg)).toString('utf8');
+  const grub = (await isoMember(path, 'boot/grub/grub.cfg', limits.grubCfg, false, limits.timeoutMs)).toString('utf8');
   const linux = grub.match(/^\s*linux\s.*$/m)?.[0];
-  const kernelHead = await isoMember(path, 'boot/vmlinuz', limits.kernelHead, true);
-  const gz = await isoMember(path, 'boot/initrd.img', limits.initrd);
+  const kernelHead = await isoMember(path, 'boot/vmlinuz', limits.kernelHead, true, limits.timeoutMs);
+  const gz = await isoMember(path, 'boot/initrd.img', limits.initrd, false, limits.timeoutMs);
   const listing = await scanInitrd(path, gz, (p) => p === IMAGE_INFO_PATH, limits);
   const meta = listing.find((m) => m.path === IMAGE_INFO_PATH);
   if (meta && meta.size > limits.imageInfo) throw msg.imageDamaged(path, `its /${IMAGE_INFO_PATH} is ${meta.size} bytes`);
@@ -225,7 +184,7 @@ export async function imageProgram(image: string, limits: InspectLimits = LIMITS
     gz = readFileSync(initrd);
   } else {
     requireTools('inspect');
-    gz = await isoMember(image, 'boot/initrd.img', limits.initrd);
+    gz = await isoMember(image, 'boot/initrd.img', limits.initrd, false, limits.timeoutMs);
   }
   const meta = (await scanInitrd(image, gz, (p) => p === IMAGE_INFO_PATH, limits)).find((m) => m.path === IMAGE_INFO_PATH);
   if (!meta || meta.size > limits.imageInfo) return null;

@@ -2,10 +2,10 @@
 // from a netboot directory (its boot.ipxe) or out of an ISO (its grub.cfg, through bsdtar, with
 // the limits `inspect` uses). The parameters are checked again (src/lib/cmdline.ts): the image
 // may come from anyone, and they go into an iPXE script.
-import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { grubLinuxCmdline, parseCmdline } from '../lib/cmdline';
+import { readIsoMember } from '../lib/bsdtar';
 import { isMvError } from '../lib/errors';
 import { requireTools } from '../lib/hosttools';
 import { isoVolume } from '../lib/iso9660';
@@ -49,48 +49,21 @@ function checked(image: string, line: string): string[] {
   return p;
 }
 
-/** One member of the ISO streamed to `dest` through bsdtar, at most `max` bytes. */
-function extract(iso: string, member: string, dest: string, max: number): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn('bsdtar', ['-xOf', resolve(iso), member], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = createWriteStream(dest, { mode: 0o644 });
-    let got = 0,
-      stderr = '',
-      over = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), LIMITS.timeoutMs * 4);
-    child.stdout.on('data', (b: Buffer) => {
-      got += b.length;
-      if (got > max) {
-        over = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stdout.pipe(out);
-    child.stderr.on('data', (b: Buffer) => {
-      if (stderr.length < 4096) stderr += b.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      out.end(() => {
-        if (over) return fail(msg.imageDamaged(iso, `${member} is over ${max} bytes`));
-        if (status !== 0)
-          return fail(
-            msg.serveNotImage(
-              iso,
-              `${member}: ${
-                stderr
-                  .trim()
-                  .split('\n')
-                  .pop()
-                  ?.replace(/^bsdtar: /, '') || `bsdtar failed with status ${status}`
-              }`,
-            ),
-          );
-        done();
-      });
-    });
-  });
+/** One member of the ISO written to `dest` through bsdtar, at most `max` bytes. */
+async function extract(iso: string, member: string, dest: string, max: number): Promise<void> {
+  const fd = openSync(dest, 'w', 0o644);
+  let problem;
+  try {
+    problem = await readIsoMember(iso, member, { max, timeoutMs: LIMITS.timeoutMs * 4, onData: (b) => writeAll(fd, b) });
+  } finally {
+    closeSync(fd);
+  }
+  if (problem?.kind === 'failed') throw msg.serveNotImage(iso, problem.detail);
+  if (problem) throw msg.imageDamaged(iso, problem.detail);
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  for (let off = 0; off < b.length;) off += writeSync(fd, b, off);
 }
 
 /** What IMAGE is, refusing at once anything that is not a whole netboot directory or ISO. */
