@@ -859,7 +859,7 @@ int gdb__start(struct mv_vm *vm, uint64_t main_addr)
 	if (!spec || !*spec)
 		return 0;
 	colon = strrchr(spec, ':');
-	port = atoi(colon ? colon + 1 : spec);
+	port = (int)env__uint(colon ? colon + 1 : spec, -1, 65535);
 	if (colon && (size_t)(colon - spec) < sizeof host) {
 		memcpy(host, spec, (size_t)(colon - spec));
 		host[colon - spec] = 0;

@@ -235,6 +235,7 @@ int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, c
 int env__flag(const char *name);
 int env__cpu_list(const char *s, int *cpus, int max);
 int env__cpu_set(const char *s, cpu_set_t *set);
+int64_t env__uint(const char *s, int64_t def, int64_t max);
 
 /* thread.c */
 int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a);

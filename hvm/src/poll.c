@@ -405,8 +405,11 @@ static int ros_cpus(cpu_set_t *ros)
 {
 	const char *s = getenv("MV_ROS_CPUS");
 	cpu_set_t hrt;
-	if (s && *s)
-		return env__cpu_set(s, ros);
+	int n = env__cpu_set(s, ros);
+	if (n > 0)
+		return n;
+	if (n < 0)
+		mv__log("mv: MV_ROS_CPUS=%s: not a CPU list like 0-2,5; ignored\n", s);
 	if (sched_getaffinity(0, sizeof *ros, ros) < 0)
 		return 0;
 	env__cpu_set(getenv("MV_HRT_CPUS"), &hrt);
@@ -437,8 +440,14 @@ void poll__start(struct mv_vm *vm)
 		return;
 	if (svc->magic != MV_SVC_MAGIC || !svc->tsc_khz)
 		return; /* the spin budget is counted in TSC cycles */
-	uint64_t budget_ns = ns && *ns ? strtoull(ns, NULL, 10) : 50000;
-	svc->poll_cycles = budget_ns * svc->tsc_khz / 1000000;
+	int64_t budget_ns = env__uint(ns, 50000, 1000000000), idle_ms = env__uint(idle, 20, 3600000);
+	if (budget_ns < 0)
+		mv__log("mv: MV_POLL_NS=%s: not a number of nanoseconds from 0 to 1e9; using 50000\n", ns);
+	if (idle_ms < 0)
+		mv__log("mv: MV_POLL_IDLE_MS=%s: not a number of milliseconds from 0 to 3600000; using 20\n", idle);
+	budget_ns = budget_ns < 0 ? 50000 : budget_ns;
+	idle_ms = idle_ms < 0 ? 20 : idle_ms;
+	svc->poll_cycles = (uint64_t)budget_ns * svc->tsc_khz / 1000000;
 	svc->poll_adapt = !forced;
 	for (int nr = 0; nr < 512; nr++)
 		if (rules[nr])
@@ -446,7 +455,7 @@ void poll__start(struct mv_vm *vm)
 	srv.vm = vm;
 	srv.fd_gen = 1;
 	srv.wake = 1; /* awake: the exit path has nobody to wake */
-	srv.idle_ns = (idle && *idle ? strtoull(idle, NULL, 10) : 20) * 1000000ULL;
+	srv.idle_ns = (uint64_t)idle_ms * 1000000ULL;
 	/* The server gets no signals (they are the partners'), and runs on the ROS CPUs. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -31,10 +31,13 @@ extern int (*const __mv_main_ptr)(int, char **, char **) __attribute__((weak));
  * the partner is the same thread, so it stays next to its vCPU. Unset: no pinning. */
 void mv__pin_vcpu(int id)
 {
+	static int warned; /* atomic (exchange) */
 	int cpus[CPU_SETSIZE], n = env__cpu_list(getenv("MV_HRT_CPUS"), cpus, CPU_SETSIZE);
 	cpu_set_t set;
 
-	if (n == 0)
+	if (n < 0 && !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+		mv__log("mv: MV_HRT_CPUS=%s: not a CPU list like 0-2,5; no pinning\n", getenv("MV_HRT_CPUS"));
+	if (n <= 0)
 		return;
 	CPU_ZERO(&set);
 	CPU_SET(cpus[id % n], &set);
