@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { MvError } from './errors';
-import { cacheRoot } from './paths';
+import { cacheRoot } from './cache-root';
 
 const aptLine = (pkgs: string[]) => `apt-get install -y ${pkgs.join(' ')}`;
 /** A directory of the cache, as this run has it ($XDG_CACHE_HOME/mv-image, default ~/.cache/mv-image). */

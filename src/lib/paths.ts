@@ -1,6 +1,6 @@
 // Where things live: the repo's own files, the cache, and the image output directory.
 import { lstatSync, mkdirSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { msg } from './messages';
 
@@ -8,10 +8,7 @@ import { msg } from './messages';
 export const repoRoot = resolve(__dirname, '..', '..', '..');
 export const repoPath = (...p: string[]) => join(repoRoot, ...p);
 
-export function cacheRoot(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'mv-image');
-}
+export { cacheRoot } from './cache-root';
 
 export const imagesDir = () => repoPath('images');
 
