@@ -7,12 +7,13 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { cached, hashOf, hashTree } from '../lib/cache';
+import { cachedMeta, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
 import { libraryFiles } from '../lib/ldd';
 import { scratchDir } from '../lib/lock';
 import type { FileEntry, Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
+import { metaFile, N, S } from '../lib/meta';
 import { buildDir } from '../lib/paths';
 import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
 import { hostRunner, Runner, toolchainInputs, viewFor } from '../builder/runner';
@@ -74,6 +75,12 @@ const PKG_WHERE = 'the package directory',
 
 type Built = ImageFile & { origin: string };
 
+/** package.json: the files the build gave, each src relative to the cache entry. */
+const PACKAGE_META = metaFile('package.json', {
+  type: 'array',
+  items: { type: 'object', required: ['dest', 'src', 'mode', 'origin'], properties: { dest: S, src: S, mode: N, origin: S } },
+} as const);
+
 /** `installed`: the install stage's Debian packages, when the manifest names some; an absolute
  *  "entry" is then a program of theirs (installedEntry), not something the build makes. */
 export async function packageStage(
@@ -116,7 +123,11 @@ export async function packageStage(
     ...(source ? { source: source.files.map((f) => f.sha256) } : {}),
   });
 
-  const { dir: out, hit } = await cached('package', key, async (tmp) => {
+  const {
+    dir: out,
+    hit,
+    meta,
+  } = await cachedMeta('package', key, PACKAGE_META, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
     const work = buildDir(`package-${key.slice(0, 16)}`);
     // Ours alone while we build (a lock), and removed on every exit, a signal's too.
@@ -161,7 +172,7 @@ export async function packageStage(
       for (const f of specs.filter((s) => s.from === 'build')) {
         for (const x of collectEntry(tree, f.src, f.dest, `files[${f.i}].src`, BUILD_WHERE)) keep(x.src, x.dest, x.mode, `files[${f.i}]`);
       }
-      writeFileSync(join(tmp, 'package.json'), JSON.stringify(files, null, 1));
+      writeFileSync(join(tmp, PACKAGE_META.file), JSON.stringify(files, null, 1));
     } finally {
       done();
     }
@@ -182,10 +193,7 @@ export async function packageStage(
     keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
     for (const lib of libs) keep(lib.src, lib.path, 0o755, `the library ${lib.path}`);
   }
-  const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({
-    ...f,
-    src: resolve(out, f.src),
-  }));
+  const built: Built[] = meta.map((f) => ({ ...f, src: resolve(out, f.src) }));
   const all = [...(fromDebian ? [{ ...fromDebian, origin: 'entry' }] : []), ...built, ...fromPackage];
   checkDestinations(all);
   return { cached: hit, program: all[0], files: all.slice(1) };
