@@ -26,6 +26,7 @@ import { msg } from '../lib/messages';
 import { metaFile, N, S } from '../lib/meta';
 import type { ImageFile } from '../lib/pkgfiles';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 import { AptPkg, aptField, aptPkgOf, fetchDeb } from './kernel';
 
 /** Left out of the image (Debian's own minimal images exclude the same with dpkg's path-exclude). */
@@ -215,13 +216,21 @@ async function unpack(debs: { name: string; deb: string }[], root: string): Prom
 /** The kernel stage's apt errors, as this stage's. */
 const asInstall = (e: unknown) => (isMvError(e) && e.stage === 'kernel' ? msg.installApt(e.problem) : e);
 
-export async function installStage(progress: Progress, names: string[]): Promise<InstallArtifact> {
+/** The manifest's "install": the Debian packages to unpack, with their dependencies. */
+export interface InstallInputs {
+  debian: string[];
+}
+
+/** Keyed by the closure's (package, version, SHA256) list and what is left out. */
+export const installStage: Stage<InstallInputs, InstallArtifact> = { name: 'install', run };
+
+async function run(progress: Progress, { debian: names }: InstallInputs): Promise<InstallArtifact> {
   requireTools('install');
   const closure = await resolveClosure(names).catch((e) => {
     throw asInstall(e);
   });
   const key = hashOf({ packages: closure.map((c) => [c.pkg.name, c.pkg.version, c.pkg.sha256]), excluded: EXCLUDED, format: 1 });
-  const { dir, hit, meta } = await cachedMeta('install', key, INSTALL_META, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(installStage.name, key, INSTALL_META, async (tmp) => {
     const debs: { name: string; deb: string }[] = [];
     for (const c of closure)
       debs.push({

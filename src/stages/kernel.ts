@@ -13,6 +13,7 @@ import { metaFile, S, STRINGS } from '../lib/meta';
 import { cacheRoot } from '../lib/paths';
 import { requireTools } from '../lib/hosttools';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 
 /** What the ROS needs from the kernel: KVM for the hybrid VMM, virtio for QEMU's devices. */
 export const DEFAULT_MODULES = ['kvm_amd', 'kvm_intel', 'virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console'];
@@ -132,11 +133,19 @@ export function loadOrder(wanted: string[], deps: Map<string, string[]>, version
   return order;
 }
 
-export async function kernelStage(progress: Progress, modules: string[] = DEFAULT_MODULES): Promise<KernelArtifact> {
+export interface KernelInputs {
+  /** The modules to keep, with what they depend on (default DEFAULT_MODULES). */
+  modules?: string[];
+}
+
+/** Debian's kernel, keyed by the concrete linux-image package (name, version, SHA256) and the modules. */
+export const kernelStage: Stage<KernelInputs, KernelArtifact> = { name: 'kernel', run };
+
+async function run(progress: Progress, { modules = DEFAULT_MODULES }: KernelInputs): Promise<KernelArtifact> {
   requireTools('kernel');
   const pkg = await resolveKernelPackage();
   const key = hashOf({ pkg: pkg.name, version: pkg.version, sha256: pkg.sha256, modules, format: 1 });
-  const { dir, hit, meta } = await cachedMeta('kernel', key, KERNEL_META, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(kernelStage.name, key, KERNEL_META, async (tmp) => {
     const deb = await fetchDeb(pkg, progress);
     progress.note(`reading ${deb.replace(/^.*\//, '')}`);
     const kos = new Map<string, { path: string; data: Buffer }>();

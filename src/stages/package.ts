@@ -18,9 +18,10 @@ import { buildDir } from '../lib/paths';
 import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
 import { hostRunner, Runner, toolchainInputs, viewFor } from '../builder/runner';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 import type { Toolchain } from '../lib/toolchain';
 import { InstallArtifact, installedEntry } from './install';
-import { sourceStage } from './source';
+import type { SourceArtifact } from './source';
 
 export type { ImageFile } from '../lib/pkgfiles';
 
@@ -81,15 +82,26 @@ const PACKAGE_META = metaFile('package.json', {
   items: { type: 'object', required: ['dest', 'src', 'mode', 'origin'], properties: { dest: S, src: S, mode: N, origin: S } },
 } as const);
 
-/** `installed`: the install stage's Debian packages, when the manifest names some; an absolute
- *  "entry" is then a program of theirs (installedEntry), not something the build makes. */
-export async function packageStage(
+export interface PackageInputs {
+  /** The package directory. */
+  dir: string;
+  manifest: Manifest;
+  toolchain: Toolchain;
+  /** Where the build runs (default: this host). */
+  runner?: Runner;
+  /** The install stage's Debian packages, when the manifest names some; an absolute "entry" is
+   *  then a program of theirs (installedEntry), not something the build makes. */
+  installed?: InstallArtifact;
+  /** The source stage's tree, for a manifest with "source": the build runs in a copy of it. */
+  source?: SourceArtifact;
+}
+
+/** Keyed by what the build sees (the tree, the source's files), the build's manifest fields and the toolchain. */
+export const packageStage: Stage<PackageInputs, PackageArtifact> = { name: 'package', run };
+
+async function run(
   progress: Progress,
-  dir: string,
-  manifest: Manifest,
-  toolchain: Toolchain,
-  runner: Runner = hostRunner,
-  installed?: InstallArtifact,
+  { dir, manifest, toolchain, runner = hostRunner, installed, source }: PackageInputs,
 ): Promise<PackageArtifact> {
   checkPackageDir(dir);
   runner.requireTools('package');
@@ -108,7 +120,8 @@ export async function packageStage(
     .filter((f) => f.from === 'package')
     .flatMap((f) => collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, origin: `files[${f.i}]` })));
   checkOverrides(manifest, toolchain);
-  const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
+  if (!manifest.source !== !source)
+    throw msg.internal(`the package stage needs the source stage's tree exactly when the manifest has "source"`);
   // A source build does not see the package's "files" (they go into the image, not the build),
   // so changing them does not rebuild; a plain build sees the whole package directory.
   const listed = new Set(
@@ -127,7 +140,7 @@ export async function packageStage(
     dir: out,
     hit,
     meta,
-  } = await cachedMeta('package', key, PACKAGE_META, async (tmp) => {
+  } = await cachedMeta(packageStage.name, key, PACKAGE_META, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
     const work = buildDir(`package-${key.slice(0, 16)}`);
     // Ours alone while we build (a lock), and removed on every exit, a signal's too.

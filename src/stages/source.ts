@@ -13,6 +13,7 @@ import { requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
 import { metaFile, N, S } from '../lib/meta';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 
 export interface SourceSpec {
   debian: string;
@@ -82,14 +83,17 @@ async function download(pkg: string, files: SourceFile[], note: (s: string) => v
   return dir;
 }
 
-export async function sourceStage(progress: Progress, spec: SourceSpec): Promise<SourceArtifact> {
+/** Keyed by the package name and its .dsc's sha256. */
+export const sourceStage: Stage<SourceSpec, SourceArtifact> = { name: 'source', run };
+
+async function run(progress: Progress, spec: SourceSpec): Promise<SourceArtifact> {
   requireTools('source');
   const pkg = spec.debian;
   const note = (s: string) => progress.note(s);
   const index = await lookUp(pkg, note);
   const dsc = index.find((f) => f.name.endsWith('.dsc'))!;
   const key = hashOf({ pkg, dsc: dsc.sha256, format: 1 });
-  const { dir, hit, meta } = await cachedMeta('source', key, SOURCE_META, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(sourceStage.name, key, SOURCE_META, async (tmp) => {
     const dl = await download(pkg, index, note);
     const listed = verifySourceFiles(dl, dsc.name, index);
     const version = readFileSync(join(dl, dsc.name), 'utf8').match(/^Version:\s*(\S+)/m)?.[1] ?? '';

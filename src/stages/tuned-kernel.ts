@@ -20,6 +20,7 @@ import { msg } from '../lib/messages';
 import { metaFile, N, S, STRINGS } from '../lib/meta';
 import { cacheRoot } from '../lib/paths';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 import { aptShow, AptPkg, fetchDeb, KernelArtifact } from './kernel';
 
 /** The fragments are written for this series; the package name pins it. */
@@ -111,12 +112,20 @@ async function compile(src: string, out: string, progress: Progress): Promise<vo
   if (cc > expected / 2) writeFileSync(countFile, String(cc));
 }
 
-export async function tunedKernelStage(progress: Progress, fragments: string[] = DEFAULT_FRAGMENTS): Promise<TunedKernelArtifact> {
+export interface TunedKernelInputs {
+  /** kernel-configs/ fragments, merged in order (default DEFAULT_FRAGMENTS). */
+  fragments?: string[];
+}
+
+/** Keyed by linux-source (name, version, SHA256) and the merged options. */
+export const tunedKernelStage: Stage<TunedKernelInputs, TunedKernelArtifact> = { name: 'tuned-kernel', run };
+
+async function run(progress: Progress, { fragments = DEFAULT_FRAGMENTS }: TunedKernelInputs): Promise<TunedKernelArtifact> {
   requireTools('kernel-build');
   const options = mergeFragments(fragments.map((name) => ({ name, text: readFragment(name) })));
   const pkg = await aptShow(SOURCE_PACKAGE);
   const key = hashOf({ pkg: pkg.name, version: pkg.version, sha256: pkg.sha256, options: fragmentText(options), format: 1 });
-  const { dir, hit, meta } = await cachedMeta('tuned-kernel', key, TUNED_META, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(tunedKernelStage.name, key, TUNED_META, async (tmp) => {
     const src = await linuxSource(pkg, progress);
     const out = join(cacheRoot(), 'tuned-build', pkg.version);
     progress.note('make tinyconfig + kernel-configs + olddefconfig');
@@ -151,7 +160,7 @@ export async function tunedKernelStage(progress: Progress, fragments: string[] =
 /** Every complete tuned kernel in the cache, newest first. One whose kernel.json is malformed is
  *  left out: the next build of it takes it as a miss and builds it again. */
 export function listTunedKernels(): TunedKernelInfo[] {
-  const root = join(cacheRoot(), 'tuned-kernel');
+  const root = join(cacheRoot(), tunedKernelStage.name);
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .filter((k) => existsSync(join(root, k, '.complete')))

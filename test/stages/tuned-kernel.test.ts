@@ -103,8 +103,8 @@ test.serial('on the real tree, an unknown option and an unmet dependency are one
 
 test.serial('the tuned kernel builds once, is cached on the second build, and has KVM built in', async (t) => {
   t.timeout(45 * 60_000); // a cold build of the whole kernel: ~10 min on 2 idle cores
-  const first = await tunedKernelStage(Progress.quiet());
-  const again = await tunedKernelStage(Progress.quiet());
+  const first = await tunedKernelStage.run(Progress.quiet(), {});
+  const again = await tunedKernelStage.run(Progress.quiet(), {});
   t.true(again.cached);
   t.is(again.vmlinuz, first.vmlinuz);
   t.deepEqual(again.modules, []);
