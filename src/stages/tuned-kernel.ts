@@ -1,6 +1,8 @@
-// Stage "kernel" (tuned): Linux from Debian's linux-source package, configured as tinyconfig plus
+// Stage "tuned-kernel": Linux from Debian's linux-source package, configured as tinyconfig plus
 // the kernel-configs/ fragments, with KVM built in. Its artefact has the KernelArtifact shape with
-// no modules, so the later stages do not care which kernel they got.
+// no modules, so the later stages do not care which kernel they got. One name everywhere: its
+// cache directory, progress line and build --json timing, its host tools (debian-packages.txt)
+// and its errors.
 //
 // Cache layout under <cacheRoot>:
 //   linux-source/<version>/     the unpacked source tree (never written to: builds use O=)
@@ -121,7 +123,7 @@ export interface TunedKernelInputs {
 export const tunedKernelStage: Stage<TunedKernelInputs, TunedKernelArtifact> = { name: 'tuned-kernel', run };
 
 async function run(progress: Progress, { fragments = DEFAULT_FRAGMENTS }: TunedKernelInputs): Promise<TunedKernelArtifact> {
-  requireTools('kernel-build');
+  requireTools(tunedKernelStage.name);
   const options = mergeFragments(fragments.map((name) => ({ name, text: readFragment(name) })));
   const pkg = await aptShow(SOURCE_PACKAGE);
   const key = hashOf({ pkg: pkg.name, version: pkg.version, sha256: pkg.sha256, options: fragmentText(options), format: 1 });
