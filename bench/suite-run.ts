@@ -17,7 +17,8 @@ import { GuestFile, runInGuest } from '../src/harness/guest';
 import { boot } from '../src/harness/qemu';
 import { buildImage } from '../src/pipeline';
 import { hostRunner, runnerToolchain } from '../src/builder/runner';
-import { packageStage } from '../src/stages/package';
+import { buildPackage as pipelineBuildPackage } from '../src/pipeline';
+import { runStage } from '../src/lib/stage';
 import { toolchainStage } from '../src/stages/toolchain';
 import { summarize, SuiteResult, SuiteSpec, writeReports } from './suite-report';
 import { hostInfo } from './stats';
@@ -59,10 +60,8 @@ export function benchOptions(argv: string[], defaultRuns: number): BenchOptions 
 
 export async function buildPackage(progress: Progress, dir: string, extra: Partial<Manifest> = {}) {
   const manifest = { ...loadManifest(dir), ...extra };
-  const toolchain = await progress.stage('toolchain', () => toolchainStage(progress));
-  return progress.stage(extra.overrides ? 'package (overrides)' : 'package', () =>
-    packageStage(progress, dir, manifest, runnerToolchain(toolchain, hostRunner), hostRunner),
-  );
+  const toolchain = await runStage(progress, toolchainStage, {});
+  return pipelineBuildPackage(progress, { dir, manifest, toolchain: runnerToolchain(toolchain, hostRunner) });
 }
 
 /** libmv decides "usable KVM" by running a probe guest; ask it, rather than opening /dev/kvm. */

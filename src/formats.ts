@@ -7,6 +7,7 @@ import { msg } from './lib/messages';
 import type { Progress } from './lib/progress';
 import { render } from './lib/templates';
 import { ipxeArgs } from './lib/cmdline';
+import { runStage } from './lib/stage';
 import { isoStage } from './stages/iso';
 
 export interface FormatInputs {
@@ -32,16 +33,14 @@ export const FORMATS = {
     summary: 'one hybrid ISO (SeaBIOS and UEFI; CD, disk or USB stick) made by grub-mkrescue',
     defaultOutput: (name: string) => `${name}.iso`,
     write: async (i: FormatInputs, output: string) => {
-      const iso = await i.progress.stage('iso', () =>
-        isoStage({
-          title: `${i.name} (mv-image)`,
-          vmlinuz: i.vmlinuz,
-          initrd: i.initrd,
-          cmdline: i.cmdline,
-          sourceDateEpoch: i.sourceDateEpoch,
-          runner: i.runner,
-        }),
-      );
+      const iso = await runStage(i.progress, isoStage, {
+        title: `${i.name} (mv-image)`,
+        vmlinuz: i.vmlinuz,
+        initrd: i.initrd,
+        cmdline: i.cmdline,
+        sourceDateEpoch: i.sourceDateEpoch,
+        runner: i.runner,
+      });
       publish(iso.path, output);
     },
   },

@@ -1,6 +1,9 @@
-// The image pipeline, as a list of named stages: toolchain -> install (only with the manifest's
-// "install": Debian binary packages) -> package -> kernel -> init -> initramfs, then the output
-// format (src/formats.ts) writes the image, whole or not at all.
+// The image pipeline, as a list of named stages: toolchain -> source (only with the manifest's
+// "source": a Debian source package) -> install (only with the manifest's "install": Debian binary
+// packages) -> package -> kernel (Debian's, or the tuned kernel) -> init -> initramfs, then the
+// output format (src/formats.ts) writes the image, whole or not at all. Every stage has the one
+// shape of src/lib/stage.ts, and all the wiring between them is here: no stage runs another, and
+// the test guests (src/harness/guest.ts) are made by this file's rosGuest.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { sha256File, sweepLeftovers } from './lib/cache';
@@ -12,22 +15,57 @@ import { IMAGE_INFO_PATH } from './inspect';
 import { loadManifest, Manifest } from './lib/manifest';
 import { imagesDir } from './lib/paths';
 import { Progress, StageTiming } from './lib/progress';
-import { captureFiles, MVRUN, mvrunFiles, renderInit } from './stages/init';
-import { BUSYBOX, initramfsStage } from './stages/initramfs';
+import { runStage, Stage } from './lib/stage';
+import { captureFiles, InitOptions, MVRUN, mvrunFiles, renderInit } from './stages/init';
+import { BUSYBOX, InitramfsArtifact, InitramfsInputs, initramfsStage } from './stages/initramfs';
 import { FORMATS, FormatName } from './formats';
 import { KernelArtifact, kernelStage } from './stages/kernel';
 import { tunedKernelStage } from './stages/tuned-kernel';
 import { toolchainStage } from './stages/toolchain';
-import { APP_DIR, checkPackageDir, ImageFile, PackageArtifact, packageStage } from './stages/package';
+import { APP_DIR, checkPackageDir, ImageFile, PackageArtifact, PackageInputs, packageStage } from './stages/package';
 import { InstallArtifact, installStage } from './stages/install';
+import { sourceStage } from './stages/source';
 import { BuilderChoice, runnerToolchain, selectRunner, viewFor } from './builder/runner';
 
-/** The ROS kernel flavours (manifest "kernel", build --kernel). Each gives the same artefact shape,
- *  so the stages after it do not care which one ran. */
-export const KERNEL_STAGES: Record<Manifest['kernel'], (p: Progress) => Promise<KernelArtifact>> = {
-  debian: (p) => kernelStage(p),
-  tuned: (p) => tunedKernelStage(p),
+/** The ROS kernel flavours (manifest "kernel", build --kernel): two stages, each with its own name
+ *  ("kernel", "tuned-kernel") and the same artefact shape, so the stages after it do not care
+ *  which one ran. */
+export const KERNEL_STAGES: Record<Manifest['kernel'], Stage<Record<never, never>, KernelArtifact>> = {
+  debian: kernelStage,
+  tuned: tunedKernelStage,
 };
+
+/** The source stage (for a manifest with "source"), then the package stage on its tree. */
+export async function buildPackage(progress: Progress, i: Omit<PackageInputs, 'source'>): Promise<PackageArtifact> {
+  const source = i.manifest.source ? await runStage(progress, sourceStage, i.manifest.source) : undefined;
+  return runStage(progress, packageStage, { ...i, source });
+}
+
+export interface GuestInputs {
+  /** The program and its arguments, run by init. */
+  argv: string[];
+  files: ImageFile[];
+  /** Generated files, given as bytes. */
+  extra: NonNullable<InitramfsInputs['extra']>;
+}
+
+/** A ROS guest for the tests and benchmarks (src/harness/guest.ts): Debian's kernel and an
+ *  initramfs with init, the toolchain's tools for init, and `files`, from the same stages as an
+ *  image (no package, no format). Init powers off when the program ends. */
+export async function rosGuest(progress: Progress, g: GuestInputs): Promise<{ kernel: KernelArtifact; initrd: InitramfsArtifact }> {
+  const kernel = await runStage(progress, KERNEL_STAGES.debian, {});
+  const toolchain = await runStage(progress, toolchainStage, {});
+  const init: InitOptions = { hostname: 'mv-guest', modules: kernel.modules, argv: g.argv, env: {}, cwd: '/', onExit: 'poweroff' };
+  const initrd = await runStage(progress, initramfsStage, {
+    kernel,
+    init: renderInit(init),
+    sourceDateEpoch: 0,
+    files: g.files,
+    initTools: toolchain.initTools,
+    extra: g.extra,
+  });
+  return { kernel, initrd };
+}
 
 export interface BuildOptions {
   packageDir: string;
@@ -102,12 +140,16 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const busybox = runner.kind === 'host' ? undefined : fileIn(viewFor(runner, []), BUSYBOX);
   if (runner.kind !== 'host' && !busybox) throw msg.builderRootFailed(runner.id, `it has no ${BUSYBOX}`);
 
-  const toolchain = await progress.stage('toolchain', () => toolchainStage(progress, runner));
-  const installed = manifest.install ? await progress.stage('install', () => installStage(progress, manifest.install!.debian)) : undefined;
-  const pkg = await progress.stage('package', () =>
-    packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner, installed),
-  );
-  const kernel = await progress.stage('kernel', () => KERNEL_STAGES[flavour](progress));
+  const toolchain = await runStage(progress, toolchainStage, { runner });
+  const installed = manifest.install ? await runStage(progress, installStage, manifest.install) : undefined;
+  const pkg = await buildPackage(progress, {
+    dir: o.packageDir,
+    manifest,
+    toolchain: runnerToolchain(toolchain, runner),
+    runner,
+    installed,
+  });
+  const kernel = await runStage(progress, KERNEL_STAGES[flavour], {});
   const files = imageFiles(pkg, installed);
   const mvrun = manifest.mvrun ? mvrunFiles(toolchain.prefix, files.all, viewFor(runner, [toolchain.prefix])) : undefined;
   // A program an installed package provides runs at its own path, in /app when the package put files there.
@@ -134,22 +176,20 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     viewFor(runner, []),
     runner.kind === 'host' ? 'the host' : runner.id,
   );
-  const initrd = await progress.stage('initramfs', () =>
-    initramfsStage({
-      kernel,
-      init,
-      files: [...files.regular, ...(mvrun?.libs ?? []), ...capture.libs],
-      links: installed?.links,
-      sourceDateEpoch: epoch,
-      initTools: toolchain.initTools,
-      busybox,
-      extra: [
-        { dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 },
-        capture.tool,
-        ...(mvrun?.tools ?? []),
-      ],
-    }),
-  );
+  const initrd = await runStage(progress, initramfsStage, {
+    kernel,
+    init,
+    files: [...files.regular, ...(mvrun?.libs ?? []), ...capture.libs],
+    links: installed?.links,
+    sourceDateEpoch: epoch,
+    initTools: toolchain.initTools,
+    busybox,
+    extra: [
+      { dest: `/${IMAGE_INFO_PATH}`, data: Buffer.from(JSON.stringify(info, null, 2) + '\n'), mode: 0o644 },
+      capture.tool,
+      ...(mvrun?.tools ?? []),
+    ],
+  });
   await FORMATS[format].write(
     { name: manifest.name, vmlinuz: kernel.vmlinuz, initrd: initrd.path, cmdline, sourceDateEpoch: epoch, runner, progress },
     output,

@@ -1,10 +1,11 @@
 // `mv-image run`: check the image, pick an accelerator and boot it with the shared QEMU harness.
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Progress } from './lib/progress';
 import { isoVolume, readAt } from './lib/iso9660';
+import { trackPath } from './lib/lifecycle';
 import { msg } from './lib/messages';
-import { kernelStage } from './stages/kernel';
+import { isoMember } from './inspect';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
 import { ControlChannel } from './harness/control';
 import { debugResult, DebugOptions, MAX_PROFILE, prepareProfileDir, programForGdb, SavedProfile } from './debug';
@@ -25,12 +26,33 @@ export interface RunResult extends BootResult {
   profile?: SavedProfile;
 }
 
-export async function chooseAccel(want: (typeof ACCELS)[number]): Promise<Accel> {
+/** A bzImage is at most this big (as `serve` reads one out of an ISO). */
+const KERNEL_MAX = 64 << 20;
+
+/** `auto` is KVM when a probe boot of the image's own kernel starts under it. Only the image is
+ *  read: `run` builds and fetches nothing (it probed with the kernel stage's Debian kernel
+ *  before, which fetched it when it was not cached). A kernel that cannot be read out (an ISO
+ *  without bsdtar on the host) proves nothing: TCG. */
+export async function chooseAccel(want: (typeof ACCELS)[number], image: Pick<BootOptions, 'iso' | 'netboot'> = {}): Promise<Accel> {
   if (want !== 'auto') return want;
   if (!existsSync('/dev/kvm')) return 'tcg';
-  // The probe boots Debian's kernel (from the cache) under KVM and wants to see it start.
-  const kernel = await kernelStage(Progress.quiet());
-  return (await probeKvm(kernel.vmlinuz)) ? 'kvm' : 'tcg';
+  if (image.netboot) return (await probeKvm(join(image.netboot, 'vmlinuz'))) ? 'kvm' : 'tcg';
+  if (!image.iso) return 'tcg';
+  let kernel: Buffer;
+  try {
+    kernel = await isoMember(image.iso, 'boot/vmlinuz', KERNEL_MAX);
+  } catch {
+    return 'tcg';
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mv-probe-'));
+  const untrack = trackPath(dir);
+  try {
+    writeFileSync(join(dir, 'vmlinuz'), kernel);
+    return (await probeKvm(join(dir, 'vmlinuz'))) ? 'kvm' : 'tcg';
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    untrack();
+  }
 }
 
 /** Why a netboot file is not what `build --format netboot` writes, or undefined. */
@@ -84,7 +106,7 @@ export async function runImage(o: RunOptions): Promise<RunResult> {
     : undefined;
   let r: BootResult & { accel: Accel };
   try {
-    const accel = await chooseAccel(o.accel ?? 'auto');
+    const accel = await chooseAccel(o.accel ?? 'auto', o);
     if (debug.gdbPort !== undefined) program = await programForGdb((o.iso ?? o.netboot)!);
     r = { ...(await boot({ ...o, accel, control: ctl?.sockets })), accel };
   } catch (e) {

@@ -53,7 +53,7 @@ async function sqlite3Tests(o: ConformanceOptions): Promise<{ dir?: string; why?
   if (o.sqlite3Tests)
     return existsSync(join(o.sqlite3Tests, '__init__.py')) ? { dir: o.sqlite3Tests } : { why: `${o.sqlite3Tests} is not a test package` };
   try {
-    const src = await sourceStage(Progress.quiet(), { debian: 'python3.11' });
+    const src = await sourceStage.run(Progress.quiet(), { debian: 'python3.11' });
     const dir = join(src.dir, 'Lib', 'test', 'test_sqlite3');
     return existsSync(dir) ? { dir } : { why: `Debian's python3.11 ${src.version} source has no Lib/test/test_sqlite3` };
   } catch (e) {

@@ -13,7 +13,7 @@ import { loadManifest } from '../../src/lib/manifest';
 import { Progress } from '../../src/lib/progress';
 import { runInGuest, GuestFile } from '../../src/harness/guest';
 import { hostRunner, runnerToolchain } from '../../src/builder/runner';
-import { packageStage } from '../../src/stages/package';
+import { buildPackage } from '../../src/pipeline';
 import { toolchainStage } from '../../src/stages/toolchain';
 import { hostInfo, median } from '../stats';
 
@@ -30,9 +30,9 @@ function arg(name: string, dflt: string): string {
 async function luaFiles(): Promise<GuestFile[]> {
   const progress = Progress.quiet();
   const dir = join(repo, 'examples', 'lua');
-  const tc = runnerToolchain(await toolchainStage(progress), hostRunner);
-  const plain = await packageStage(progress, dir, loadManifest(dir), tc, hostRunner);
-  const ov = await packageStage(progress, dir, { ...loadManifest(dir), overrides: LUA_OVERRIDES }, tc, hostRunner);
+  const toolchain = runnerToolchain(await toolchainStage.run(progress, {}), hostRunner);
+  const plain = await buildPackage(progress, { dir, manifest: loadManifest(dir), toolchain });
+  const ov = await buildPackage(progress, { dir, manifest: { ...loadManifest(dir), overrides: LUA_OVERRIDES }, toolchain });
   return [
     ...plain.files.filter((f) => f.dest.startsWith('/app/')),
     { src: plain.program.src, dest: '/app/lua5.4' },

@@ -1,15 +1,12 @@
 // Runs a shell script inside a booted ROS guest (Debian's kernel + our initramfs + the KVM
 // modules) under QEMU TCG, where TCG's emulated SVM lets kvm_amd create /dev/kvm. The image
-// tests and the HRT tests share this: it is the same kernel stage, init and initramfs (with the
-// toolchain's tools for init) as an image.
+// tests and the HRT tests share this: the pipeline makes the guest (src/pipeline.ts rosGuest)
+// from the same kernel stage, init and initramfs (with the toolchain's tools for init) as an image.
 import { readFileSync, statSync } from 'node:fs';
 import { readElf } from '../lib/elf';
 import { sharedLibraries } from '../lib/ldd';
 import { Progress } from '../lib/progress';
-import { renderInit } from '../stages/init';
-import { initramfsStage } from '../stages/initramfs';
-import { kernelStage } from '../stages/kernel';
-import { toolchainStage } from '../stages/toolchain';
+import { rosGuest } from '../pipeline';
 import type { ImageFile } from '../stages/package';
 import { boot, BootResult } from './qemu';
 
@@ -61,24 +58,9 @@ function withLibraries(files: GuestFile[]): ImageFile[] {
 }
 
 export async function runInGuest(r: GuestRun): Promise<GuestResult> {
-  const progress = Progress.quiet();
-  const kernel = await kernelStage(progress);
-  const init = renderInit({
-    hostname: 'mv-guest',
-    modules: kernel.modules,
+  const { kernel, initrd } = await rosGuest(Progress.quiet(), {
     argv: ['/bin/sh', SCRIPT],
-    env: {},
-    cwd: '/',
-    onExit: 'poweroff',
-  });
-  const files = withLibraries(r.files);
-  const toolchain = await toolchainStage(progress);
-  const initrd = await initramfsStage({
-    kernel,
-    init,
-    sourceDateEpoch: 0,
-    files,
-    initTools: toolchain.initTools,
+    files: withLibraries(r.files),
     extra: [{ dest: SCRIPT, data: Buffer.from(r.script), mode: 0o755 }],
   });
   let res: BootResult;

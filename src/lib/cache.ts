@@ -20,6 +20,7 @@ import {
 import { join } from 'node:path';
 import { trackPath } from './lifecycle';
 import { lock, subdirs, sweepStale } from './lock';
+import type { MetaFile } from './meta';
 import { msg } from './messages';
 import { buildDir, cacheRoot } from './paths';
 
@@ -90,14 +91,21 @@ export interface CacheHit {
 
 /** Returns the cache dir for (stage, key), running `produce(tmpDir)` first when it is missing.
  *  One producer per key at a time (a lock directory): stages build in fixed scratch paths, and a
- *  second build of the same key waits for the first and then takes its result. */
-export async function cached(stage: string, key: string, produce: (tmp: string) => Promise<void>): Promise<CacheHit> {
+ *  second build of the same key waits for the first and then takes its result. `valid` checks a
+ *  complete entry too: one it refuses is a miss, built again and replaced. */
+export async function cached(
+  stage: string,
+  key: string,
+  produce: (tmp: string) => Promise<void>,
+  valid: (dir: string) => boolean = () => true,
+): Promise<CacheHit> {
   const dir = join(cacheRoot(), stage, key);
-  if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
+  const usable = () => existsSync(join(dir, '.complete')) && valid(dir);
+  if (usable()) return { dir, hit: true };
   mkdirSync(join(cacheRoot(), stage), { recursive: true });
   const unlock = await lock(`${dir}.lock`);
   try {
-    if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
+    if (usable()) return { dir, hit: true };
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     const untrack = trackPath(tmp);
@@ -117,6 +125,21 @@ export async function cached(stage: string, key: string, produce: (tmp: string) 
   } finally {
     unlock();
   }
+}
+
+/** `cached`, for an entry whose metadata file `meta` (written by `produce`) is read back through
+ *  its validating reader: a malformed file makes the entry a miss, so it is built again. */
+export async function cachedMeta<T>(
+  stage: string,
+  key: string,
+  meta: MetaFile<T>,
+  produce: (tmp: string) => Promise<void>,
+): Promise<CacheHit & { meta: T }> {
+  let got: T | undefined;
+  const r = await cached(stage, key, produce, (dir) => (got = meta.read(dir)) !== undefined);
+  if (!r.hit) got = meta.read(r.dir);
+  if (got === undefined) throw msg.internal(`the ${stage} stage wrote a ${meta.file} its own reader refuses (${r.dir})`);
+  return { ...r, meta: got };
 }
 
 /** What dead builds left: temp dirs and locks in the cache (its entries are never touched), and

@@ -336,36 +336,36 @@ export const msg = {
     new MvError('builder', `cannot remove ${tag}: ${why}`, 'remove the containers that use it first (docker ps -a)'),
   builderUnknown: (tag: string) =>
     new MvError('builder', `there is no builder image ${tag}`, "'mv-image builder list' shows the builder images"),
-  // kernel: the tuned kernel (src/stages/tuned-kernel.ts, kernel-configs/)
+  // tuned-kernel: the tuned kernel stage (src/stages/tuned-kernel.ts, kernel-configs/)
   fragmentMissing: (name: string, known: string[]) =>
-    new MvError('kernel', `no Kconfig fragment named "${name}" in kernel-configs/`, `use some of: ${known.join(', ')}`),
+    new MvError('tuned-kernel', `no Kconfig fragment named "${name}" in kernel-configs/`, `use some of: ${known.join(', ')}`),
   kconfigSyntax: (fragment: string, line: number, text: string) =>
     new MvError(
-      'kernel',
+      'tuned-kernel',
       `kernel-configs/${fragment}:${line}: "${text}" is neither CONFIG_X=value nor "# CONFIG_X is not set"`,
       'fix the line, or turn it into a comment',
     ),
   kconfigConflict: (option: string, a: string, va: string, b: string, vb: string) =>
     new MvError(
-      'kernel',
+      'tuned-kernel',
       `${option} is ${va} in kernel-configs/${a} but ${vb} in kernel-configs/${b}`,
       'set it in one fragment only, or make the fragments agree',
     ),
   kconfigUnknown: (option: string, fragment: string, source: string) =>
     new MvError(
-      'kernel',
+      'tuned-kernel',
       `${option} (kernel-configs/${fragment}) is not a Kconfig option of ${source}`,
       'check its spelling, or remove it from the fragment',
     ),
   kconfigNotApplied: (option: string, fragment: string, want: string, got: string) =>
     new MvError(
-      'kernel',
+      'tuned-kernel',
       `${option}=${want} (kernel-configs/${fragment}) did not survive make olddefconfig: it ended up ${got}`,
       'add the options it depends on (see its "depends on" in the Kconfig file) to a fragment, or remove it',
     ),
   kernelBuildFailed: (step: string, output: string) =>
     new MvError(
-      'kernel',
+      'tuned-kernel',
       `building the tuned kernel failed at "${step}"`,
       'read the compiler output above; run `mv-image doctor` to check bc, bison, flex, libelf-dev and libssl-dev',
       1,

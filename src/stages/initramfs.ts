@@ -10,6 +10,7 @@ import { requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
 import { repoPath } from '../lib/paths';
 import { Owned, reservedReason } from '../lib/reserved';
+import type { Stage } from '../lib/stage';
 import type { KernelArtifact } from './kernel';
 import type { ImageFile } from './package';
 
@@ -95,12 +96,15 @@ export function initramfsEntries(i: InitramfsInputs): CpioEntry[] {
   ];
 }
 
-export async function initramfsStage(i: InitramfsInputs): Promise<InitramfsArtifact> {
+/** Keyed by every entry it writes (paths, modes, bytes) and SOURCE_DATE_EPOCH. */
+export const initramfsStage: Stage<InitramfsInputs, InitramfsArtifact> = { name: 'initramfs', run: (_progress, i) => run(i) };
+
+async function run(i: InitramfsInputs): Promise<InitramfsArtifact> {
   // Its one host tool is busybox, which a docker build takes from the builder.
   if (!i.busybox) requireTools('initramfs');
   const entries = initramfsEntries(i);
   const key = hashOf({ entries: entries as never, epoch: i.sourceDateEpoch, format: 1 });
-  const { dir, hit } = await cached('initramfs', key, async (tmp) => {
+  const { dir, hit } = await cached(initramfsStage.name, key, async (tmp) => {
     const cpio = writeCpio(entries, i.sourceDateEpoch);
     writeFileSync(join(tmp, 'initrd.img'), gzipSync(cpio, { level: 9 }));
   });

@@ -13,7 +13,7 @@
 //   another entry).
 import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { cached, hashOf } from '../lib/cache';
+import { cachedMeta, hashOf } from '../lib/cache';
 import { readDebData } from '../lib/deb';
 import { notX8664Elf, readElf } from '../lib/elf';
 import { isMvError, MvError } from '../lib/errors';
@@ -23,8 +23,10 @@ import { requireTools } from '../lib/hosttools';
 import { libraryFiles } from '../lib/ldd';
 import { DEBIAN_PACKAGE_PATTERN } from '../lib/manifest';
 import { msg } from '../lib/messages';
+import { metaFile, N, S } from '../lib/meta';
 import type { ImageFile } from '../lib/pkgfiles';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 import { AptPkg, aptField, aptPkgOf, fetchDeb } from './kernel';
 
 /** Left out of the image (Debian's own minimal images exclude the same with dpkg's path-exclude). */
@@ -125,6 +127,17 @@ interface Listing {
   links: { dest: string; target: string; pkg: string }[];
 }
 
+/** install.json: the packages unpacked and the tree's Listing. */
+const INSTALL_META = metaFile('install.json', {
+  type: 'object',
+  required: ['packages', 'files', 'links'],
+  properties: {
+    packages: { type: 'array', items: { type: 'object', required: ['name', 'version'], properties: { name: S, version: S } } },
+    files: { type: 'array', items: { type: 'object', required: ['dest', 'mode', 'pkg'], properties: { dest: S, mode: N, pkg: S } } },
+    links: { type: 'array', items: { type: 'object', required: ['dest', 'target', 'pkg'], properties: { dest: S, target: S, pkg: S } } },
+  },
+} as const);
+
 /** Unpacks the packages, in order, into `root`; returns what it holds. */
 async function unpack(debs: { name: string; deb: string }[], root: string): Promise<Listing> {
   const files = new Map<string, { mode: number; pkg: string }>();
@@ -203,13 +216,21 @@ async function unpack(debs: { name: string; deb: string }[], root: string): Prom
 /** The kernel stage's apt errors, as this stage's. */
 const asInstall = (e: unknown) => (isMvError(e) && e.stage === 'kernel' ? msg.installApt(e.problem) : e);
 
-export async function installStage(progress: Progress, names: string[]): Promise<InstallArtifact> {
+/** The manifest's "install": the Debian packages to unpack, with their dependencies. */
+export interface InstallInputs {
+  debian: string[];
+}
+
+/** Keyed by the closure's (package, version, SHA256) list and what is left out. */
+export const installStage: Stage<InstallInputs, InstallArtifact> = { name: 'install', run };
+
+async function run(progress: Progress, { debian: names }: InstallInputs): Promise<InstallArtifact> {
   requireTools('install');
   const closure = await resolveClosure(names).catch((e) => {
     throw asInstall(e);
   });
   const key = hashOf({ packages: closure.map((c) => [c.pkg.name, c.pkg.version, c.pkg.sha256]), excluded: EXCLUDED, format: 1 });
-  const { dir, hit } = await cached('install', key, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(installStage.name, key, INSTALL_META, async (tmp) => {
     const debs: { name: string; deb: string }[] = [];
     for (const c of closure)
       debs.push({
@@ -221,12 +242,11 @@ export async function installStage(progress: Progress, names: string[]): Promise
     progress.note(`unpacking ${debs.length} Debian packages`);
     const listing = await unpack(debs, join(tmp, 'root'));
     writeFileSync(
-      join(tmp, 'install.json'),
+      join(tmp, INSTALL_META.file),
       JSON.stringify({ packages: closure.map((c) => ({ name: c.pkg.name, version: c.pkg.version })), ...listing }, null, 1),
     );
   });
   const root = join(dir, 'root');
-  const meta = JSON.parse(readFileSync(join(dir, 'install.json'), 'utf8')) as Listing & { packages: InstallArtifact['packages'] };
   return {
     cached: hit,
     root,

@@ -15,6 +15,7 @@ import { msg } from '../lib/messages';
 import { render } from '../lib/templates';
 import { grubArgs } from '../lib/cmdline';
 import { grubQuote } from '../lib/shell';
+import type { Stage } from '../lib/stage';
 
 export interface IsoInputs {
   title: string;
@@ -62,7 +63,10 @@ function wrappers(dir: string, epoch: number): string {
   return bin;
 }
 
-export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
+/** Keyed by the kernel's and the initramfs's bytes, grub.cfg, SOURCE_DATE_EPOCH and the builder. */
+export const isoStage: Stage<IsoInputs, IsoArtifact> = { name: 'iso', run: (_progress, i) => run(i) };
+
+async function run(i: IsoInputs): Promise<IsoArtifact> {
   const runner = i.runner ?? hostRunner;
   runner.requireTools('iso');
   const grubCfg = renderGrubCfg(i);
@@ -74,7 +78,7 @@ export async function isoStage(i: IsoInputs): Promise<IsoArtifact> {
     format: 1,
     builder: runner.id,
   });
-  const { dir, hit } = await cached('iso', key, async (tmp) => {
+  const { dir, hit } = await cached(isoStage.name, key, async (tmp) => {
     const tree = join(tmp, 'tree');
     mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
     copyFileSync(i.vmlinuz, join(tree, 'boot', 'vmlinuz'));

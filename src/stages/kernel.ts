@@ -1,17 +1,19 @@
 // Stage "kernel": Debian's linux-image-amd64, fetched with `apt-get download` into the cache and
 // read in TypeScript (no dpkg on the host). Keeps vmlinuz and the modules the image needs, with
 // their dependencies taken from each module's .modinfo (the .deb ships no modules.dep), in load order.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cached, hashOf, sha256File } from '../lib/cache';
+import { cachedMeta, hashOf, sha256File } from '../lib/cache';
 import { readDebData } from '../lib/deb';
 import { modinfo } from '../lib/elf';
 import { exec } from '../lib/exec';
 import { trackPath } from '../lib/lifecycle';
 import { msg } from '../lib/messages';
+import { metaFile, S, STRINGS } from '../lib/meta';
 import { cacheRoot } from '../lib/paths';
 import { requireTools } from '../lib/hosttools';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 
 /** What the ROS needs from the kernel: KVM for the hybrid VMM, virtio for QEMU's devices. */
 export const DEFAULT_MODULES = ['kvm_amd', 'kvm_intel', 'virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console'];
@@ -30,6 +32,24 @@ export interface KernelArtifact {
   vmlinuz: string;
   modules: KernelModule[]; // dependency order: load front to back
 }
+
+/** kernel.json: the version, the package and the modules kept (files relative to the entry). */
+const KERNEL_META = metaFile('kernel.json', {
+  type: 'object',
+  required: ['version', 'pkg', 'modules'],
+  properties: {
+    version: S,
+    pkg: S,
+    modules: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'file', 'imagePath', 'depends'],
+        properties: { name: S, file: S, imagePath: S, depends: STRINGS },
+      },
+    },
+  },
+} as const);
 
 const modName = (file: string) => file.replace(/^.*\//, '').replace(/\.ko$/, '').replace(/-/g, '_');
 
@@ -113,11 +133,19 @@ export function loadOrder(wanted: string[], deps: Map<string, string[]>, version
   return order;
 }
 
-export async function kernelStage(progress: Progress, modules: string[] = DEFAULT_MODULES): Promise<KernelArtifact> {
+export interface KernelInputs {
+  /** The modules to keep, with what they depend on (default DEFAULT_MODULES). */
+  modules?: string[];
+}
+
+/** Debian's kernel, keyed by the concrete linux-image package (name, version, SHA256) and the modules. */
+export const kernelStage: Stage<KernelInputs, KernelArtifact> = { name: 'kernel', run };
+
+async function run(progress: Progress, { modules = DEFAULT_MODULES }: KernelInputs): Promise<KernelArtifact> {
   requireTools('kernel');
   const pkg = await resolveKernelPackage();
   const key = hashOf({ pkg: pkg.name, version: pkg.version, sha256: pkg.sha256, modules, format: 1 });
-  const { dir, hit } = await cached('kernel', key, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(kernelStage.name, key, KERNEL_META, async (tmp) => {
     const deb = await fetchDeb(pkg, progress);
     progress.note(`reading ${deb.replace(/^.*\//, '')}`);
     const kos = new Map<string, { path: string; data: Buffer }>();
@@ -152,14 +180,13 @@ export async function kernelStage(progress: Progress, modules: string[] = DEFAUL
       writeFileSync(join(tmp, 'modules', `${name}.ko`), ko.data);
       return { name, file: `modules/${name}.ko`, imagePath: ko.path, depends: deps.get(name)! };
     });
-    writeFileSync(join(tmp, 'kernel.json'), JSON.stringify({ version, pkg: `${pkg.name}=${pkg.version}`, modules: list }, null, 2));
+    writeFileSync(join(tmp, KERNEL_META.file), JSON.stringify({ version, pkg: `${pkg.name}=${pkg.version}`, modules: list }, null, 2));
   });
-  const meta = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
   return {
     cached: hit,
     version: meta.version,
     pkg: meta.pkg,
     vmlinuz: join(dir, 'vmlinuz'),
-    modules: meta.modules.map((m: KernelModule) => ({ ...m, file: join(dir, m.file) })),
+    modules: meta.modules.map((m) => ({ ...m, file: join(dir, m.file) })),
   };
 }

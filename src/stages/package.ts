@@ -7,19 +7,21 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { cached, hashOf, hashTree } from '../lib/cache';
+import { cachedMeta, hashOf, hashTree } from '../lib/cache';
 import { notX8664Elf, readElf } from '../lib/elf';
 import { libraryFiles } from '../lib/ldd';
 import { scratchDir } from '../lib/lock';
 import type { FileEntry, Manifest } from '../lib/manifest';
 import { msg } from '../lib/messages';
+import { metaFile, N, S } from '../lib/meta';
 import { buildDir } from '../lib/paths';
 import { collectEntry, ImageFile, imageDest, resolveInside } from '../lib/pkgfiles';
 import { hostRunner, Runner, toolchainInputs, viewFor } from '../builder/runner';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 import type { Toolchain } from '../lib/toolchain';
 import { InstallArtifact, installedEntry } from './install';
-import { sourceStage } from './source';
+import type { SourceArtifact } from './source';
 
 export type { ImageFile } from '../lib/pkgfiles';
 
@@ -74,15 +76,32 @@ const PKG_WHERE = 'the package directory',
 
 type Built = ImageFile & { origin: string };
 
-/** `installed`: the install stage's Debian packages, when the manifest names some; an absolute
- *  "entry" is then a program of theirs (installedEntry), not something the build makes. */
-export async function packageStage(
+/** package.json: the files the build gave, each src relative to the cache entry. */
+const PACKAGE_META = metaFile('package.json', {
+  type: 'array',
+  items: { type: 'object', required: ['dest', 'src', 'mode', 'origin'], properties: { dest: S, src: S, mode: N, origin: S } },
+} as const);
+
+export interface PackageInputs {
+  /** The package directory. */
+  dir: string;
+  manifest: Manifest;
+  toolchain: Toolchain;
+  /** Where the build runs (default: this host). */
+  runner?: Runner;
+  /** The install stage's Debian packages, when the manifest names some; an absolute "entry" is
+   *  then a program of theirs (installedEntry), not something the build makes. */
+  installed?: InstallArtifact;
+  /** The source stage's tree, for a manifest with "source": the build runs in a copy of it. */
+  source?: SourceArtifact;
+}
+
+/** Keyed by what the build sees (the tree, the source's files), the build's manifest fields and the toolchain. */
+export const packageStage: Stage<PackageInputs, PackageArtifact> = { name: 'package', run };
+
+async function run(
   progress: Progress,
-  dir: string,
-  manifest: Manifest,
-  toolchain: Toolchain,
-  runner: Runner = hostRunner,
-  installed?: InstallArtifact,
+  { dir, manifest, toolchain, runner = hostRunner, installed, source }: PackageInputs,
 ): Promise<PackageArtifact> {
   checkPackageDir(dir);
   runner.requireTools('package');
@@ -101,7 +120,8 @@ export async function packageStage(
     .filter((f) => f.from === 'package')
     .flatMap((f) => collectEntry(pkgDir, f.src, f.dest, `files[${f.i}].src`, PKG_WHERE).map((x) => ({ ...x, origin: `files[${f.i}]` })));
   checkOverrides(manifest, toolchain);
-  const source = manifest.source ? await sourceStage(progress, manifest.source) : undefined;
+  if (!manifest.source !== !source)
+    throw msg.internal(`the package stage needs the source stage's tree exactly when the manifest has "source"`);
   // A source build does not see the package's "files" (they go into the image, not the build),
   // so changing them does not rebuild; a plain build sees the whole package directory.
   const listed = new Set(
@@ -116,7 +136,11 @@ export async function packageStage(
     ...(source ? { source: source.files.map((f) => f.sha256) } : {}),
   });
 
-  const { dir: out, hit } = await cached('package', key, async (tmp) => {
+  const {
+    dir: out,
+    hit,
+    meta,
+  } = await cachedMeta(packageStage.name, key, PACKAGE_META, async (tmp) => {
     // A fixed build path per key, so paths the compiler embeds are the same on every build.
     const work = buildDir(`package-${key.slice(0, 16)}`);
     // Ours alone while we build (a lock), and removed on every exit, a signal's too.
@@ -161,7 +185,7 @@ export async function packageStage(
       for (const f of specs.filter((s) => s.from === 'build')) {
         for (const x of collectEntry(tree, f.src, f.dest, `files[${f.i}].src`, BUILD_WHERE)) keep(x.src, x.dest, x.mode, `files[${f.i}]`);
       }
-      writeFileSync(join(tmp, 'package.json'), JSON.stringify(files, null, 1));
+      writeFileSync(join(tmp, PACKAGE_META.file), JSON.stringify(files, null, 1));
     } finally {
       done();
     }
@@ -182,10 +206,7 @@ export async function packageStage(
     keep(entry, `${APP_DIR}/${basename(manifest.entry)}`, 0o755, 'entry');
     for (const lib of libs) keep(lib.src, lib.path, 0o755, `the library ${lib.path}`);
   }
-  const built: Built[] = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')).map((f: Built) => ({
-    ...f,
-    src: resolve(out, f.src),
-  }));
+  const built: Built[] = meta.map((f) => ({ ...f, src: resolve(out, f.src) }));
   const all = [...(fromDebian ? [{ ...fromDebian, origin: 'entry' }] : []), ...built, ...fromPackage];
   checkDestinations(all);
   return { cached: hit, program: all[0], files: all.slice(1) };

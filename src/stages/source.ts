@@ -5,13 +5,15 @@
 // is fetched and unpacked once.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cached, hashOf, sha256File } from '../lib/cache';
+import { cachedMeta, hashOf, sha256File } from '../lib/cache';
 import { aptOptions, aptSrcRoot, ensureSourceIndex, SourceFile, sourceUris, validSourceName, verifySourceFiles } from '../lib/debsrc';
 import { exec } from '../lib/exec';
 import { trackPath } from '../lib/lifecycle';
 import { requireTools } from '../lib/hosttools';
 import { msg } from '../lib/messages';
+import { metaFile, N, S } from '../lib/meta';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 
 export interface SourceSpec {
   debian: string;
@@ -26,6 +28,17 @@ export interface SourceArtifact {
   /** The .dsc and what it lists, each verified by sha256. */
   files: SourceFile[];
 }
+
+/** source.json: the version unpacked and the files it came from. */
+const SOURCE_META = metaFile('source.json', {
+  type: 'object',
+  required: ['pkg', 'version', 'files'],
+  properties: {
+    pkg: S,
+    version: S,
+    files: { type: 'array', items: { type: 'object', required: ['name', 'size', 'sha256'], properties: { name: S, size: N, sha256: S } } },
+  },
+} as const);
 
 /** The index entry for `pkg`; an unknown name gets one forced index refresh before the error. */
 async function lookUp(pkg: string, note: (s: string) => void): Promise<SourceFile[]> {
@@ -70,14 +83,17 @@ async function download(pkg: string, files: SourceFile[], note: (s: string) => v
   return dir;
 }
 
-export async function sourceStage(progress: Progress, spec: SourceSpec): Promise<SourceArtifact> {
+/** Keyed by the package name and its .dsc's sha256. */
+export const sourceStage: Stage<SourceSpec, SourceArtifact> = { name: 'source', run };
+
+async function run(progress: Progress, spec: SourceSpec): Promise<SourceArtifact> {
   requireTools('source');
   const pkg = spec.debian;
   const note = (s: string) => progress.note(s);
   const index = await lookUp(pkg, note);
   const dsc = index.find((f) => f.name.endsWith('.dsc'))!;
   const key = hashOf({ pkg, dsc: dsc.sha256, format: 1 });
-  const { dir, hit } = await cached('source', key, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(sourceStage.name, key, SOURCE_META, async (tmp) => {
     const dl = await download(pkg, index, note);
     const listed = verifySourceFiles(dl, dsc.name, index);
     const version = readFileSync(join(dl, dsc.name), 'utf8').match(/^Version:\s*(\S+)/m)?.[1] ?? '';
@@ -92,8 +108,7 @@ export async function sourceStage(progress: Progress, spec: SourceSpec): Promise
     });
     if (r.status !== 0 || !existsSync(join(tmp, 'tree'))) throw msg.sourceUnpack(dsc.name, r.output);
     rmSync(orig, { recursive: true, force: true });
-    writeFileSync(join(tmp, 'source.json'), JSON.stringify({ pkg, version, files: [dsc, ...listed] }, null, 1));
+    writeFileSync(join(tmp, SOURCE_META.file), JSON.stringify({ pkg, version, files: [dsc, ...listed] }, null, 1));
   });
-  const meta = JSON.parse(readFileSync(join(dir, 'source.json'), 'utf8'));
   return { cached: hit, pkg, version: meta.version, dir: join(dir, 'tree'), files: meta.files };
 }

@@ -17,6 +17,7 @@ import { scratchDir } from '../lib/lock';
 import { msg } from '../lib/messages';
 import { buildDir, repoPath } from '../lib/paths';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 import type { Toolchain } from '../lib/toolchain';
 
 export interface ToolchainArtifact extends Toolchain {
@@ -32,12 +33,20 @@ const SOURCES = ['nautilus', 'hvm'];
 const notInputs = (rel: string) =>
   rel === 'build' || rel.endsWith('/build') || rel.endsWith('.md') || rel === 'unit' || rel.startsWith('unit/');
 
-export async function toolchainStage(progress: Progress, runner: Runner = hostRunner): Promise<ToolchainArtifact> {
+export interface ToolchainInputs {
+  /** Where it builds (default: this host). */
+  runner?: Runner;
+}
+
+/** Keyed by the sources' tree hash and the compiler (the host gcc's version line, or the builder image). */
+export const toolchainStage: Stage<ToolchainInputs, ToolchainArtifact> = { name: 'toolchain', run };
+
+async function run(progress: Progress, { runner = hostRunner }: ToolchainInputs): Promise<ToolchainArtifact> {
   runner.requireTools('toolchain');
   const sources = SOURCES.map((s) => hashTree(repoPath(s), notInputs));
   const compiler = runner.kind === 'host' ? (await exec('gcc', ['--version'])).stdout.split('\n')[0] : runner.id;
   const key = hashOf({ sources, cc: compiler, format: 2 });
-  const { dir, hit } = await cached('toolchain', key, async (tmp) => {
+  const { dir, hit } = await cached(toolchainStage.name, key, async (tmp) => {
     const work = buildDir(`toolchain-${hashOf({ sources }).slice(0, 16)}`);
     const done = await scratchDir(work);
     try {

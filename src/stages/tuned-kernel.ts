@@ -1,6 +1,8 @@
-// Stage "kernel" (tuned): Linux from Debian's linux-source package, configured as tinyconfig plus
+// Stage "tuned-kernel": Linux from Debian's linux-source package, configured as tinyconfig plus
 // the kernel-configs/ fragments, with KVM built in. Its artefact has the KernelArtifact shape with
-// no modules, so the later stages do not care which kernel they got.
+// no modules, so the later stages do not care which kernel they got. One name everywhere: its
+// cache directory, progress line and build --json timing, its host tools (debian-packages.txt)
+// and its errors.
 //
 // Cache layout under <cacheRoot>:
 //   linux-source/<version>/     the unpacked source tree (never written to: builds use O=)
@@ -11,14 +13,16 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { cached, hashOf } from '../lib/cache';
+import { cached, cachedMeta, hashOf } from '../lib/cache';
 import { arMembers } from '../lib/deb';
 import { exec, spawnChild } from '../lib/exec';
 import { requireTools } from '../lib/hosttools';
 import { checkApplied, checkKnown, fragmentText, KOption, kconfigSymbols, mergeFragments, readFragment } from '../lib/kconfig';
 import { msg } from '../lib/messages';
+import { metaFile, N, S, STRINGS } from '../lib/meta';
 import { cacheRoot } from '../lib/paths';
 import type { Progress } from '../lib/progress';
+import type { Stage } from '../lib/stage';
 import { aptShow, AptPkg, fetchDeb, KernelArtifact } from './kernel';
 
 /** The fragments are written for this series; the package name pins it. */
@@ -27,16 +31,15 @@ export const DEFAULT_FRAGMENTS = ['base', 'kvm-host', 'hrt-partition', 'virt'];
 /** CC lines of a full build with the default fragments, until a build on this host records its own. */
 const DEFAULT_CC_COUNT = 1100;
 
-/** What `mv-image kernel list` shows, stored as kernel.json next to vmlinuz. */
-export interface TunedKernelInfo {
-  version: string; // uname -r, e.g. 6.1.192-mv-tuned
-  pkg: string; // linux-source-6.1=6.1.192-2
-  fragments: string[];
-  size: number;
-  buildMs: number;
-  builtAt: string;
-  dir?: string;
-}
+/** What `mv-image kernel list` shows, stored as kernel.json next to vmlinuz: version is uname -r
+ *  (6.1.192-mv-tuned), pkg the source package (linux-source-6.1=6.1.192-2). */
+const TUNED_META = metaFile('kernel.json', {
+  type: 'object',
+  required: ['version', 'pkg', 'fragments', 'size', 'buildMs', 'builtAt'],
+  properties: { version: S, pkg: S, fragments: STRINGS, size: N, buildMs: N, builtAt: S },
+} as const);
+/** kernel.json, and the cache entry it was read from. */
+export type TunedKernelInfo = NonNullable<ReturnType<typeof TUNED_META.read>> & { dir?: string };
 
 export interface TunedKernelArtifact extends KernelArtifact {
   config: string;
@@ -111,12 +114,20 @@ async function compile(src: string, out: string, progress: Progress): Promise<vo
   if (cc > expected / 2) writeFileSync(countFile, String(cc));
 }
 
-export async function tunedKernelStage(progress: Progress, fragments: string[] = DEFAULT_FRAGMENTS): Promise<TunedKernelArtifact> {
-  requireTools('kernel-build');
+export interface TunedKernelInputs {
+  /** kernel-configs/ fragments, merged in order (default DEFAULT_FRAGMENTS). */
+  fragments?: string[];
+}
+
+/** Keyed by linux-source (name, version, SHA256) and the merged options. */
+export const tunedKernelStage: Stage<TunedKernelInputs, TunedKernelArtifact> = { name: 'tuned-kernel', run };
+
+async function run(progress: Progress, { fragments = DEFAULT_FRAGMENTS }: TunedKernelInputs): Promise<TunedKernelArtifact> {
+  requireTools(tunedKernelStage.name);
   const options = mergeFragments(fragments.map((name) => ({ name, text: readFragment(name) })));
   const pkg = await aptShow(SOURCE_PACKAGE);
   const key = hashOf({ pkg: pkg.name, version: pkg.version, sha256: pkg.sha256, options: fragmentText(options), format: 1 });
-  const { dir, hit } = await cached('tuned-kernel', key, async (tmp) => {
+  const { dir, hit, meta } = await cachedMeta(tunedKernelStage.name, key, TUNED_META, async (tmp) => {
     const src = await linuxSource(pkg, progress);
     const out = join(cacheRoot(), 'tuned-build', pkg.version);
     progress.note('make tinyconfig + kernel-configs + olddefconfig');
@@ -134,9 +145,9 @@ export async function tunedKernelStage(progress: Progress, fragments: string[] =
       buildMs: Date.now() - t0,
       builtAt: new Date().toISOString(),
     };
-    writeFileSync(join(tmp, 'kernel.json'), JSON.stringify(info, null, 2));
+    writeFileSync(join(tmp, TUNED_META.file), JSON.stringify(info, null, 2));
   });
-  const info = readInfo(dir);
+  const info = { ...meta, dir };
   return {
     cached: hit,
     version: info.version,
@@ -148,16 +159,16 @@ export async function tunedKernelStage(progress: Progress, fragments: string[] =
   };
 }
 
-function readInfo(dir: string): TunedKernelInfo {
-  return { ...(JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8')) as TunedKernelInfo), dir };
-}
-
-/** Every complete tuned kernel in the cache, newest first. */
+/** Every complete tuned kernel in the cache, newest first. One whose kernel.json is malformed is
+ *  left out: the next build of it takes it as a miss and builds it again. */
 export function listTunedKernels(): TunedKernelInfo[] {
-  const root = join(cacheRoot(), 'tuned-kernel');
+  const root = join(cacheRoot(), tunedKernelStage.name);
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .filter((k) => existsSync(join(root, k, '.complete')))
-    .map((k) => readInfo(join(root, k)))
+    .flatMap((k) => {
+      const info = TUNED_META.read(join(root, k));
+      return info ? [{ ...info, dir: join(root, k) }] : [];
+    })
     .sort((a, b) => b.builtAt.localeCompare(a.builtAt));
 }

@@ -28,7 +28,7 @@ test.serial('inspect an ISO: kernel, command line, program with its embedded HRT
 });
 
 test.serial('inspect a binary: built with mv-cc it carries .mv_hrt, a plain one does not', async (t) => {
-  const tc = await toolchainStage(Progress.quiet());
+  const tc = await toolchainStage.run(Progress.quiet(), {});
   const dir = tempDir();
   writeFileSync(join(dir, 'p.c'), 'int main(void) { return 0; }\n');
   execFileSync(tc.CC, ['-O2', '-o', join(dir, 'p'), join(dir, 'p.c')]);

@@ -12,7 +12,8 @@ import { exec } from '../../src/lib/exec';
 import { loadManifest } from '../../src/lib/manifest';
 import { Progress } from '../../src/lib/progress';
 import { GuestResult, runInGuest } from '../../src/harness/guest';
-import { PackageArtifact, packageStage } from '../../src/stages/package';
+import type { PackageArtifact } from '../../src/stages/package';
+import { buildPackage } from '../../src/pipeline';
 import { toolchainStage } from '../../src/stages/toolchain';
 import { cli, repo, tempDir } from '../helpers/cli';
 
@@ -23,8 +24,8 @@ let built: Promise<PackageArtifact> | undefined;
 const buildLua = () =>
   (built ??= (async () => {
     const progress = Progress.quiet();
-    const toolchain = await toolchainStage(progress);
-    return packageStage(progress, PKG, loadManifest(PKG), runnerToolchain(toolchain, hostRunner), hostRunner);
+    const toolchain = await toolchainStage.run(progress, {});
+    return buildPackage(progress, { dir: PKG, manifest: loadManifest(PKG), toolchain: runnerToolchain(toolchain, hostRunner) });
   })());
 
 // A cold Lua build takes 2 min of CPU (Debian's Makefile compiles everything twice, for C and

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { cli, tempDir } from '../helpers/cli';
 import { grubLinuxCmdline, ipxeArgs, parseCmdline } from '../../src/lib/cmdline';
 import { render } from '../../src/lib/templates';
+import { Progress } from '../../src/lib/progress';
 import { isoStage, renderGrubCfg } from '../../src/stages/iso';
 import type { Runner } from '../../src/builder/runner';
 import { MvError } from '../../src/lib/errors';
@@ -146,7 +147,14 @@ test('the iso stage runs grub-script-check on grub.cfg before grub-mkrescue, and
     },
   };
   const e = await t.throwsAsync(
-    isoStage({ title: 't', vmlinuz: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cmdline: 'quiet', sourceDateEpoch: 0, runner }),
+    isoStage.run(Progress.quiet(), {
+      title: 't',
+      vmlinuz: join(dir, 'vmlinuz'),
+      initrd: join(dir, 'initrd.img'),
+      cmdline: 'quiet',
+      sourceDateEpoch: 0,
+      runner,
+    }),
     { instanceOf: MvError },
   );
   t.is(

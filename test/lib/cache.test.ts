@@ -1,7 +1,8 @@
 import test from 'ava';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cached, hashOf } from '../../src/lib/cache';
+import { cached, cachedMeta, hashOf } from '../../src/lib/cache';
+import { metaFile } from '../../src/lib/meta';
 import { tempDir } from '../helpers/cli';
 
 test.serial('a key is produced once; concurrent callers wait and share the result', async (t) => {
@@ -38,4 +39,27 @@ test.serial("a failed producer leaves nothing, and a dead owner's lock is taken 
 test('hashOf is stable under key order and distinguishes values', (t) => {
   t.is(hashOf({ a: 1, b: [Buffer.from('x'), 'y'] }), hashOf({ b: [Buffer.from('x'), 'y'], a: 1 }));
   t.not(hashOf({ a: '1' }), hashOf({ a: 1 }));
+});
+
+test.serial('cached metadata is read back through its schema; a malformed file is a miss and is rebuilt', async (t) => {
+  process.env.XDG_CACHE_HOME = tempDir();
+  const meta = metaFile('m.json', { type: 'object', required: ['version'], properties: { version: { type: 'string' } } } as const);
+  let runs = 0;
+  const produce = async (tmp: string) => {
+    runs++;
+    writeFileSync(join(tmp, 'm.json'), JSON.stringify({ version: `v${runs}` }));
+  };
+  const a = await cachedMeta('t', 'meta', meta, produce);
+  t.deepEqual([a.hit, a.meta.version], [false, 'v1']);
+  t.deepEqual((await cachedMeta('t', 'meta', meta, produce)).meta, { version: 'v1' });
+  for (const bad of ['{"version": 1}', 'not json', '{}']) {
+    writeFileSync(join(a.dir, 'm.json'), bad);
+    const b = await cachedMeta('t', 'meta', meta, produce);
+    t.false(b.hit, bad);
+    t.is(b.meta.version, `v${runs}`);
+  }
+  t.is(runs, 4);
+  // A producer that writes what its own reader refuses is a bug, said as one.
+  const e = await t.throwsAsync(cachedMeta('t', 'broken', meta, async (tmp) => writeFileSync(join(tmp, 'm.json'), '{}')));
+  t.regex(e!.message, /m\.json its own reader refuses/);
 });

@@ -10,11 +10,11 @@ import { kernelStage } from '../../src/stages/kernel';
 import { repo } from '../helpers/cli';
 
 test('the initramfs holds init, busybox, the tools init uses, the modules, the skeleton and the program files, reproducibly', async (t) => {
-  const kernel = await kernelStage(Progress.quiet());
+  const kernel = await kernelStage.run(Progress.quiet(), {});
   const init = renderInit({ hostname: 't', modules: kernel.modules, argv: ['/app/ls'], env: {}, cwd: '/app', onExit: 'poweroff' });
   const initTools = ['mv-kvmhold', 'mv-drain'].map((t) => join(repo, 'hvm', 'build', t));
   const inputs = { kernel, init, files: [{ dest: '/app/ls', src: '/bin/ls', mode: 0o755 }], sourceDateEpoch: 1700000000, initTools };
-  const a = await initramfsStage(inputs);
+  const a = await initramfsStage.run(Progress.quiet(), inputs);
   const cpio = gunzipSync(readFileSync(a.path));
   const listing = execFileSync('bsdtar', ['-tvf', '-'], { input: cpio }).toString();
   t.regex(listing, /^-rwxr-xr-x .* init$/m);
@@ -35,7 +35,7 @@ test('the initramfs holds init, busybox, the tools init uses, the modules, the s
     'owned by root:root',
   );
   t.is(execFileSync('cpio', ['-i', '--to-stdout', 'init', '--quiet'], { input: cpio }).toString(), init);
-  const b = await initramfsStage(inputs);
+  const b = await initramfsStage.run(Progress.quiet(), inputs);
   t.true(b.cached);
   t.true(readFileSync(b.path).equals(readFileSync(a.path)));
 });

@@ -5,7 +5,7 @@ import { Progress } from '../../src/lib/progress';
 import { kernelStage, loadOrder } from '../../src/stages/kernel';
 
 test("fetches Debian's kernel and keeps vmlinuz and the KVM modules in load order", async (t) => {
-  const k = await kernelStage(Progress.quiet());
+  const k = await kernelStage.run(Progress.quiet(), {});
   t.regex(k.version, /^\d+\.\d+\.\d+-\d+-amd64$/);
   const vmlinuz = readFileSync(k.vmlinuz);
   t.is(vmlinuz.toString('latin1', 0x202, 0x206), 'HdrS', 'vmlinuz is a bzImage');
@@ -23,7 +23,7 @@ test("fetches Debian's kernel and keeps vmlinuz and the KVM modules in load orde
     t.is(modinfo(readFileSync(m.file)).get('vermagic')?.[0].split(' ')[0], k.version);
   }
   t.true(statSync(k.vmlinuz).size > 4e6);
-  const again = await kernelStage(Progress.quiet());
+  const again = await kernelStage.run(Progress.quiet(), {});
   t.true(again.cached);
   t.is(again.vmlinuz, k.vmlinuz);
 });

@@ -23,9 +23,9 @@ function pkg(manifest: object): string {
 
 test('"overrides" in the manifest wraps the named functions in the built program', async (t) => {
   const progress = Progress.quiet();
-  const tc = runnerToolchain(await toolchainStage(progress), hostRunner);
+  const tc = runnerToolchain(await toolchainStage.run(progress, {}), hostRunner);
   const nm = async (dir: string) => {
-    const a = await packageStage(progress, dir, loadManifest(dir), tc, hostRunner);
+    const a = await packageStage.run(progress, { dir, manifest: loadManifest(dir), toolchain: tc });
     return execFileSync('nm', [a.program.src], { encoding: 'utf8' });
   };
   t.regex(await nm(pkg({ overrides: ['getpid'] })), / T __wrap_getpid$/m);

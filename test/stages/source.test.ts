@@ -23,7 +23,7 @@ const hostAptState = () =>
 
 test.serial('fetches lua5.4 from Debian, verifies the .dsc checksums and unpacks it with the patches applied', async (t) => {
   const before = hostAptState();
-  const s = await sourceStage(Progress.quiet(), { debian: 'lua5.4' });
+  const s = await sourceStage.run(Progress.quiet(), { debian: 'lua5.4' });
   t.is(s.pkg, 'lua5.4');
   t.regex(s.version, /^5\.4\.\d+-/);
   t.true(
@@ -44,14 +44,14 @@ test.serial('fetches lua5.4 from Debian, verifies the .dsc checksums and unpacks
   t.regex(readFileSync(join(s.dir, 'src', 'Makefile'), 'utf8'), /\$\(LIBTOOL\) --mode=compile/);
   t.true(existsSync(join(s.dir, '.pc', 'applied-patches')));
   t.is(hostAptState(), before, "the host's sources and lists are unchanged");
-  const again = await sourceStage(Progress.quiet(), { debian: 'lua5.4' });
+  const again = await sourceStage.run(Progress.quiet(), { debian: 'lua5.4' });
   t.true(again.cached);
   t.is(again.dir, s.dir);
 });
 
 for (const bad of ['no-such-package-mv-image', 'Not_A_Name']) {
   test.serial(`an unknown source package (${bad}) is one clean error`, async (t) => {
-    const e = await t.throwsAsync(sourceStage(Progress.quiet(), { debian: bad }), { instanceOf: MvError });
+    const e = await t.throwsAsync(sourceStage.run(Progress.quiet(), { debian: bad }), { instanceOf: MvError });
     t.is(e!.line().split('\n').length, 1);
     t.regex(e!.line(), new RegExp(`^mv-image: source: Debian has no source package named "${bad}" \\(fix: `));
   });

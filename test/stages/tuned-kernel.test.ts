@@ -35,7 +35,7 @@ test('parse reads =y, strings and "is not set", and rejects a malformed line wit
       ['CONFIG_C', 'n', 4],
     ],
   );
-  t.throws(() => parseFragment('f', 'CONFIG_A=y\nKVM=y\n'), { message: /^kernel: kernel-configs\/f:2: "KVM=y" is neither/ });
+  t.throws(() => parseFragment('f', 'CONFIG_A=y\nKVM=y\n'), { message: /^tuned-kernel: kernel-configs\/f:2: "KVM=y" is neither/ });
   t.throws(() => parseFragment('f', '# CONFIG_A=y\n'), { message: /kernel-configs\/f:1/ });
 });
 
@@ -54,7 +54,7 @@ test('merging fragments keeps agreeing duplicates and names both sides of a conf
       { name: 'small', text: '# CONFIG_KVM is not set\n' },
     ]),
   );
-  t.is(e?.message, 'kernel: CONFIG_KVM is y in kernel-configs/base but n in kernel-configs/small');
+  t.is(e?.message, 'tuned-kernel: CONFIG_KVM is y in kernel-configs/base but n in kernel-configs/small');
   t.throws(() => readFragment('nope'), { message: /no Kconfig fragment named "nope".*/ });
   // virt and metal both ask for the block layer and networking, and agree.
   t.notThrows(() => mergeFragments(frags(knownFragments())));
@@ -84,7 +84,7 @@ test('mv-image kernel build names an unknown fragment in one line, before any do
   t.is(r.status, 1);
   t.is(
     r.stderr.trim().split('\n').pop(),
-    'mv-image: kernel: no Kconfig fragment named "nope" in kernel-configs/ (fix: use some of: base, hrt-partition, kvm-host, metal, virt)',
+    'mv-image: tuned-kernel: no Kconfig fragment named "nope" in kernel-configs/ (fix: use some of: base, hrt-partition, kvm-host, metal, virt)',
   );
 });
 
@@ -93,18 +93,18 @@ test.serial('on the real tree, an unknown option and an unmet dependency are one
   const { src, source } = await realTree();
   const opt = (name: string, value: string, fragment: string): KOption => ({ name, value, fragment, line: 1 });
   await t.throwsAsync(configure(src, scratch, [opt('CONFIG_KVM_TURBO', 'y', 'mine')], source), {
-    message: `kernel: CONFIG_KVM_TURBO (kernel-configs/mine) is not a Kconfig option of ${source}`,
+    message: `tuned-kernel: CONFIG_KVM_TURBO (kernel-configs/mine) is not a Kconfig option of ${source}`,
   });
   // KVM_AMD depends on KVM, which tinyconfig leaves off: olddefconfig silently drops it.
   await t.throwsAsync(configure(src, scratch, [opt('CONFIG_KVM_AMD', 'y', 'mine')], source), {
-    message: 'kernel: CONFIG_KVM_AMD=y (kernel-configs/mine) did not survive make olddefconfig: it ended up not set',
+    message: 'tuned-kernel: CONFIG_KVM_AMD=y (kernel-configs/mine) did not survive make olddefconfig: it ended up not set',
   });
 });
 
 test.serial('the tuned kernel builds once, is cached on the second build, and has KVM built in', async (t) => {
   t.timeout(45 * 60_000); // a cold build of the whole kernel: ~10 min on 2 idle cores
-  const first = await tunedKernelStage(Progress.quiet());
-  const again = await tunedKernelStage(Progress.quiet());
+  const first = await tunedKernelStage.run(Progress.quiet(), {});
+  const again = await tunedKernelStage.run(Progress.quiet(), {});
   t.true(again.cached);
   t.is(again.vmlinuz, first.vmlinuz);
   t.deepEqual(again.modules, []);

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { MvCommand } from '../../lib/base-command';
 import { knownFragments } from '../../lib/kconfig';
 import { Progress } from '../../lib/progress';
+import { runStage } from '../../lib/stage';
 import { DEFAULT_FRAGMENTS, tunedKernelStage } from '../../stages/tuned-kernel';
 
 export default class KernelBuild extends MvCommand {
@@ -29,7 +30,7 @@ bzImage with all cores. The result is cached by the hash of (source version, mer
       .split(',')
       .map((f) => f.trim())
       .filter(Boolean);
-    const k = await progress.stage('kernel', () => tunedKernelStage(progress, fragments));
+    const k = await runStage(progress, tunedKernelStage, { fragments });
     this.log(
       `${k.vmlinuz} (${k.version}, ${(k.info.size / 1e6).toFixed(2)} MB, ${k.cached ? 'cached' : `built in ${(k.info.buildMs / 1000).toFixed(0)} s`})`,
     );
