@@ -50,6 +50,8 @@ export const LIMITS = Object.freeze({
   grubCfg: 64 * 1024,
   /** The bzImage header and its version string (kernel_version is a 16-bit offset past 0x200). */
   kernelHead: 0x10200 + 256,
+  /** A whole bzImage, as `serve` and `run`'s KVM probe read one out (Debian's is 8 MiB). */
+  kernel: 64 << 20,
   initrd: 1 << 30,
   /** Unpacked: the initramfs may carry 4 GiB of "files" and more. */
   initrdUnpacked: 16 * 2 ** 30,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { isoVolume, readAt } from './lib/iso9660';
 import { trackPath } from './lib/lifecycle';
 import { msg } from './lib/messages';
-import { isoMember } from './inspect';
+import { isoMember, LIMITS } from './inspect';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
 import { ControlChannel } from './harness/control';
 import { debugResult, DebugOptions, MAX_PROFILE, prepareProfileDir, programForGdb, SavedProfile } from './debug';
@@ -26,9 +26,6 @@ export interface RunResult extends BootResult {
   profile?: SavedProfile;
 }
 
-/** A bzImage is at most this big (as `serve` reads one out of an ISO). */
-const KERNEL_MAX = 64 << 20;
-
 /** `auto` is KVM when a probe boot of the image's own kernel starts under it. Only the image is
  *  read: `run` builds and fetches nothing (it probed with the kernel stage's Debian kernel
  *  before, which fetched it when it was not cached). A kernel that cannot be read out (an ISO
@@ -40,7 +37,7 @@ export async function chooseAccel(want: (typeof ACCELS)[number], image: Pick<Boo
   if (!image.iso) return 'tcg';
   let kernel: Buffer;
   try {
-    kernel = await isoMember(image.iso, 'boot/vmlinuz', KERNEL_MAX);
+    kernel = await isoMember(image.iso, 'boot/vmlinuz', LIMITS.kernel);
   } catch {
     return 'tcg';
   }

@@ -22,7 +22,6 @@ export interface BootFiles {
   params: string[];
 }
 
-const KERNEL_MAX = 64 << 20;
 const SCRIPT_MAX = 64 * 1024;
 
 function readHead(path: string, max: number): Buffer {
@@ -104,7 +103,7 @@ export async function bootFiles(image: string, work: string): Promise<BootFiles>
   if (!linux) throw msg.serveNotImage(image, 'its boot/grub/grub.cfg has no linux line (not made by mv-image)');
   const vmlinuz = join(work, 'vmlinuz'),
     initrd = join(work, 'initrd.img');
-  await extract(image, 'boot/vmlinuz', vmlinuz, KERNEL_MAX);
+  await extract(image, 'boot/vmlinuz', vmlinuz, LIMITS.kernel);
   await extract(image, 'boot/initrd.img', initrd, LIMITS.initrd);
   if (readHead(vmlinuz, 0x206).toString('latin1', 0x202, 0x206) !== 'HdrS')
     throw msg.serveNotImage(image, 'its boot/vmlinuz is not a Linux kernel (bzImage)');
