@@ -177,7 +177,7 @@ const WORKLOADS: Workload[] = [
   {
     name: 'sort',
     program: 'sort',
-    workload: 'sort --parallel=2 -S 1M (threads, temp files), -k2,2 -n, -u, -R with a fixed random source',
+    workload: 'sort --parallel=2 -S 1M (threads, temp files), -t -k2,2 -k1,1, -u, -R with a fixed random source, -n',
     sh: [
       `$R /usr/bin/sort --parallel=2 -S 1M -T . $C/in/text.txt > s1.txt; echo "sort1 $?"`,
       `$R /usr/bin/sort -t ' ' -k2,2 -k1,1 $C/in/text.txt > s2.txt; echo "sort2 $?"`,
