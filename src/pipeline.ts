@@ -103,7 +103,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   if (runner.kind !== 'host' && !busybox) throw msg.builderRootFailed(runner.id, `it has no ${BUSYBOX}`);
 
   const toolchain = await progress.stage('toolchain', () => toolchainStage(progress, runner));
-  const installed = manifest.install ? await progress.stage('install', () => installStage(progress, manifest.install!.debian)) : undefined;
+  const installed = manifest.install
+    ? await progress.stage('install', () => installStage(progress, manifest.install!.debian, manifest.install!.exclude))
+    : undefined;
   const pkg = await progress.stage('package', () =>
     packageStage(progress, o.packageDir, manifest, runnerToolchain(toolchain, runner), runner, installed),
   );

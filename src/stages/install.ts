@@ -84,8 +84,10 @@ async function stanzas(names: string[], allVersions: boolean): Promise<Map<strin
 }
 
 /** The dependency closure of `roots`, one apt-cache call (two when a candidate is not in the
- *  archive) per level of the dependency graph, sorted by name. */
-export async function resolveClosure(roots: string[]): Promise<Resolved[]> {
+ *  archive) per level of the dependency graph, sorted by name. A package in `exclude` is left
+ *  out with what only it would bring (e.g. adduser, which only maintainer scripts run, and no
+ *  maintainer script runs here). */
+export async function resolveClosure(roots: string[], exclude: string[] = []): Promise<Resolved[]> {
   const chosen = new Map<string, Resolved>();
   const neededBy = new Map(roots.map((r) => [r, 'named in "install"']));
   let level = [...new Set(roots)];
@@ -103,7 +105,7 @@ export async function resolveClosure(roots: string[]): Promise<Resolved[]> {
       if (bad !== undefined) throw msg.installBroken(n, `its Depends names ${JSON.stringify(bad)}, not a package name`);
       chosen.set(n, { pkg: aptPkgOf(n, stanza)!, depends });
       for (const d of depends) {
-        if (chosen.has(d) || level.includes(d)) continue;
+        if (chosen.has(d) || level.includes(d) || exclude.includes(d)) continue;
         if (!neededBy.has(d)) neededBy.set(d, `needed by ${n}`);
         next.add(d);
       }
@@ -203,9 +205,9 @@ async function unpack(debs: { name: string; deb: string }[], root: string): Prom
 /** The kernel stage's apt errors, as this stage's. */
 const asInstall = (e: unknown) => (isMvError(e) && e.stage === 'kernel' ? msg.installApt(e.problem) : e);
 
-export async function installStage(progress: Progress, names: string[]): Promise<InstallArtifact> {
+export async function installStage(progress: Progress, names: string[], exclude: string[] = []): Promise<InstallArtifact> {
   requireTools('install');
-  const closure = await resolveClosure(names).catch((e) => {
+  const closure = await resolveClosure(names, exclude).catch((e) => {
     throw asInstall(e);
   });
   const key = hashOf({ packages: closure.map((c) => [c.pkg.name, c.pkg.version, c.pkg.sha256]), excluded: EXCLUDED, format: 1 });
