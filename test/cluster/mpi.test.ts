@@ -1,8 +1,8 @@
 // End to end: an MPI job across a virtual cluster. Builds examples/mpi (Debian's MPICH, mpicc
 // with MPICH_CC=mv-cc), boots it on 3 nodes with `cluster run`, where node 0 starts the job with
 // hydra's mpiexec over ssh (dropbear) twice: every rank's main in the HRT, then MV_DISABLE=1.
-// One boot of the cluster: the file takes about 2.5 minutes with warm caches under TCG on 2
-// cores (the build about 65 s, cluster run about 80 s). Root, like cluster.test.ts.
+// One boot of the cluster: the file took 80 s to 2.5 min under TCG on 2 cores (the build 15 s
+// with the image cached, 65 s without; cluster run 60 to 80 s). Root, like cluster.test.ts.
 import test from 'ava';
 import { join } from 'node:path';
 import { parseMpiConsole } from '../../bench/mpi';
