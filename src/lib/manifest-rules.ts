@@ -85,6 +85,9 @@ function rules(m: Manifest): Rule | undefined {
   if (m.entry.includes('\0')) return ['entry', 'contains a NUL byte', 'name the program the build makes'];
   // init starts the program with `env -i VAR=value ... /app/<name>`, and env takes any word
   // with "=" for one more variable.
+  const both = m.install?.exclude.find((x) => m.install!.debian.includes(x));
+  if (both !== undefined)
+    return ['install.exclude', `names ${both}, which "install.debian" asks for`, 'name it in only one of the two lists'];
   // An absolute entry is a program an installed Debian package provides, run at its own path.
   if (m.entry.startsWith('/') && !m.install)
     return [

@@ -111,6 +111,13 @@ export const manifestSchema = {
           items: { type: 'string', pattern: DEBIAN_PACKAGE_PATTERN, maxLength: 128 },
           description: 'Debian binary packages (e.g. "nodejs")',
         },
+        exclude: {
+          type: 'array',
+          maxItems: 64,
+          items: { type: 'string', pattern: DEBIAN_PACKAGE_PATTERN, maxLength: 128 },
+          default: [],
+          description: 'packages left out although one of them depends on it (e.g. "adduser", which only maintainer scripts run)',
+        },
       },
       description:
         'Debian binary packages unpacked into the image with their Depends, fetched with apt and checked against its SHA256; "entry" may then be an absolute path they provide',
@@ -213,7 +220,7 @@ export function loadManifest(dir: string): Manifest {
     source: raw.source ?? null,
     overrides: raw.overrides,
     builderLimits: { memoryMiB: raw.builderLimits.memoryMiB, pids: raw.builderLimits.pids, timeoutS: raw.builderLimits.timeoutS },
-    install: raw.install ? { debian: [...raw.install.debian] } : null,
+    install: raw.install ? { debian: [...raw.install.debian], exclude: [...raw.install.exclude] } : null,
     mvrun: raw.mvrun,
   };
   checkManifestRules(m, file);

@@ -86,8 +86,10 @@ async function stanzas(names: string[], allVersions: boolean): Promise<Map<strin
 }
 
 /** The dependency closure of `roots`, one apt-cache call (two when a candidate is not in the
- *  archive) per level of the dependency graph, sorted by name. */
-export async function resolveClosure(roots: string[]): Promise<Resolved[]> {
+ *  archive) per level of the dependency graph, sorted by name. A package in `exclude` is left
+ *  out with what only it would bring (e.g. adduser, which only maintainer scripts run, and no
+ *  maintainer script runs here). */
+export async function resolveClosure(roots: string[], exclude: string[] = []): Promise<Resolved[]> {
   const chosen = new Map<string, Resolved>();
   const neededBy = new Map(roots.map((r) => [r, 'named in "install"']));
   let level = [...new Set(roots)];
@@ -105,7 +107,7 @@ export async function resolveClosure(roots: string[]): Promise<Resolved[]> {
       if (bad !== undefined) throw msg.installBroken(n, `its Depends names ${JSON.stringify(bad)}, not a package name`);
       chosen.set(n, { pkg: aptPkgOf(n, stanza)!, depends });
       for (const d of depends) {
-        if (chosen.has(d) || level.includes(d)) continue;
+        if (chosen.has(d) || level.includes(d) || exclude.includes(d)) continue;
         if (!neededBy.has(d)) neededBy.set(d, `needed by ${n}`);
         next.add(d);
       }
@@ -219,14 +221,16 @@ const asInstall = (e: unknown) => (isMvError(e) && e.stage === 'kernel' ? msg.in
 /** The manifest's "install": the Debian packages to unpack, with their dependencies. */
 export interface InstallInputs {
   debian: string[];
+  /** Dependencies left out of the closure (the manifest's install.exclude). */
+  exclude?: string[];
 }
 
 /** Keyed by the closure's (package, version, SHA256) list and what is left out. */
 export const installStage: Stage<InstallInputs, InstallArtifact> = { name: 'install', run };
 
-async function run(progress: Progress, { debian: names }: InstallInputs): Promise<InstallArtifact> {
+async function run(progress: Progress, { debian: names, exclude = [] }: InstallInputs): Promise<InstallArtifact> {
   requireTools('install');
-  const closure = await resolveClosure(names).catch((e) => {
+  const closure = await resolveClosure(names, exclude).catch((e) => {
     throw asInstall(e);
   });
   const key = hashOf({ packages: closure.map((c) => [c.pkg.name, c.pkg.version, c.pkg.sha256]), excluded: EXCLUDED, format: 1 });

@@ -36,7 +36,7 @@ test('a directory with only a Makefile gets every default', (t) => {
 
 test('install and mvrun: Debian packages for the image, and an absolute entry they provide run under mvrun', (t) => {
   const m = loadManifest(pkg({ install: { debian: ['nodejs', 'libstdc++6', 'g++-12'] }, entry: '/usr/bin/node', mvrun: true }, false));
-  t.deepEqual(m.install, { debian: ['nodejs', 'libstdc++6', 'g++-12'] });
+  t.deepEqual(m.install, { debian: ['nodejs', 'libstdc++6', 'g++-12'], exclude: [] });
   t.is(m.entry, '/usr/bin/node');
   t.true(m.mvrun);
 });
@@ -53,6 +53,21 @@ test("install: a name outside Debian's package-name grammar is one line naming i
   t.regex(t.throws(() => loadManifest(pkg({ install: { debian: [] } })))!.message, /install\.debian must NOT have fewer than 1 items/);
   t.regex(t.throws(() => loadManifest(pkg({ install: { ubuntu: ['x'] } })))!.message, /unknown field "install\.ubuntu"/);
   t.regex(t.throws(() => loadManifest(pkg({ mvrun: 'yes' })))!.message, /mvrun must be boolean/);
+});
+
+test('install.exclude: dependencies left out; a name in both lists is one line', (t) => {
+  t.deepEqual(loadManifest(pkg({ install: { debian: ['mpich'], exclude: ['adduser'] } })).install, {
+    debian: ['mpich'],
+    exclude: ['adduser'],
+  });
+  t.regex(
+    t.throws(() => loadManifest(pkg({ install: { debian: ['mpich'], exclude: ['mpich'] } })), { instanceOf: MvError })!.line(),
+    /install\.exclude names mpich, which "install\.debian" asks for \(fix: name it in only one of the two lists\)$/,
+  );
+  t.regex(
+    t.throws(() => loadManifest(pkg({ install: { debian: ['mpich'], exclude: ['A;b'] } })))!.message,
+    /install\.exclude\.0 must match pattern/,
+  );
 });
 
 test('an absolute entry needs "install" (a package that provides it), and no "=" in its path', (t) => {
