@@ -47,6 +47,12 @@ test.serial("cluster run: an MPI job on 3 nodes, started by hydra's mpiexec, eve
     );
     for (const p of run.pingpong) t.true(p.latencyUs > 0 && p.bandwidthMBps > 0, JSON.stringify(p));
   }
+  // Where the run's time went: each node's power-on to report, its kernel's uptime at the program's
+  // start, and node 0's phases (since its kernel started). A slow run says which part.
+  t.log(nodes.map((n) => `node ${n.index}: report ${n.reportS} s after power-on, program start ${n.report?.startS} s`).join('; '));
+  // UCX's finalize hang (examples/mpi/README.md): the results above were all printed before it.
+  for (const l of con.match(/^MPI-JOB-BOUND .*$/gm) ?? []) t.log('node 0:', l.trim());
+  t.log('node 0:', [...con.matchAll(/^MPI-TIME (\S+) ([\d.]+)\r?$/gm)].map((m) => `${m[1]} ${m[2]} s`).join(', '));
   t.log(
     'ping-pong, latency µs / bandwidth MB/s, HRT vs native:',
     job.hrt.pingpong
