@@ -1,11 +1,12 @@
 // `mv-image run`: check the image, pick an accelerator and boot it with the shared QEMU harness.
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isoVolume, readAt } from './lib/iso9660';
 import { trackPath } from './lib/lifecycle';
 import { msg } from './lib/messages';
-import { isoMember, LIMITS } from './inspect';
+import { writeIsoMember } from './lib/bsdtar';
+import { LIMITS } from './inspect';
 import { Accel, boot, BootOptions, BootResult, probeKvm } from './harness/qemu';
 import { ControlChannel } from './harness/control';
 import { debugResult, DebugOptions, MAX_PROFILE, prepareProfileDir, programForGdb, SavedProfile } from './debug';
@@ -35,17 +36,17 @@ export async function chooseAccel(want: (typeof ACCELS)[number], image: Pick<Boo
   if (!existsSync('/dev/kvm')) return 'tcg';
   if (image.netboot) return (await probeKvm(join(image.netboot, 'vmlinuz'))) ? 'kvm' : 'tcg';
   if (!image.iso) return 'tcg';
-  let kernel: Buffer;
-  try {
-    kernel = await isoMember(image.iso, 'boot/vmlinuz', LIMITS.kernel);
-  } catch {
-    return 'tcg';
-  }
   const dir = mkdtempSync(join(tmpdir(), 'mv-probe-'));
   const untrack = trackPath(dir);
   try {
-    writeFileSync(join(dir, 'vmlinuz'), kernel);
-    return (await probeKvm(join(dir, 'vmlinuz'))) ? 'kvm' : 'tcg';
+    const vmlinuz = join(dir, 'vmlinuz');
+    // Read whole (null problem), or not at all: bsdtar missing, a damaged ISO, over the bound.
+    const whole = await writeIsoMember(image.iso, 'boot/vmlinuz', vmlinuz, { max: LIMITS.kernel, timeoutMs: LIMITS.timeoutMs }).then(
+      (problem) => !problem,
+      () => false,
+    );
+    if (!whole) return 'tcg';
+    return (await probeKvm(vmlinuz)) ? 'kvm' : 'tcg';
   } finally {
     rmSync(dir, { recursive: true, force: true });
     untrack();

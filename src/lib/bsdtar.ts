@@ -2,6 +2,7 @@
 // into memory and `serve` onto disk; both take the image from anyone, so both stop it the same
 // way here and only word the failure their own way.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface MemberRead {
@@ -65,4 +66,24 @@ export function readIsoMember(iso: string, member: string, o: MemberRead): Promi
       done(null);
     });
   });
+}
+
+/** `member` of `iso` written to the new file `dest` (mode 0644), at most `max` bytes: null when
+ *  written whole, else the problem (what was read so far stays in `dest`). */
+export async function writeIsoMember(
+  iso: string,
+  member: string,
+  dest: string,
+  o: Omit<MemberRead, 'onData' | 'head'>,
+): Promise<MemberProblem | null> {
+  const fd = openSync(dest, 'w', 0o644);
+  try {
+    return await readIsoMember(iso, member, { ...o, onData: (b) => writeAll(fd, b) });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  for (let off = 0; off < b.length;) off += writeSync(fd, b, off);
 }

@@ -2,10 +2,10 @@
 // from a netboot directory (its boot.ipxe) or out of an ISO (its grub.cfg, through bsdtar, with
 // the limits `inspect` uses). The parameters are checked again (src/lib/cmdline.ts): the image
 // may come from anyone, and they go into an iPXE script.
-import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { grubLinuxCmdline, parseCmdline } from '../lib/cmdline';
-import { readIsoMember } from '../lib/bsdtar';
+import { writeIsoMember } from '../lib/bsdtar';
 import { isMvError } from '../lib/errors';
 import { requireTools } from '../lib/hosttools';
 import { isoVolume } from '../lib/iso9660';
@@ -50,19 +50,9 @@ function checked(image: string, line: string): string[] {
 
 /** One member of the ISO written to `dest` through bsdtar, at most `max` bytes. */
 async function extract(iso: string, member: string, dest: string, max: number): Promise<void> {
-  const fd = openSync(dest, 'w', 0o644);
-  let problem;
-  try {
-    problem = await readIsoMember(iso, member, { max, timeoutMs: LIMITS.timeoutMs * 4, onData: (b) => writeAll(fd, b) });
-  } finally {
-    closeSync(fd);
-  }
+  const problem = await writeIsoMember(iso, member, dest, { max, timeoutMs: LIMITS.timeoutMs * 4 });
   if (problem?.kind === 'failed') throw msg.serveNotImage(iso, problem.detail);
   if (problem) throw msg.imageDamaged(iso, problem.detail);
-}
-
-function writeAll(fd: number, b: Buffer): void {
-  for (let off = 0; off < b.length;) off += writeSync(fd, b, off);
 }
 
 /** What IMAGE is, refusing at once anything that is not a whole netboot directory or ISO. */
