@@ -356,5 +356,9 @@ void stats__mark(struct mv_vm *vm, enum mv_start_step step);
 
 /* util */
 long mv__raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+/* Copy n bytes from/to program memory: -EFAULT, never a partner's SIGSEGV, where the
+ * program's pointer is bad (what Linux's own copies give the program). */
+int mv__copy_in(void *dst, uint64_t src, size_t n);
+int mv__copy_out(uint64_t dst, const void *src, size_t n);
 
 #endif

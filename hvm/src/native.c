@@ -19,7 +19,14 @@
  * What the thread's TID is: its runner's, which the kernel knows (signals
  * sent with pthread_kill reach the runner's recorder, and are delivered on
  * the thread's vCPU as for any HRT thread). A runner reuses its TID for each
- * thread it runs. */
+ * thread it runs.
+ *
+ * Its robust-list head is kept by Nautilus in the call page (MV_BOOT_NATIVE,
+ * no exit). Linux walks such a list only when the registering thread exits,
+ * and the runner does not: so at the thread's exit the runner walks it as
+ * Linux would (native__robust_exit), and a robust mutex the thread still
+ * held gives its next locker EOWNERDEAD. get_robust_list of the thread itself
+ * reads the head back (syscall.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
@@ -104,6 +111,72 @@ void native__rseq(struct mv_vcpu *v, const uint64_t *a, int64_t ret)
 	}
 }
 
+/* One robust futex of the dead thread, as Linux's handle_futex_death: if the
+ * thread owns it, mark the owner dead (keeping FUTEX_WAITERS) and wake one
+ * waiter; a pending lock that nobody owns gets the wake its locker may wait
+ * for. Only in memory the program can write (the VMA table says). */
+static void native__futex_death(struct mv_vcpu *v, uint64_t uaddr, int pi, int pending)
+{
+	uint32_t uval, tid = (uint32_t)__atomic_load_n(&v->tid, __ATOMIC_RELAXED);
+	const struct mv_vma *m;
+
+	if ((uaddr & 3) || mv__copy_in(&uval, uaddr, sizeof uval) < 0)
+		return;
+	mem__reach(v, uaddr); /* a mapping made outside the HRT enters the table */
+	pthread_mutex_lock(&v->vm->mem_lock);
+	m = mem__vma_find(v->vm, uaddr);
+	int writable = m && (m->prot & MV_PROT_W);
+	pthread_mutex_unlock(&v->vm->mem_lock);
+	if (!writable)
+		return;
+	uint32_t *w = (uint32_t *)uaddr;
+	for (;;) {
+		uval = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+		if (pending && !pi && !uval) {
+			native__futex(w, FUTEX_WAKE, 1);
+			return;
+		}
+		if ((uval & FUTEX_TID_MASK) != tid)
+			return;
+		uint32_t mval = (uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+		if (__atomic_compare_exchange_n(w, &uval, mval, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			break;
+	}
+	if (!pi && (uval & FUTEX_WAITERS))
+		native__futex(w, FUTEX_WAKE, 1);
+}
+
+/* The dead thread's robust list, walked as Linux's exit_robust_list walks it:
+ * read with bounds (mv__copy_in, ROBUST_LIST_LIMIT entries), the entry being
+ * locked (list_op_pending) last. */
+static void native__robust_exit(struct mv_vcpu *v)
+{
+	struct robust_list_head h;
+	uint64_t head = v->cp->robust_head, entry, pending, next;
+	int pi, pip, limit = ROBUST_LIST_LIMIT;
+
+	v->cp->robust_head = 0;
+	if (!head || mv__copy_in(&h, head, sizeof h) < 0)
+		return;
+	entry = (uint64_t)h.list.next;
+	pending = (uint64_t)h.list_op_pending;
+	pi = entry & 1;
+	pip = pending & 1;
+	entry &= ~1ULL;
+	pending &= ~1ULL;
+	while (entry != head) {
+		int rc = mv__copy_in(&next, entry, sizeof next);
+		if (entry != pending)
+			native__futex_death(v, entry + (uint64_t)h.futex_offset, pi, 0);
+		if (rc < 0 || !--limit)
+			break;
+		pi = next & 1;
+		entry = next & ~1ULL;
+	}
+	if (pending)
+		native__futex_death(v, pending + (uint64_t)h.futex_offset, pip, 1);
+}
+
 /* exit(2) from a native thread, on its runner. Undo the per-thread kernel
  * state the thread gave the runner, release the vCPU, do the thread's
  * CLONE_CHILD_CLEARTID, and sleep until the next native thread is handed
@@ -116,11 +189,11 @@ int64_t native__exit(struct mv_vcpu *v)
 	uint32_t *ctid = (uint32_t *)v->native_ctid;
 	stack_t off = { .ss_flags = SS_DISABLE };
 
+	native__robust_exit(v); /* before the clear, as Linux orders them: the TCB is still there */
 	if (v->rseq[1])
 		mv__raw_syscall(SYS_rseq, (long)v->rseq[0], (long)v->rseq[1], RSEQ_FLAG_UNREGISTER, (long)v->rseq[2], 0,
 				0);
 	v->rseq[1] = 0;
-	mv__raw_syscall(SYS_set_robust_list, 0, 24, 0, 0, 0, 0);
 	mv__raw_syscall(SYS_sigaltstack, (long)&off, 0, 0, 0, 0, 0);
 	/* Idle, the runner takes no process-directed signal. */
 	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0, 8, 0, 0);
@@ -137,7 +210,8 @@ int64_t native__exit(struct mv_vcpu *v)
 
 	/* The next thread (native__spawn filled in its start). */
 	mv__raw_syscall(SYS_arch_prctl, ARCH_SET_FS, (long)v->native_fs, 0, 0, 0, 0);
-	v->hrt_errno = 0; /* the new thread's, as glibc leaves it (vcpu.c restores it) */
+	v->hrt_errno = 0;	/* the new thread's, as glibc leaves it (vcpu.c restores it) */
+	v->cp->robust_head = 0; /* none yet, as after clone(2) */
 	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&v->native_mask, 0, 8, 0, 0);
 	signal__thread_start(v);
 	__atomic_store_n(&v->fault_repeats, 0, __ATOMIC_RELAXED);

@@ -38,7 +38,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "mv.h"
@@ -81,13 +80,10 @@ static void unlock(void)
 static int walk(uint64_t rip, uint64_t rbp, uint64_t rsp, uint64_t *pc)
 {
 	int n = 0;
-	pid_t pid =
-		(pid_t)mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); /* not a wrapped getpid (the getpid override) */
 	pc[n++] = rip;
 	while (n < MAX_DEPTH && rbp >= rsp && rbp - rsp < MAX_STACK_SPAN && !(rbp & 7)) {
 		uint64_t w[2];
-		struct iovec local = { w, sizeof w }, remote = { (void *)rbp, sizeof w };
-		if (mv__raw_syscall(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0) != sizeof w)
+		if (mv__copy_in(w, rbp, sizeof w) < 0)
 			break;
 		if (w[1] < 4096 || w[1] >= MV_USER_TOP)
 			break;

@@ -27,7 +27,6 @@
 #include <ucontext.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include "mv.h"
 
 #define K_SA_RESTORER 0x04000000ULL
@@ -55,26 +54,6 @@ struct sigframe {
 	ucontext_t uc;
 	siginfo_t info;
 };
-
-static int sig__copy_out(uint64_t dst, const void *src, size_t n)
-{
-	/* process_vm_writev fails with EFAULT instead of killing the partner
-	 * when the stack is bad (overflowed, unmapped): Linux's SIGSEGV case. */
-	struct iovec l = { (void *)src, n }, r = { (void *)dst, n };
-	return mv__raw_syscall(SYS_process_vm_writev, mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), (long)&l, 1,
-			       (long)&r, 1, 0) == (long)n
-		       ? 0
-		       : -EFAULT;
-}
-
-static int sig__copy_in(void *dst, uint64_t src, size_t n)
-{
-	struct iovec l = { dst, n }, r = { (void *)src, n };
-	return mv__raw_syscall(SYS_process_vm_readv, mv__raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), (long)&l, 1,
-			       (long)&r, 1, 0) == (long)n
-		       ? 0
-		       : -EFAULT;
-}
 
 /* The kernel's first real-time signal (glibc keeps 32 and 33 for itself). */
 #define SIG_RT_FIRST 32
@@ -251,7 +230,7 @@ int64_t signal__sigaction(struct mv_vcpu *v, const uint64_t *a)
 
 	if (sig < 1 || sig > MV_NSIG || sig == SIGKILL || sig == SIGSTOP || a[3] != 8)
 		return mv__raw_syscall(SYS_rt_sigaction, (long)a[0], (long)a[1], (long)a[2], (long)a[3], 0, 0);
-	if (a[1] && sig__copy_in(&n, a[1], sizeof n) < 0)
+	if (a[1] && mv__copy_in(&n, a[1], sizeof n) < 0)
 		return -EFAULT;
 	pthread_mutex_lock(&vm->sig_lock);
 	old = *sig__action(vm, sig);
@@ -264,7 +243,7 @@ int64_t signal__sigaction(struct mv_vcpu *v, const uint64_t *a)
 			sigact__set(vm, sig, &n);
 	}
 	pthread_mutex_unlock(&vm->sig_lock);
-	if (r == 0 && a[2] && sig__copy_out(a[2], &old, sizeof old) < 0)
+	if (r == 0 && a[2] && mv__copy_out(a[2], &old, sizeof old) < 0)
 		r = -EFAULT;
 	return r;
 }
@@ -378,9 +357,9 @@ static int sig__setup_frame(struct mv_vcpu *v, int sig, const siginfo_t *info, s
 	/* The HRT thread's stack may end below the host's [stack] mapping
 	 * (the kernel no longer grows a stack for process_vm_writev): grow it
 	 * as the HRT's own access would. */
-	if (sig__copy_out(fp, &xs, sizeof xs) < 0 || sig__copy_out(sp, &f, sizeof f) < 0) {
+	if (mv__copy_out(fp, &xs, sizeof xs) < 0 || mv__copy_out(sp, &f, sizeof f) < 0) {
 		mem__reach(v, sp);
-		if (sig__copy_out(fp, &xs, sizeof xs) < 0 || sig__copy_out(sp, &f, sizeof f) < 0)
+		if (mv__copy_out(fp, &xs, sizeof xs) < 0 || mv__copy_out(sp, &f, sizeof f) < 0)
 			return -1;
 	}
 
@@ -583,11 +562,11 @@ int64_t signal__sigreturn(struct mv_vcpu *v)
 	struct kvm_xsave xs;
 	struct mv_regs r = cp->regs;
 
-	if (sig__copy_in(&uc, ucp, sizeof uc) < 0)
+	if (mv__copy_in(&uc, ucp, sizeof uc) < 0)
 		report__die(v, "rt_sigreturn with no readable signal frame", &cp->regs, SIGSEGV);
 	memcpy(&mask, &uc.uc_sigmask, sizeof mask);
 	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, 8, 0, 0);
-	if (uc.uc_mcontext.fpregs && sig__copy_in(&xs, (uint64_t)uc.uc_mcontext.fpregs, sizeof xs) == 0)
+	if (uc.uc_mcontext.fpregs && mv__copy_in(&xs, (uint64_t)uc.uc_mcontext.fpregs, sizeof xs) == 0)
 		ioctl(v->fd, KVM_SET_XSAVE, &xs);
 	sig__from_gregs(&r, uc.uc_mcontext.gregs);
 	r.vector = ~0ULL;

@@ -104,6 +104,9 @@ uint64_t vcpu__boot_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_
 	memcpy(bi, vm->hrt + MV_BOOTINFO_GPA, sizeof *bi);
 	bi->vcpu_id = (uint32_t)v->id;
 	bi->flags &= ~MV_BOOT_VERBOSE;
+	if (v->native)
+		bi->flags |= MV_BOOT_NATIVE;
+	v->cp->robust_head = 0; /* a new thread has none, as after clone(2) */
 	bi->main_fn = 0;
 	bi->stack_top = sp;
 	bi->fs_base = fs;

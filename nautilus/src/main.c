@@ -32,6 +32,7 @@ static void percpu__init(const struct mv_boot_info *bi)
 	}
 	pc->self = pc;
 	pc->vcpu_id = id;
+	pc->native = (bi->flags & MV_BOOT_NATIVE) != 0;
 	pc->call = (struct mv_call_page *)(bi->call_pages + 4096ULL * id);
 	wrmsr(MSR_GS_BASE, (uint64_t)pc);
 }

@@ -1,13 +1,18 @@
 /* syscall.c - the SYSCALL path. Nearly every call is forwarded to the VMM:
  * exitless through the poll slot when its server can take it (poll.c), else
- * through the call page with one exit; the few that only concern HRT CPU
- * state (the FS base) are done here, because the partner thread must keep its
- * own. */
+ * through the call page with one exit. A few are answered here: the FS base
+ * (HRT CPU state: the partner thread must keep its own), clone3 (which the
+ * VMM always refuses), and an HRT-native thread's robust-list head. */
 #include <nk/nk.h>
 
-#define NR_ARCH_PRCTL 158
-#define ARCH_SET_FS   0x1002
-#define ARCH_GET_FS   0x1003
+#define NR_ARCH_PRCTL	   158
+#define ARCH_SET_FS	   0x1002
+#define ARCH_GET_FS	   0x1003
+#define NR_SET_ROBUST_LIST 273
+#define NR_CLONE3	   435
+#define ENOSYS		   38
+#define EINVAL		   22
+#define ROBUST_HEAD_LEN	   24 /* sizeof(struct robust_list_head), all Linux accepts */
 
 /* Layout pushed by nk_syscall_entry (entry.S). */
 struct nk_syscall_frame {
@@ -36,6 +41,19 @@ int64_t syscall__dispatch(struct nk_syscall_frame *f)
 	}
 	if (f->rax == NR_ARCH_PRCTL && f->rdi == ARCH_GET_FS) {
 		*(uint64_t *)f->rsi = rdmsr(MSR_FS_BASE); /* may fault: forwarded as a user #PF */
+		return 0;
+	}
+	/* The VMM refuses clone3 so that glibc (>= 2.34 tries it first) falls back to clone(2),
+	 * the one thread path it serves (hvm/src/syscall.c): the same answer, without the exit,
+	 * for every pthread_create and posix_spawn. */
+	if (f->rax == NR_CLONE3)
+		return -ENOSYS;
+	if (f->rax == NR_SET_ROBUST_LIST && percpu__this()->native) {
+		/* Linux checks only the length, then keeps the pointer for the thread's exit,
+		 * which on this vCPU its runner performs (MV_BOOT_NATIVE in mv/abi.h). */
+		if (f->rsi != ROBUST_HEAD_LEN)
+			return -EINVAL;
+		percpu__this()->call->robust_head = f->rdi;
 		return 0;
 	}
 	/* Exitless when the VMM's server can perform it (poll.c). */

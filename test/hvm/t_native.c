@@ -4,11 +4,14 @@
  * result must be the same. Checks TLS, errno, system calls from the thread,
  * futexes shared with ordinary threads, join values, detach, pthread_exit,
  * TSD destructors, a native thread creating one, pthread_kill to a native
- * thread, and that create+join loops reuse the pool (tasks and fds flat).
+ * thread, a robust mutex whose native owner ends holding it (EOWNERDEAD, with
+ * a waiter), the thread's own robust-list head, and that create+join loops
+ * reuse the pool (tasks and fds flat).
  * usage: t_native [bench N]   (bench: create+join cost, native vs ordinary) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -138,6 +141,34 @@ static void *spin(void *arg)
 	return (void *)(long)got_sig;
 }
 
+/* Ends holding a robust mutex, after main has started waiting for it. */
+static pthread_mutex_t robust_mu;
+static sem_t held_sem;
+static void *dies_holding(void *arg)
+{
+	(void)arg;
+	int ok = pthread_mutex_lock(&robust_mu) == 0;
+	sem_post(&held_sem);
+	usleep(200000);
+	return (void *)(long)ok;
+}
+
+/* The thread's robust-list head: glibc's, then one of ours, read back; a bad
+ * length and a bad pointer fail as Linux fails them. */
+static void *robust_head(void *arg)
+{
+	(void)arg;
+	struct robust_list_head mine = { .list = { &mine.list } }, *h = NULL, *h2 = NULL;
+	size_t len = 0;
+	int ok = syscall(SYS_get_robust_list, 0, &h, &len) == 0 && h && len == sizeof *h;
+	ok &= syscall(SYS_set_robust_list, &mine, sizeof mine - 1) == -1 && errno == EINVAL;
+	ok &= syscall(SYS_set_robust_list, &mine, sizeof mine) == 0;
+	ok &= syscall(SYS_get_robust_list, 0, &h2, &len) == 0 && h2 == &mine;
+	ok &= syscall(SYS_get_robust_list, 0, (void *)8, &len) == -1 && errno == EFAULT;
+	ok &= syscall(SYS_set_robust_list, h, sizeof *h) == 0; /* glibc's again, for its exit */
+	return (void *)(long)ok;
+}
+
 static void *nothing(void *arg)
 {
 	return arg;
@@ -263,6 +294,19 @@ int main(int argc, char **argv)
 	CHECK(pthread_join(t[0], &r) == 0 && r == (void *)1L);
 	CHECK(got_sig && sig_placed);
 
+	/* Robust mutexes: the runner walks a native thread's list at its exit. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&robust_mu, &ma);
+	sem_init(&held_sem, 0, 0);
+	CHECK(mv_hrt_thread_create(&t[0], NULL, dies_holding, NULL) == 0);
+	CHECK(sem_wait(&held_sem) == 0);
+	CHECK(pthread_mutex_lock(&robust_mu) == EOWNERDEAD); /* waits until the owner ends */
+	CHECK(pthread_mutex_consistent(&robust_mu) == 0 && pthread_mutex_unlock(&robust_mu) == 0);
+	CHECK(pthread_join(t[0], &r) == 0 && r == (void *)1L);
+	CHECK(mv_hrt_thread_create(&t[0], NULL, robust_head, NULL) == 0 && pthread_join(t[0], &r) == 0 && r == (void *)1L);
+
 	/* Create+join in a loop: the pool is reused, nothing leaks. */
 	usleep(200000); /* the ordinary player thread's task is gone by now */
 	int fds0 = count_dir("/proc/self/fd"), tasks0 = count_dir("/proc/self/task");
@@ -282,7 +326,7 @@ int main(int argc, char **argv)
 	long created = mv_override_count("pthread_create");
 	fprintf(stderr, "native threads created: %ld\n", created);
 	const long expect = 4 /* basic */ + 1 /* io */ + 1 /* player */ + 1 /* detached */ + 1 /* exits */ +
-			    2 /* spawner */ + 1 /* spin */ + 400 /* loop */;
+			    2 /* spawner */ + 1 /* spin */ + 2 /* robust */ + 400 /* loop */;
 	CHECK(hrt ? created == expect : created == 0);
 	DONE("t_native");
 }

@@ -53,9 +53,11 @@
 /* Version 2: thread vCPUs (boot info in the call page, thread_rip/thread_rflags), 128 vCPUs,
  * the full-register SYSCALL frame. Version 3: MV_CALL_RESUME (signal delivery, sigreturn).
  * Version 4: exitless calls (the poll slot in each call page, text shrunk to 2 KiB).
- * Version 5: MV_CALL_CPUNODE and the call page's cpunode (the vDSO's getcpu). */
-#define MV_ABI_VERSION 5
-#define MV_ABI_NAME    "mv abi 5"		  /* keep in step with MV_ABI_VERSION: shown by both sides */
+ * Version 5: MV_CALL_CPUNODE and the call page's cpunode (the vDSO's getcpu).
+ * Version 6: Nautilus answers clone3 and, on MV_BOOT_NATIVE vCPUs, the robust-list calls
+ * (the call page's robust_head). */
+#define MV_ABI_VERSION 6
+#define MV_ABI_NAME    "mv abi 6"		  /* keep in step with MV_ABI_VERSION: shown by both sides */
 #define MV_BOOT_MAGIC  MV_U64(0x544f4f42544d564d) /* "MVMTBOOT" */
 
 /* Hypercall: fill the vCPU's call page, then `outb %al, $MV_HC_PORT`. */
@@ -87,6 +89,11 @@
 /* Boot-info `flags`. */
 #define MV_BOOT_PROBE_AVX 0x1u /* host CPU has AVX: the boot probe must run it */
 #define MV_BOOT_VERBOSE	  0x2u /* print the Nautilus banner on the console */
+/* A pooled vCPU of HRT-native threads (hvm/src/native.c): its runner never exits with the
+ * thread, so Linux would never walk a robust list registered on it. Nautilus keeps the
+ * thread's head in the call page's robust_head instead (set_robust_list, and
+ * get_robust_list of the caller itself), with no exit. */
+#define MV_BOOT_NATIVE	  0x4u
 
 /* Guest physical layout (see the map above). */
 #define MV_BOOTINFO_GPA	   MV_U64(0x1000)
@@ -150,6 +157,10 @@ struct mv_call_page {
 	struct mv_regs regs;
 	char text[2048];  /* PANIC message / scratch */
 	uint32_t cpunode; /* see MV_CALL_CPUNODE; also read at boot */
+	uint32_t pad;
+	/* MV_BOOT_NATIVE: the running thread's robust-list head (set_robust_list), 0 for
+	 * none; the runner clears it when it hands the vCPU a new thread, as clone(2) does. */
+	uint64_t robust_head;
 };
 
 /*

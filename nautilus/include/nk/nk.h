@@ -28,6 +28,7 @@ struct nk_percpu {
 	uint64_t tss[13];    /* 104-byte TSS (ist[] inside) */
 	uint64_t gdt[16];    /* null, kcode, kdata, tss (16 bytes), ..., 15: Linux's CPUNODE */
 	uint64_t ist1, ist2; /* IST stack tops, allocated once per vCPU id */
+	uint32_t native;     /* booted with MV_BOOT_NATIVE (syscall.c) */
 };
 
 static inline struct nk_percpu *percpu__this(void)
