@@ -5,6 +5,8 @@
  *   - forwarded getppid and 4 KiB pread from the HRT (spawns ./hrt, built with
  *     mv-cc), by exit (MV_POLL=0) and exitless (MV_POLL=1: the poll server on
  *     the ROS CPU performs them while the vCPU spins);
+ *   - thread create+join: a Linux thread here, an ordinary HRT thread (its
+ *     own vCPU and partner) and an HRT-native thread (mv_hrt_thread_create);
  *   - process start: spawn -> first line of main, in the HRT vs MV_DISABLE=1
  *     (same binary, native main) vs a plain binary (this one, --noop), and the
  *     HRT's start split into its steps (libmv's MV_STATS, MV-STATS-START).
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +109,29 @@ static double native_getppid_us(int batches, int per)
 		v[b] = (now_us() - t0) / per;
 	}
 	return median(v, batches);
+}
+
+static void *empty(void *arg)
+{
+	return arg;
+}
+
+/* Median create+join of an empty Linux thread, in batches of 8, as hrt.c's thread_us. */
+static double native_thread_us(int runs)
+{
+	enum { PER = 8 };
+	double *v = calloc((size_t)runs, sizeof *v);
+	for (int i = -1; i < runs; i++) {
+		double t0 = now_us();
+		for (int k = 0; k < PER; k++) {
+			pthread_t t;
+			if (pthread_create(&t, NULL, empty, NULL) != 0 || pthread_join(t, NULL) != 0)
+				return -1;
+		}
+		if (i >= 0)
+			v[i] = (now_us() - t0) / PER;
+	}
+	return median(v, runs);
 }
 
 /* Spawn argv with up to two extra env strings, return its stdout (first 4 KiB). */
@@ -224,6 +250,9 @@ int main(int argc, char **argv)
 	double fwd_ad = hrt_us(hrt, "--getppid", NULL, "FWD_US ");
 	double rd_ad = hrt_us(hrt, "--read", NULL, "READ_US ");
 	double nop = hrt_us(hrt, "--nop", "MV_POLL=0", "NOP_US ");
+	double th_native = native_thread_us(15);
+	double th_hrt = hrt_us(hrt, "--thread", NULL, "THREAD_US ");
+	double th_hnative = hrt_us(hrt, "--hthread", NULL, "THREAD_US ");
 	unlink(stats_file);
 	char stats_env[96];
 	snprintf(stats_env, sizeof stats_env, "MV_STATS=%s", stats_file);
@@ -238,9 +267,11 @@ int main(int argc, char **argv)
 	       "\"forwarded_over_bare\":%.3f,\"exitless_getppid_us\":%.3f,\"exitless_getppid_over_bare\":%.3f,"
 	       "\"forwarded_read4k_us\":%.3f,\"forwarded_read4k_over_bare\":%.3f,\"exitless_read4k_us\":%.3f,\"exitless_read4k_over_bare\":%.3f,"
 	       "\"default_getppid_us\":%.3f,\"default_getppid_over_bare\":%.3f,\"default_read4k_us\":%.3f,\"default_read4k_over_bare\":%.3f,"
-	       "\"hrt_nop_hypercall_us\":%.3f,\"start_to_main_hrt_us\":%.1f,\"start_to_main_mv_disabled_us\":%.1f,"
+	       "\"hrt_nop_hypercall_us\":%.3f,\"thread_native_us\":%.1f,\"thread_hrt_us\":%.1f,\"thread_hrt_native_us\":%.1f,"
+	       "\"thread_hrt_native_over_native\":%.2f,\"start_to_main_hrt_us\":%.1f,\"start_to_main_mv_disabled_us\":%.1f,"
 	       "\"start_to_main_plain_us\":%.1f,\"start_hrt_over_plain\":%.2f,\"start_steps_ms\":{",
-	       native, bare_real, bare, fwd, fwd * r, fwd_xl, fwd_xl * r, rd, rd * r, rd_xl, rd_xl * r, fwd_ad, fwd_ad * r, rd_ad, rd_ad * r, nop, st_hrt, st_dis, st_plain,
+	       native, bare_real, bare, fwd, fwd * r, fwd_xl, fwd_xl * r, rd, rd * r, rd_xl, rd_xl * r, fwd_ad, fwd_ad * r, rd_ad, rd_ad * r, nop, th_native, th_hrt, th_hnative,
+	       th_native > 0 ? th_hnative / th_native : -1, st_hrt, st_dis, st_plain,
 	       st_plain > 0 ? st_hrt / st_plain : -1);
 	for (int k = 0; k < START_STEPS; k++)
 		printf("%s\"%s\":%.2f", k ? "," : "", start_names[k], steps[k]);
@@ -256,6 +287,10 @@ int main(int argc, char **argv)
 	printf("%-40s %12.3f  (%.2fx bare exit)\n", "forwarded getppid (HRT), default", fwd_ad, fwd_ad * r);
 	printf("%-40s %12.3f  (%.2fx bare exit)\n", "forwarded 4 KiB pread (HRT), default", rd_ad, rd_ad * r);
 	printf("%-40s %12.3f\n", "NOP hypercall from main (HRT)", nop);
+	printf("%-40s %12.1f\n", "thread create+join, Linux", th_native);
+	printf("%-40s %12.1f\n", "thread create+join, HRT ordinary", th_hrt);
+	printf("%-40s %12.1f  (%.2fx Linux)\n", "thread create+join, HRT-native", th_hnative,
+	       th_native > 0 ? th_hnative / th_native : -1);
 	printf("%-40s %12.1f\n", "spawn -> main in the HRT", st_hrt);
 	printf("%-40s %12.1f\n", "spawn -> main, MV_DISABLE=1", st_dis);
 	printf("%-40s %12.1f  (HRT %.2fx plain, +%.1f ms)\n", "spawn -> main, plain binary", st_plain,

@@ -30,7 +30,7 @@ async function main() {
   const json = lines.find((l) => l.startsWith('JSON '));
   if (r.status !== 0 || !json) throw new Error(`bench failed (status ${r.status}, log ${r.logPath}):\n${r.output.slice(-2000)}`);
   const start = lines.findIndex((l) => l.startsWith('measure (median)'));
-  console.log(lines.slice(start, start + 16).join('\n'));
+  console.log(lines.slice(start, start + 19).join('\n'));
   const result = {
     where: 'QEMU TCG -cpu max -smp 2 (a TCG thread per CPU) guest, nested kvm_amd; vCPU on CPU 1, poll server on CPU 0',
     host: hostInfo(),
