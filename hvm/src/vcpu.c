@@ -30,7 +30,7 @@ const char *vcpu__state_name(enum mv_vcpu_state s)
  *   BOOTING      -> RUNNING (Nautilus said READY), PROBE_FAILED (it never did: KVM unusable)
  *   RUNNING      -> IN_CALL (a hypercall: the partner works)
  *   IN_CALL      -> RUNNING (back to the HRT), EXITED (main returned, or the thread's exit)
- *   EXITED       -> CREATED (the vCPU is reused for a new thread: thread__boot)
+ *   EXITED       -> RUNNING (the vCPU is resumed for the next thread: thread__boot)
  *   PROBE_FAILED -> (none: the program runs natively, or the thread is refused)
  * Anything else is a VMM bug, reported as one.
  */
@@ -40,7 +40,7 @@ static const unsigned next_ok[] = {
 	[MV_VCPU_BOOTING] = S(RUNNING) | S(PROBE_FAILED),
 	[MV_VCPU_RUNNING] = S(IN_CALL),
 	[MV_VCPU_IN_CALL] = S(RUNNING) | S(EXITED),
-	[MV_VCPU_EXITED] = S(CREATED),
+	[MV_VCPU_EXITED] = S(RUNNING),
 	[MV_VCPU_PROBE_FAILED] = 0,
 };
 #undef S

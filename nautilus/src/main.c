@@ -16,7 +16,7 @@ _Static_assert(__builtin_offsetof(struct mv_regs, rdi) == 40 && __builtin_offset
 
 const char nk_version[] = "Nautilus-HRT " NK_VERSION " (" MV_ABI_NAME ")";
 
-/* Per-vCPU data by id: a vCPU is rebooted for each thread that reuses it
+/* Per-vCPU data by id: a vCPU booted again (a native runner's first thread whose start failed) or resumed for a new thread
  * (KVM cannot destroy a vCPU short of the VM), and keeps its data. */
 static struct nk_percpu *percpus[MV_MAX_VCPUS];
 
