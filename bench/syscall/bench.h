@@ -1,6 +1,7 @@
-/* bench.h - clock and median helpers shared by driver.c and hrt.c. */
+/* bench.h - clock, median and thread helpers shared by driver.c and hrt.c. */
 #ifndef BENCH_H
 #define BENCH_H
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -21,5 +22,34 @@ static inline double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof *v, cmp_d);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static inline void *bench_empty(void *arg)
+{
+	return arg;
+}
+
+/* Median create+join of an empty thread made by `create` (pthread_create, or
+ * mv_hrt_thread_create in hrt.c), in batches of 8: two clock reads per batch,
+ * forwarded calls in the HRT. The first batch (a vCPU's creation) is a warm-up.
+ * -1 if a create or join fails. */
+typedef int (*bench_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static inline double thread_us(bench_create_fn create, int runs)
+{
+	enum { PER = 8 };
+	double v[64];
+	if (runs > 64)
+		runs = 64;
+	for (int i = -1; i < runs; i++) {
+		double t0 = now_us();
+		for (int k = 0; k < PER; k++) {
+			pthread_t t;
+			if (create(&t, NULL, bench_empty, NULL) != 0 || pthread_join(t, NULL) != 0)
+				return -1;
+		}
+		if (i >= 0)
+			v[i] = (now_us() - t0) / PER;
+	}
+	return median(v, runs);
 }
 #endif

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,29 +108,6 @@ static double native_getppid_us(int batches, int per)
 		v[b] = (now_us() - t0) / per;
 	}
 	return median(v, batches);
-}
-
-static void *empty(void *arg)
-{
-	return arg;
-}
-
-/* Median create+join of an empty Linux thread, in batches of 8, as hrt.c's thread_us. */
-static double native_thread_us(int runs)
-{
-	enum { PER = 8 };
-	double *v = calloc((size_t)runs, sizeof *v);
-	for (int i = -1; i < runs; i++) {
-		double t0 = now_us();
-		for (int k = 0; k < PER; k++) {
-			pthread_t t;
-			if (pthread_create(&t, NULL, empty, NULL) != 0 || pthread_join(t, NULL) != 0)
-				return -1;
-		}
-		if (i >= 0)
-			v[i] = (now_us() - t0) / PER;
-	}
-	return median(v, runs);
 }
 
 /* Spawn argv with up to two extra env strings, return its stdout (first 4 KiB). */
@@ -250,7 +226,7 @@ int main(int argc, char **argv)
 	double fwd_ad = hrt_us(hrt, "--getppid", NULL, "FWD_US ");
 	double rd_ad = hrt_us(hrt, "--read", NULL, "READ_US ");
 	double nop = hrt_us(hrt, "--nop", "MV_POLL=0", "NOP_US ");
-	double th_native = native_thread_us(15);
+	double th_native = thread_us(pthread_create, 15);
 	double th_hrt = hrt_us(hrt, "--thread", NULL, "THREAD_US ");
 	double th_hnative = hrt_us(hrt, "--hthread", NULL, "THREAD_US ");
 	unlink(stats_file);

@@ -8,38 +8,11 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <mv/hrt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "bench.h"
-
-static void *empty(void *arg)
-{
-	return arg;
-}
-
-/* Median create+join of an empty thread, in batches of 8 (two clock reads, forwarded here, per
- * batch); the first batch (the vCPU's creation) is a warm-up. As driver.c's native_thread_us. */
-static double thread_us(int hrt_native)
-{
-	enum { RUNS = 15, PER = 8 };
-	double v[RUNS];
-	for (int i = -1; i < RUNS; i++) {
-		double t0 = now_us();
-		for (int k = 0; k < PER; k++) {
-			pthread_t t;
-			if ((hrt_native ? mv_hrt_thread_create(&t, NULL, empty, NULL)
-					: pthread_create(&t, NULL, empty, NULL)) != 0 ||
-			    pthread_join(t, NULL) != 0)
-				return -1;
-		}
-		if (i >= 0)
-			v[i] = (now_us() - t0) / PER;
-	}
-	return median(v, RUNS);
-}
 
 int main(int argc, char **argv)
 {
@@ -49,7 +22,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && (strcmp(argv[1], "--thread") == 0 || strcmp(argv[1], "--hthread") == 0)) {
-		printf("THREAD_US %.3f\n", thread_us(argv[1][2] == 'h'));
+		printf("THREAD_US %.3f\n", thread_us(argv[1][2] == 'h' ? mv_hrt_thread_create : pthread_create, 15));
 		return 0;
 	}
 	enum { BATCHES = 15, PER = 40 };
