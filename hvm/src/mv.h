@@ -189,18 +189,19 @@ struct mv_vcpu {
 	int kick_timer, kick_timer_ok, kick_sig, kick_armed; /* signal.c: retry delivery (owner) */
 	/* native.c: a pooled vCPU for HRT-native threads, driven by a runner
 	 * host thread that outlives the threads it runs. */
-	int native;		     /* in the native pool (never handed to a cloned partner) */
-	int runner;		     /* its runner exists (it waits for a thread when idle) */
-	uint32_t native_go;	     /* futex, atomic: 1 = a thread was handed over (the fields below with it) */
-	uint64_t native_ctid;	     /* CLONE_CHILD_CLEARTID word of the thread it runs */
-	uint64_t native_fs;	     /* the next thread's FS base (TLS) */
-	uint64_t native_mask;	     /* ... and its starting signal mask (the creator's) */
-	struct mv_regs native_start; /* ... and its first registers (the clone return) */
-	uint64_t rseq[3];	     /* the running thread's rseq registration (addr, len, sig) */
-	int hrt_errno;		     /* vcpu.c: the thread's errno, kept while its partner works */
-	uint8_t *io_ok;		     /* pio.c: ports ioperm allowed (a bit each), NULL = none */
-	int io_all;		     /* pio.c: iopl(3) */
-	struct mv_stats *stats;	     /* MV_STATS counters: owner writes (relaxed atomics), stats.c reads */
+	int native;		/* in the native pool (never handed to a cloned partner) */
+	int runner;		/* its runner exists (it waits for a thread when idle) */
+	uint32_t native_go;	/* futex, atomic: 1 = a thread was handed over (the fields below with it) */
+	uint64_t native_ctid;	/* CLONE_CHILD_CLEARTID word of the thread it runs */
+	uint64_t native_fs;	/* the next thread's FS base (TLS) */
+	uint64_t native_mask;	/* ... and its starting signal mask (the creator's) */
+	uint64_t native_rip;	/* ... where it starts (the clone return) */
+	uint64_t native_sp;	/* ... and on what stack */
+	uint64_t rseq[3];	/* the running thread's rseq registration (addr, len, sig) */
+	int hrt_errno;		/* vcpu.c: the thread's errno, kept while its partner works */
+	uint8_t *io_ok;		/* pio.c: ports ioperm allowed (a bit each), NULL = none */
+	int io_all;		/* pio.c: iopl(3) */
+	struct mv_stats *stats; /* MV_STATS counters: owner writes (relaxed atomics), stats.c reads */
 	/* gdb.c (under its lock): parked for gdb, kicked by it, the debug configuration applied. */
 	int gdb_parked, gdb_kick, gdb_step;
 	uint64_t gdb_gen;
@@ -227,6 +228,7 @@ void vcpu__boot_template(struct mv_vm *vm);
 void vcpu__boot_main(struct mv_vcpu *v, uint64_t fn, int argc, char **argv, char **envp, uint64_t stack_top,
 		     uint64_t fs);
 uint64_t vcpu__boot_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_t fs);
+int vcpu__resume_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_t fs);
 
 /* runtime.c */
 int mv__run_main(int (*main_fn)(int, char **, char **), int argc, char **argv, char **envp);

@@ -80,10 +80,8 @@ int64_t native__spawn(struct mv_vcpu *parent, uint64_t flags, const uint64_t *a,
 		*(volatile int *)a[2] = tid;
 	if (flags & CLONE_CHILD_SETTID)
 		*(volatile int *)a[3] = tid;
-	memset(&v->native_start, 0, sizeof v->native_start);
-	v->native_start.rip = parent->cp->regs.rip; /* after the creator's `syscall`, %rax = 0 */
-	v->native_start.rsp = a[1];
-	v->native_start.rflags = 2; /* as a thread vCPU boots: IF clear, no traps */
+	v->native_rip = parent->cp->regs.rip; /* after the creator's `syscall` */
+	v->native_sp = a[1];
 	v->native_fs = fs;
 	/* As clone(2) would: the child starts with its creator's mask (glibc
 	 * blocks everything around the clone; the child restores its own). */
@@ -210,15 +208,12 @@ int64_t native__exit(struct mv_vcpu *v)
 
 	/* The next thread (native__spawn filled in its start). */
 	mv__raw_syscall(SYS_arch_prctl, ARCH_SET_FS, (long)v->native_fs, 0, 0, 0, 0);
-	v->hrt_errno = 0;	/* the new thread's, as glibc leaves it (vcpu.c restores it) */
-	v->cp->robust_head = 0; /* none yet, as after clone(2) */
+	v->hrt_errno = 0; /* the new thread's, as glibc leaves it (vcpu.c restores it) */
 	mv__raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&v->native_mask, 0, 8, 0, 0);
 	signal__thread_start(v);
 	__atomic_store_n(&v->fault_repeats, 0, __ATOMIC_RELAXED);
 	v->last_fault = 0;
-	if (cpu__new_thread(v, v->native_fs) < 0)
+	if (vcpu__resume_thread(v, v->native_rip, v->native_sp, v->native_fs) < 0)
 		report__die(v, "cannot load a native thread's state into its vCPU (VMM bug)", NULL, SIGSEGV);
-	v->cp->regs = v->native_start;
-	__atomic_or_fetch(&v->cp->flags, MV_CALL_RESUME | MV_CALL_FLUSH_TLB, __ATOMIC_RELEASE);
 	return 0;
 }

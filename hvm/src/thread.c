@@ -221,31 +221,16 @@ int64_t thread__clone(struct mv_vcpu *parent, const uint64_t *a)
 	return ret;
 }
 
-/* A vCPU whose ordinary thread exited is parked in that thread's exit
- * hypercall, with Nautilus booted: the next thread resumes it there, at rip
- * on stack sp, as a pooled vCPU takes a native thread (native.c), instead of
- * booting Nautilus again (a READY exit and the first-run costs: about 0.4 ms
- * of a thread's start under nested TCG). Its new partner marks it RUNNING
- * (thread__partner_main): until then it stays EXITED, so a failed clone
- * leaves it as it was. */
-static int thread__resume_at(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_t fs)
-{
-	if (cpu__new_thread(v, fs) < 0) /* FS base, and a fresh thread's x87/SSE state */
-		return -EAGAIN;
-	memset(&v->cp->regs, 0, sizeof v->cp->regs);
-	v->cp->regs.rip = rip; /* %rax = 0: the child's return from clone(2) */
-	v->cp->regs.rsp = sp;
-	v->cp->regs.rflags = 2; /* as a thread vCPU boots: IF clear, no traps */
-	v->cp->cpunode = ~0u;	/* vcpu__track_cpu tells Nautilus where the new partner runs */
-	__atomic_store_n(&v->cp->flags, MV_CALL_RESUME | MV_CALL_FLUSH_TLB, __ATOMIC_RELEASE);
-	return 0;
-}
-
 /* Start vCPU v (taken, busy) for a new thread, at the creator's clone return
  * point on stack a[1] with FS = fs, under a new partner host thread cloned
  * with the program's flags: returns the partner's TID or -errno (v is then
- * still taken: the caller frees it). A new vCPU boots Nautilus; one whose
- * ordinary thread exited is resumed (thread__resume_at). */
+ * still taken: the caller frees it). A new vCPU boots Nautilus. One whose
+ * thread exited is parked in that thread's exit hypercall, Nautilus booted,
+ * and is resumed there instead (vcpu__resume_thread), as a pooled vCPU takes
+ * a native thread: no READY exit and no first-run costs, about 0.4 ms of a
+ * thread's start under nested TCG. Its new partner marks it RUNNING
+ * (thread__partner_main): until then it stays EXITED, so a failed clone
+ * leaves it as it was. */
 int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, const uint64_t *a, uint64_t fs)
 {
 	struct mv_vm *vm = parent->vm;
@@ -255,8 +240,9 @@ int64_t thread__boot(struct mv_vcpu *parent, struct mv_vcpu *v, uint64_t flags, 
 	v->probe_error[0] = 0;
 	pio__inherit(v, parent);
 	if (v->state == MV_VCPU_EXITED) { /* only an ordinary thread's vCPU exits (native.c) */
-		if (thread__resume_at(v, parent->cp->regs.rip, a[1], fs) < 0)
+		if (vcpu__resume_thread(v, parent->cp->regs.rip, a[1], fs) < 0)
 			return -EAGAIN;
+		v->cp->cpunode = ~0u; /* vcpu__track_cpu tells Nautilus where the new partner runs */
 	} else {
 		/* It starts at the instruction after the creator's `syscall`, on the new stack. */
 		uint64_t bi = vcpu__boot_thread(v, parent->cp->regs.rip, a[1], fs);

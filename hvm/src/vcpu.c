@@ -115,6 +115,25 @@ uint64_t vcpu__boot_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_
 	return MV_KERNEL_VBASE + gpa;
 }
 
+/* A booted vCPU, parked in a hypercall, takes a new thread without booting again: when it next
+ * runs, Nautilus resumes (MV_CALL_RESUME) at rip on stack sp with %rax = 0 (the child's return
+ * from clone(2)), FS = fs and a fresh thread's x87/SSE state. For an ordinary thread's reused vCPU
+ * (thread.c) and a pooled native one (native.c). Raw ioctls only (cpu__new_thread): a native
+ * runner's FS may not be a valid TCB here. 0, or -errno from KVM. */
+int vcpu__resume_thread(struct mv_vcpu *v, uint64_t rip, uint64_t sp, uint64_t fs)
+{
+	int rc = cpu__new_thread(v, fs);
+
+	if (rc < 0)
+		return rc;
+	memset(&v->cp->regs, 0, sizeof v->cp->regs);
+	v->cp->regs.rip = rip;
+	v->cp->regs.rsp = sp;
+	v->cp->regs.rflags = 2; /* as a thread vCPU boots: IF clear, no traps */
+	__atomic_or_fetch(&v->cp->flags, MV_CALL_RESUME | MV_CALL_FLUSH_TLB, __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* Undo vcpu__create (its id stays taken in KVM until the VM goes). */
 void vcpu__destroy(struct mv_vcpu *v)
 {

@@ -16,8 +16,9 @@ _Static_assert(__builtin_offsetof(struct mv_regs, rdi) == 40 && __builtin_offset
 
 const char nk_version[] = "Nautilus-HRT " NK_VERSION " (" MV_ABI_NAME ")";
 
-/* Per-vCPU data by id: a vCPU booted again (a native runner's first thread whose start failed) or resumed for a new thread
- * (KVM cannot destroy a vCPU short of the VM), and keeps its data. */
+/* Per-vCPU data by id: a vCPU keeps its data for every thread it runs (KVM
+ * cannot destroy a vCPU short of the VM), and may boot more than once (a
+ * pooled native vCPU whose first thread failed to start). */
 static struct nk_percpu *percpus[MV_MAX_VCPUS];
 
 static void percpu__init(const struct mv_boot_info *bi)

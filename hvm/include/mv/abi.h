@@ -159,7 +159,8 @@ struct mv_call_page {
 	uint32_t cpunode; /* see MV_CALL_CPUNODE; also read at boot */
 	uint32_t pad;
 	/* MV_BOOT_NATIVE: the running thread's robust-list head (set_robust_list), 0 for
-	 * none; the runner clears it when it hands the vCPU a new thread, as clone(2) does. */
+	 * none. A new thread starts with none, as after clone(2): the VMM clears it when it
+	 * boots a vCPU for a thread, and the runner when it walks the list at a thread's exit. */
 	uint64_t robust_head;
 };
 
