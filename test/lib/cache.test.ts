@@ -1,8 +1,9 @@
 import test from 'ava';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cached, cachedMeta, hashOf } from '../../src/lib/cache';
-import { metaFile } from '../../src/lib/meta';
+import { META_MAX_BYTES, metaFile } from '../../src/lib/meta';
 import { tempDir } from '../helpers/cli';
 
 test.serial('a key is produced once; concurrent callers wait and share the result', async (t) => {
@@ -59,6 +60,21 @@ test.serial('cached metadata is read back through its schema; a malformed file i
     t.is(b.meta.version, `v${runs}`);
   }
   t.is(runs, 4);
+  // Bounded: a file over META_MAX_BYTES (valid JSON all the same), a directory and a FIFO in its
+  // place are misses too, and none of them is read whole or blocks the read.
+  const big = `{"version": "v9", "pad": "${'x'.repeat(META_MAX_BYTES)}"}`;
+  const replace = (make: (p: string) => void) => {
+    rmSync(join(a.dir, 'm.json'), { recursive: true, force: true });
+    make(join(a.dir, 'm.json'));
+  };
+  for (const [what, make] of [
+    ['over the bound', (p: string) => writeFileSync(p, big)],
+    ['a directory', (p: string) => mkdirSync(p)],
+    ['a FIFO', (p: string) => execFileSync('mkfifo', [p])],
+  ] as const) {
+    replace(make);
+    t.is(meta.read(a.dir), undefined, what);
+  }
   // A producer that writes what its own reader refuses is a bug, said as one.
   const e = await t.throwsAsync(cachedMeta('t', 'broken', meta, async (tmp) => writeFileSync(join(tmp, 'm.json'), '{}')));
   t.regex(e!.message, /m\.json its own reader refuses/);
