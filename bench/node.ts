@@ -45,6 +45,7 @@ async function main() {
     ...['mvrun', 'libmv-preload.so'].map((f) => ({ src: join(hvm, f), dest: `/mv/t/${f}`, mode: 0o755 })),
   ];
   const run = await runInGuest({ files, script: script(runs, scale), cpus: 2, memMiB: 3072, timeoutMs: 3_600_000 });
+  if (run.status === null) throw new Error(`the guest did not finish: ${run.output.slice(-2000)}`);
   const times: Record<string, Record<Mode, number[]>> = {};
   const digests: Record<string, Set<string>> = {};
   const bad: string[] = [];

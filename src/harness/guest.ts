@@ -63,6 +63,9 @@ export async function runInGuest(r: GuestRun): Promise<GuestResult> {
     files: withLibraries(r.files),
     extra: [{ dest: SCRIPT, data: Buffer.from(r.script), mode: 0o755 }],
   });
+  // What the guest printed so far: a run that times out or dies still shows how far it got,
+  // so a caller that frames several cases (test/hvm/run-all.sh) keeps the ones that finished.
+  let printed = '';
   let res: BootResult;
   try {
     res = await boot({
@@ -76,9 +79,12 @@ export async function runInGuest(r: GuestRun): Promise<GuestResult> {
       tcgThreads: r.tcgThreads,
       timeoutMs: r.timeoutMs ?? 300_000,
       onLine: r.onLine,
+      onOutput: (text) => {
+        printed += text;
+      },
     });
   } catch (e) {
-    return { output: (e as Error).message, status: null, logPath: '', ms: 0 };
+    return { output: `${printed}\n${(e as Error).message}`, status: null, logPath: '', ms: 0 };
   }
   return { output: res.output, status: res.status, logPath: res.logPath, ms: res.ms };
 }

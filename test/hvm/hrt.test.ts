@@ -26,6 +26,7 @@ async function guestFiles() {
         { src: '/bin/bash', dest: '/bin/bash', mode: 0o755 },
         { src: '/usr/bin/node', dest: '/usr/bin/node', mode: 0o755 },
         { src: join(tdir, 'node', 'check.js'), dest: '/mv/t/check.js', mode: 0o644 },
+        { src: join(tdir, 'case.sh'), dest: '/mv/t/case.sh', mode: 0o644 },
       ])
       .concat(readdirSync(join(tdir, 'gdb')).map((f) => ({ src: join(tdir, 'gdb', f), dest: `/mv/t/${f}`, mode: 0o644 })))
       .concat(await gdbFiles('/mv/t/gdb'))

@@ -81,7 +81,10 @@ function guestRun() {
       .concat(
         AGAIN.flatMap((n) => [`t_${n}`, `t_${n}-static`]).map((f) => ({ src: join(bdir, 'ov', f), dest: `/mv/t/ov/${f}`, mode: 0o755 })),
       )
-      .concat([{ src: LIBGCC_S, dest: LIBGCC_S, mode: 0o644 }]);
+      .concat([
+        { src: LIBGCC_S, dest: LIBGCC_S, mode: 0o644 },
+        { src: join(tdir, 'case.sh'), dest: '/mv/t/case.sh', mode: 0o644 },
+      ]);
     // One guest CPU, as hrt.test.ts (nested KVM under TCG -smp 2 can freeze the guest).
     const run = await runInGuest({
       files,

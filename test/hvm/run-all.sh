@@ -4,12 +4,8 @@
 # test/hvm/hrt.test.ts parses. Dynamic and -static builds both run.
 D=${1:-/mv/t}
 cd /tmp || exit 1
-run() {
-	name=$1; shift
-	echo "=== BEGIN $name"
-	"$@" 2>&1
-	echo "=== END $name $?"
-}
+. "$D/case.sh" # run, bounded: each case framed and bounded in time
+printf 'one\ntwo\nthree\n' > /tmp/stdin.txt
 # init holds one idle VM open (mv-kvmhold): its fds are /dev/kvm, the VM and its vCPU.
 echo "=== BEGIN kvmhold"
 for p in /proc/[0-9]*; do
@@ -29,7 +25,7 @@ for s in "" -static; do
 	run "tls$s" "$D/t_tls$s"
 	run "time$s" "$D/t_time$s"
 	run "cxx$s" "$D/t_cxx$s"
-	echo "=== BEGIN stdin$s"; printf 'one\ntwo\nthree\n' | "$D/t_stdin$s" 2>&1; echo "=== END stdin$s $?"
+	echo "=== BEGIN stdin$s"; printf 'one\ntwo\nthree\n' | bounded "$D/t_stdin$s" 2>&1; echo "=== END stdin$s $?"
 	for m in ret exit _exit; do
 		for n in 0 3 255; do run "exit-$m-$n$s" "$D/t_exit$s" $m $n; done
 	done
@@ -46,11 +42,12 @@ for s in "" -static; do
 	run "signal-resethand$s" "$D/t_signal$s" resethand
 	run "signal-abort$s" "$D/t_signal$s" abort
 	echo "=== BEGIN signal-kick$s"
-	MV_TRACE=1 "$D/t_signal$s" kick 300 2>/tmp/kick.trace; st=$?
+	bounded env MV_TRACE=1 "$D/t_signal$s" kick 300 2>/tmp/kick.trace; st=$?
 	echo "signals that landed inside Nautilus: $(grep -c 'inside Nautilus' /tmp/kick.trace)"
 	echo "=== END signal-kick$s $st"
 	# Stop and continue from outside, as a shell's job control does.
 	echo "=== BEGIN signal-stopcont$s"
+	watch "$CASE_S" & w=$!
 	"$D/t_signal$s" stopcont > /tmp/sc.out 2>&1 &
 	pid=$!
 	i=0; while ! grep -q ready /tmp/sc.out && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -59,7 +56,7 @@ for s in "" -static; do
 	kill -CONT $pid; sleep 0.5
 	echo "state after SIGCONT: $(cut -d' ' -f3 /proc/$pid/stat)"
 	kill -USR2 $pid
-	wait $pid; st=$?
+	wait $pid; st=$?; kill $w 2>/dev/null
 	cat /tmp/sc.out
 	echo "=== END signal-stopcont$s $st"
 	for m in ud2 div0 gp triple; do run "fault-$m$s" "$D/t_fault$s" $m; done
@@ -69,8 +66,8 @@ for s in "" -static; do
 	# Exitless calls (hvm/src/poll.c), forced on this one-CPU guest: with a 20 ms spin budget
 	# the server (sharing the CPU) takes most calls; MV_POLL=0 must print the same lines.
 	echo "=== BEGIN poll$s"
-	rm -f /tmp/poll.stats; MV_POLL=1 MV_POLL_NS=20000000 MV_STATS=/tmp/poll.stats "$D/t_poll$s" > /tmp/poll.on 2>&1; st=$?
-	MV_POLL=0 "$D/t_poll$s" > /tmp/poll.off 2>&1
+	rm -f /tmp/poll.stats; bounded env MV_POLL=1 MV_POLL_NS=20000000 MV_STATS=/tmp/poll.stats "$D/t_poll$s" > /tmp/poll.on 2>&1; st=$?
+	bounded env MV_POLL=0 "$D/t_poll$s" > /tmp/poll.off 2>&1
 	cat /tmp/poll.on; echo "stats: $(cat /tmp/poll.stats)"
 	if cmp -s /tmp/poll.on /tmp/poll.off; then echo "same output without exitless calls: yes"; else echo "same output without exitless calls: no"; diff /tmp/poll.on /tmp/poll.off; fi
 	echo "=== END poll$s $st"
@@ -78,7 +75,7 @@ for s in "" -static; do
 	run "remap$s" "$D/t_remap$s" 3
 	# MV_PROFILE (hvm/src/profile.c): the folded profile of t_prof's three phases.
 	echo "=== BEGIN prof$s"
-	rm -f /tmp/prof.folded; MV_PROFILE=/tmp/prof.folded MV_PROFILE_HZ=499 "$D/t_prof$s" 2>&1; st=$?
+	rm -f /tmp/prof.folded; bounded env MV_PROFILE=/tmp/prof.folded MV_PROFILE_HZ=499 "$D/t_prof$s" 2>&1; st=$?
 	echo "--- folded"; cat /tmp/prof.folded; ls /tmp/prof.folded.tmp.* 2>/dev/null
 	echo "=== END prof$s $st"
 	# Protection keys as V8 probes them; 20000 mappings (issue 15).
@@ -96,20 +93,20 @@ for s in "" -static; do
 	# MV_STATS: the summary when main returns, and at a forwarded exit_group.
 	for m in ret exit; do
 		echo "=== BEGIN stats-$m$s"
-		rm -f /tmp/stats.txt; MV_STATS=/tmp/stats.txt "$D/t_stats$s" $m 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
+		rm -f /tmp/stats.txt; bounded env MV_STATS=/tmp/stats.txt "$D/t_stats$s" $m 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
 		echo "=== END stats-$m$s $st"
 	done
 	# The same summary as a table on stderr, and natively (MV_DISABLE=1): all zero, same fields.
-	echo "=== BEGIN stats-table$s"; MV_STATS=1 "$D/t_stats$s" ret 2>&1; echo "=== END stats-table$s $?"
+	echo "=== BEGIN stats-table$s"; bounded env MV_STATS=1 "$D/t_stats$s" ret 2>&1; echo "=== END stats-table$s $?"
 	echo "=== BEGIN stats-native$s"
-	rm -f /tmp/stats.txt; MV_DISABLE=1 MV_STATS=/tmp/stats.txt "$D/t_stats$s" ret 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
+	rm -f /tmp/stats.txt; bounded env MV_DISABLE=1 MV_STATS=/tmp/stats.txt "$D/t_stats$s" ret 2>&1; st=$?; echo "stats: $(cat /tmp/stats.txt)"
 	echo "=== END stats-native$s $st"
 done
 # The C tests for threads, signals, files, children and memory again with exitless calls on
 # (a 2 ms budget: on one CPU most posted calls are taken back after it and go the exit path, so
 # both paths and the hand-over between them run).
 for t in threads signal files stress spawn fork mmap time stdin; do
-	echo "=== BEGIN polled-$t"; printf 'one\ntwo\nthree\n' | MV_POLL=1 MV_POLL_NS=2000000 "$D/t_$t" 2>&1; echo "=== END polled-$t $?"
+	echo "=== BEGIN polled-$t"; bounded env MV_POLL=1 MV_POLL_NS=2000000 "$D/t_$t" < /tmp/stdin.txt 2>&1; echo "=== END polled-$t $?"
 done
 # mvrun: an unmodified program (plain gcc) with its main in the HRT.
 run mvrun env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_plain" 7
@@ -119,7 +116,7 @@ run mvrun-threads env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_threads-plain" 3
 run mvrun-stress env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_stress-plain" 20
 for t in spawn fork signal mmap files; do run "mvrun-$t" env MV_ANNOUNCE=1 "$D/mvrun" "$D/t_$t-plain"; done
 echo "=== BEGIN prof-mvrun"
-rm -f /tmp/prof.folded; MV_PROFILE=/tmp/prof.folded "$D/mvrun" "$D/t_prof-plain" 2>&1; st=$?
+rm -f /tmp/prof.folded; bounded env MV_PROFILE=/tmp/prof.folded "$D/mvrun" "$D/t_prof-plain" 2>&1; st=$?
 echo "--- folded"; cat /tmp/prof.folded
 echo "=== END prof-mvrun $st"
 run prof-badpath env MV_PROFILE=/nonexistent/dir/p.folded MV_PROFILE_HZ=99x "$D/t_prof" 0.2
@@ -131,8 +128,8 @@ run mvrun-bash "$D/mvrun" /bin/bash -c "$D/t_envchild-plain child; true"
 # must equal a native run's (issue 15). Natively the CPU's protection keys are there.
 run native-pkey env MV_DISABLE=1 "$D/t_pkey"
 echo "=== BEGIN node"
-/usr/bin/node "$D/check.js" > /tmp/node.nat 2>&1; b=$?
-MV_ANNOUNCE=1 MV_REQUIRE_HRT=1 "$D/mvrun" /usr/bin/node "$D/check.js" > /tmp/node.hrt 2>&1; a=$?
+bounded /usr/bin/node "$D/check.js" > /tmp/node.nat 2>&1; b=$?
+bounded env MV_ANNOUNCE=1 MV_REQUIRE_HRT=1 "$D/mvrun" /usr/bin/node "$D/check.js" > /tmp/node.hrt 2>&1; a=$?
 cat /tmp/node.hrt
 grep -v '^MV-HRT ' /tmp/node.hrt > /tmp/node.cmp
 if cmp -s /tmp/node.cmp /tmp/node.nat && [ $a = $b ]; then echo "same as native: yes"
@@ -145,11 +142,13 @@ ip link set lo up
 gdbrun() { # NAME PORT SCRIPT PROGRAM [ARGS...]; gdb reads symbols from GDB_FILE (default PROGRAM)
 	name=$1 port=$2 script=$3 prog=${GDB_FILE:-$4}; shift 3
 	echo "=== BEGIN gdb-$name"
+	watch "$CASE_S" & w=$! # bounds the program and gdb together
 	MV_GDB=$port "$@" > /tmp/gdbprog.out 2>&1 &
 	pid=$!
 	"$D/gdb" -batch -nx -ex 'set pagination off' -ex 'set remotetimeout 120' -ex "target remote 127.0.0.1:$port" \
 		-x "$D/$script.gdb" "$prog" 2>&1 | grep -v -e 'does not support file transfer' -e 'No such file or directory\.$'
 	wait $pid; st=$?
+	kill $w 2>/dev/null
 	sed 's/^/program: /' /tmp/gdbprog.out
 	echo "=== END gdb-$name $st"
 }
@@ -163,22 +162,22 @@ gdbrun badbp 12460 badbp "$D/t_gdb"
 # Bad clients: a wrong checksum and a packet cut off by a disconnect; a port in use. The program
 # runs on without the debugger each time.
 echo "=== BEGIN gdb-badclient"
+watch "$CASE_S" & w=$!
 MV_GDB=12440 "$D/t_gdb" > /tmp/gdbprog.out 2>&1 &
 pid=$!
 sleep 1; i=0; while ! printf '+$qSupported#00$m0,4#6d$qSupp' | nc 127.0.0.1 12440 > /tmp/nc.out 2>&1 && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-wait $pid; st=$?; cat /tmp/gdbprog.out; echo "replies: $(cat /tmp/nc.out)"
+wait $pid; st=$?; kill $w 2>/dev/null; cat /tmp/gdbprog.out; echo "replies: $(cat /tmp/nc.out)"
 echo "=== END gdb-badclient $st"
 echo "=== BEGIN gdb-portinuse"
 nc -l -p 12450 > /dev/null 2>&1 & ncpid=$!
-sleep 1; MV_GDB=12450 "$D/t_gdb" 2>&1; st=$?; kill $ncpid 2>/dev/null
+sleep 1; bounded env MV_GDB=12450 "$D/t_gdb" 2>&1; st=$?; kill $ncpid 2>/dev/null
 echo "=== END gdb-portinuse $st"
 # The native fallback: each program runs in the HRT and with MV_DISABLE=1; the
 # guest compares the two outputs itself (the serial line is not byte-exact).
-printf 'one\ntwo\nthree\n' > /tmp/stdin.txt
 same() {
 	name=$1; shift
-	"$@" < /tmp/stdin.txt > /tmp/hrt.out 2>&1; a=$?
-	MV_DISABLE=1 "$@" < /tmp/stdin.txt > /tmp/nat.out 2>&1; b=$?
+	bounded "$@" < /tmp/stdin.txt > /tmp/hrt.out 2>&1; a=$?
+	bounded env MV_DISABLE=1 "$@" < /tmp/stdin.txt > /tmp/nat.out 2>&1; b=$?
 	grep -v '^MV-HRT ' /tmp/hrt.out > /tmp/hrt.cmp
 	echo "=== BEGIN native-$name"
 	cat /tmp/nat.out

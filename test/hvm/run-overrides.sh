@@ -6,12 +6,7 @@
 D=${1:-/mv/t}
 S=${2:-10}
 cd /tmp || exit 1
-run() {
-	name=$1; shift
-	echo "=== BEGIN $name"
-	"$@" 2>&1
-	echo "=== END $name $?"
-}
+. "$D/case.sh" # run: each case framed and bounded in time
 for s in "" -static; do
 	run "ov-clock$s" "$D/t_ov_clock$s" "$S"
 	run "ov-clock-native$s" env MV_DISABLE=1 "$D/t_ov_clock$s" 2
